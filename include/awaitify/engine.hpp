@@ -1,0 +1,55 @@
+#pragma once
+// One run: read and parse every file (in parallel, extracting index facts and dropping trees),
+// build the index once, then run the selected passes on each file that can match.
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "awaitify/index.hpp"
+#include "awaitify/result.hpp"
+#include "awaitify/source.hpp"
+#include "awaitify/transform.hpp"
+
+namespace awaitify {
+
+struct Selection {
+  std::vector<std::string> phases;  // empty: every phase
+  std::set<std::string> only;       // transform IDs; empty: all of the phases'
+  std::set<std::string> skip;
+};
+
+// The transforms a selection runs, in phase order; an Error names an unknown phase or ID.
+Result<std::vector<const TransformInfo*>> select_transforms(const Selection& selection);
+
+struct FileOutcome {
+  std::string path;
+  SourceFile original;
+  std::string result;  // the new text (without BOM); equal to original.text() when unchanged
+  std::vector<Finding> findings;
+  std::map<std::string, int> edits_by_transform;
+  std::optional<std::string> input_error;   // the file could not be read or parsed: untouched
+  std::optional<std::string> engine_error;  // a pass misbehaved: the file is left untouched
+
+  bool changed() const { return !input_error && !engine_error && result != original.text(); }
+  std::string result_bytes() const;  // with the BOM when the original had one
+};
+
+struct RunOptions {
+  unsigned jobs = 0;  // 0: every core
+};
+
+// Runs the transforms over a set of files. Outcomes come back in the order of `paths`.
+std::vector<FileOutcome> run(const std::vector<std::string>& paths,
+                             const std::vector<const TransformInfo*>& transforms,
+                             const RunOptions& options = {});
+
+// Runs the passes over one file already read, with an index of the given files (tests, stdin).
+FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index,
+                             const std::vector<const TransformInfo*>& transforms);
+
+// Parses and extracts facts for one file; an Error is the user-facing reason it cannot be used.
+Result<ModuleFacts> facts_for(const SourceFile& source);
+
+}  // namespace awaitify

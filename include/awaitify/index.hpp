@@ -1,0 +1,107 @@
+#pragma once
+// The project index: facts extracted from each file while it is parsed (so trees need not stay
+// in memory), combined once per run into a read-only model that transforms ask.
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <tree_sitter/api.h>
+
+#include "awaitify/source.hpp"
+
+namespace awaitify {
+
+struct CallFact {
+  std::string target;  // qualified name the call resolves to ("requests.get", "app.db.fetch")
+  uint32_t line = 0;
+};
+
+struct FunctionFacts {
+  std::string qualified;  // module.func or module.Class.method
+  uint32_t line = 0;
+  bool is_async = false;
+  std::vector<CallFact> calls;     // resolved calls made by the body (nested defs excluded)
+  std::vector<CallFact> blocking;  // calls the engine knows block the event loop
+};
+
+struct ClassFacts {
+  std::string name;
+  std::vector<std::string> bases;  // qualified
+};
+
+struct ModuleFacts {
+  std::string path;
+  std::string module;  // dotted module name
+  bool is_package = false;
+  std::map<std::string, std::string> imports;    // local name -> qualified name
+  std::vector<std::string> star_imports;         // modules imported with *
+  std::map<std::string, std::string> instances;  // top-level name -> qualified constructor
+  std::map<std::string, ClassFacts> classes;     // top-level classes
+  std::vector<std::string> functions;            // top-level function names
+  std::vector<FunctionFacts> function_facts;     // every function and method
+
+  // What a local dotted name means in this module ("r.get" -> "requests.get", "helper" ->
+  // "pkg.mod.helper", "open" -> "builtins.open"), or empty when it is not bound here.
+  std::string resolve(const std::string& dotted) const;
+};
+
+// The dotted module name of a file, from its package layout: the directories above it that
+// hold an __init__.py form the package path.
+std::string module_name_for(const std::string& path, bool* is_package = nullptr);
+
+// Parameters annotated with a sync SQLAlchemy/SQLModel Session (also Annotated[Session, ...]).
+std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, std::string_view src);
+
+struct ResolvedCall {
+  std::string target;     // qualified name called
+  bool blocking = false;  // a call the engine knows blocks the event loop
+};
+// What a call node calls, as far as the module's bindings tell; nullopt when unresolved.
+// `sessions` are parameters holding a sync Session; `self_class` is the class of `self`.
+std::optional<ResolvedCall> resolve_call(const ModuleFacts& facts, TSNode call, std::string_view src,
+                                         const std::set<std::string>& sessions = {},
+                                         const std::string& self_class = {});
+
+// Extracts the facts of one parsed file.
+ModuleFacts extract_facts(const SourceFile& source, TSNode root);
+
+class ProjectIndex {
+ public:
+  ProjectIndex() = default;
+  explicit ProjectIndex(std::vector<ModuleFacts> modules);
+  // Holds pointers into its own maps: movable, not copyable.
+  ProjectIndex(const ProjectIndex&) = delete;
+  ProjectIndex& operator=(const ProjectIndex&) = delete;
+  ProjectIndex(ProjectIndex&&) = default;
+  ProjectIndex& operator=(ProjectIndex&&) = default;
+
+  const ModuleFacts* module(const std::string& dotted) const;
+  const ModuleFacts* module_for_path(const std::string& path) const;
+  // Follows re-exports (`from .api import router` in a package) to where a name is defined.
+  std::string canonical(const std::string& qualified) const;
+  // The qualified constructor a module-level name was bound to (`app = FastAPI()` gives
+  // "fastapi.FastAPI"), following imports across modules.
+  std::optional<std::string> instance_type(const std::string& qualified) const;
+  bool is_fastapi_app(const std::string& qualified) const;
+  bool is_fastapi_app_or_router(const std::string& qualified) const;
+  // Whether a class is (or derives, through project classes, from) the given qualified base.
+  bool derives_from(const std::string& qualified_class, const std::string& base) const;
+  const FunctionFacts* function(const std::string& qualified) const;
+  // The chain of calls by which a project function blocks ("svc.load -> builtins.open at
+  // svc.py:12"), or empty when it does not (as far as calls can be resolved).
+  std::string blocking_chain(const std::string& qualified) const;
+  // Every resolved call to a function, as "path:line".
+  std::vector<std::string> callers_of(const std::string& qualified) const;
+
+ private:
+  std::string blocking_chain(const std::string& qualified, int depth,
+                             std::vector<std::string>& seen) const;
+  std::map<std::string, ModuleFacts> modules_;
+  std::map<std::string, std::string> path_to_module_;
+  std::map<std::string, std::pair<const ModuleFacts*, size_t>> functions_;
+  std::map<std::string, std::vector<std::string>> callers_;
+};
+
+}  // namespace awaitify

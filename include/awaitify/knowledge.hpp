@@ -1,0 +1,25 @@
+#pragma once
+// What the engine knows about libraries: which calls block the event loop, which constructors
+// make FastAPI apps and routers, which annotations are sync SQLAlchemy sessions.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace awaitify {
+
+struct BlockingApi {
+  std::string_view what;  // the kind of call, for messages ("outbound HTTP with requests")
+  std::string_view fix;   // the phase or manual fix that migrates it
+};
+
+// Whether a call to this qualified name blocks ("requests.get", "time.sleep", "builtins.open").
+std::optional<BlockingApi> blocking_api(std::string_view qualified);
+bool is_fastapi_constructor(std::string_view qualified);
+bool is_router_constructor(std::string_view qualified);
+bool is_sync_session_type(std::string_view qualified);
+// Session methods that perform I/O (a missed await on them silently does nothing).
+bool is_session_io_method(std::string_view method);
+bool is_route_decorator_method(std::string_view method);
+constexpr std::string_view kBaseHttpMiddleware = "starlette.middleware.base.BaseHTTPMiddleware";
+
+}  // namespace awaitify

@@ -1,0 +1,32 @@
+#pragma once
+// Shared rewriting helpers: every transform makes functions async, inserts awaits and
+// re-indents through these, never on its own.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tree_sitter/api.h>
+
+#include "awaitify/edit.hpp"
+#include "awaitify/result.hpp"
+
+namespace awaitify {
+
+bool is_async_function(TSNode function_definition);
+// `def f(...)` -> `async def f(...)`; decorators, comments and annotations are untouched.
+// Empty when the function is already async.
+std::vector<Edit> make_async(TSNode function_definition);
+
+// Awaits a call (or any expression) with the right precedence: `f()` -> `await f()`, and
+// `f().x` / `f()[0]` / `f()()` -> `(await f()).x`. No edit when it is already awaited. Refused
+// (an Error saying why) inside a lambda, or inside a generator expression, or inside a
+// comprehension whose function stays sync (`async_function_ok` says whether the enclosing
+// function is or becomes async).
+Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_becomes_async = true);
+
+// Re-indents every line of a block of text from one indentation to another. Lines that do not
+// start with `from` (continuation lines inside strings, say) keep their relative indentation.
+std::string reindent(std::string_view block, std::string_view from, std::string_view to);
+
+}  // namespace awaitify

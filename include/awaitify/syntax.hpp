@@ -1,0 +1,75 @@
+#pragma once
+// Thin RAII wrappers over tree-sitter's C API and the node helpers transforms share.
+#include <tree_sitter/api.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "awaitify/result.hpp"
+
+extern "C" const TSLanguage* tree_sitter_python();
+
+namespace awaitify {
+
+class Tree {
+ public:
+  explicit Tree(TSTree* tree) : tree_(tree, &ts_tree_delete) {}
+  TSNode root() const { return ts_tree_root_node(tree_.get()); }
+
+ private:
+  std::unique_ptr<TSTree, decltype(&ts_tree_delete)> tree_;
+};
+
+class Parser {
+ public:
+  Parser();
+  // Parses Python source. Fails only when tree-sitter gives up (never on syntax errors: those
+  // are ERROR/MISSING nodes in the tree; see first_syntax_error).
+  Result<Tree> parse(std::string_view text);
+
+ private:
+  std::unique_ptr<TSParser, decltype(&ts_parser_delete)> parser_;
+};
+
+struct Capture {
+  std::string name;
+  TSNode node;
+};
+using Match = std::vector<Capture>;
+
+class Query {
+ public:
+  static Result<Query> compile(std::string_view source);
+  // Every match of the query under node, in document order.
+  std::vector<Match> matches(TSNode node) const;
+
+ private:
+  explicit Query(TSQuery* query) : query_(query, &ts_query_delete) {}
+  std::shared_ptr<TSQuery> query_;
+};
+
+// Node helpers. All take the source text the node was parsed from where they read text.
+std::string_view node_text(TSNode node, std::string_view source);
+std::string_view kind(TSNode node);
+bool is(TSNode node, std::string_view type);
+TSNode field(TSNode node, const char* name);
+std::vector<TSNode> named_children(TSNode node);
+std::vector<TSNode> children(TSNode node);
+// Visits node and its descendants in document order; the visitor returns false to skip a
+// node's children.
+void walk(TSNode node, const std::function<bool(TSNode)>& visit);
+// The first ERROR or MISSING node in document order, if any.
+std::optional<TSNode> first_syntax_error(TSNode root);
+size_t count_syntax_errors(TSNode root);
+// The nearest enclosing function_definition or lambda of node (not node itself).
+std::optional<TSNode> enclosing_function(TSNode node);
+// The function_definition of a decorated_definition, or node itself when it is one.
+std::optional<TSNode> definition_of(TSNode node);
+// A dotted name (`a.b.c`) for an identifier/attribute chain, or empty when it is not one.
+std::string dotted_name(TSNode node, std::string_view source);
+
+}  // namespace awaitify

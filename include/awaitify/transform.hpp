@@ -1,0 +1,66 @@
+#pragma once
+// A transform is one pass: it reads one parsed file plus the index and returns edits and
+// findings. Every transform is registered once, in the table in transforms/registry.cpp.
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tree_sitter/api.h>
+
+#include "awaitify/edit.hpp"
+#include "awaitify/index.hpp"
+#include "awaitify/source.hpp"
+
+namespace awaitify {
+
+enum class Severity { note, warning, error };
+
+struct Finding {
+  std::string id;  // transform or rule ID, e.g. AW501
+  std::string path;
+  Position position;
+  Severity severity = Severity::note;
+  std::string message;
+};
+
+struct FileContext {
+  const SourceFile& source;
+  TSNode root;
+  const ModuleFacts& facts;
+  const ProjectIndex& index;
+
+  std::string_view text() const { return source.text(); }
+  Finding finding(std::string id, TSNode at, Severity severity, std::string message) const;
+};
+
+struct PassResult {
+  std::vector<Edit> edits;
+  std::vector<Finding> findings;
+};
+
+using TransformFn = std::function<PassResult(const FileContext&)>;
+
+struct TransformInfo {
+  std::string id;       // stable: AW1xx db, AW2xx http, AW3xx files, AW4xx services, ...
+  std::string phase;
+  std::string summary;  // one line
+  std::string explain;  // before/after, conditions and limits
+  // A file whose text contains none of these strings cannot match: the pass is skipped.
+  std::vector<std::string> triggers;
+  TransformFn run;  // empty while the transform is planned, not written
+  bool implemented() const { return static_cast<bool>(run); }
+};
+
+struct PhaseInfo {
+  std::string name;
+  std::string summary;
+};
+
+// The SPEC's phases, in migration order.
+const std::vector<PhaseInfo>& phase_table();
+// Every transform, written or planned, in phase order.
+const std::vector<TransformInfo>& transform_table();
+const TransformInfo* find_transform(std::string_view id);
+
+}  // namespace awaitify

@@ -1,0 +1,254 @@
+// The command line: a thin layer that turns options into a run and a run into output and exit
+// codes (0 nothing to do / success, 1 changes shown, 2 usage or input error).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+#include "awaitify/discover.hpp"
+#include "awaitify/emit.hpp"
+#include "awaitify/engine.hpp"
+
+namespace {
+
+using namespace awaitify;
+
+constexpr int kExitOk = 0;
+constexpr int kExitChanges = 1;
+constexpr int kExitError = 2;
+constexpr int kExitInterrupted = 130;
+
+struct CommonOptions {
+  std::vector<std::string> paths;
+  std::vector<std::string> phases;
+  std::vector<std::string> only;
+  std::vector<std::string> skip;
+  unsigned jobs = 0;
+  int verbosity = 0;
+  bool quiet = false;
+  std::string color = "auto";
+};
+
+void add_common_options(CLI::App& command, CommonOptions& options) {
+  command.add_option("paths", options.paths, "files or directories (default: .); - reads stdin");
+  command.add_option("--phase", options.phases, "run only this phase (repeatable; default: all)");
+  command.add_option("--only", options.only, "run only these transform IDs (comma-separated)")
+      ->delimiter(',');
+  command.add_option("--skip", options.skip, "skip these transform IDs (comma-separated)")
+      ->delimiter(',');
+  command.add_option("--jobs,-j", options.jobs, "worker threads (default: all cores)")
+      ->check(CLI::Range(1u, 1024u));
+  command.add_flag("-v,--verbose", options.verbosity, "more detail (repeat for more)");
+  command.add_flag("-q,--quiet", options.quiet, "only errors");
+  command.add_option("--color", options.color, "colour the diff: auto, always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
+void configure_logging(const CommonOptions& options) {
+  auto logger = spdlog::stderr_color_mt("awaitify");
+  logger->set_pattern("%v");
+  spdlog::set_default_logger(logger);
+  if (options.quiet) spdlog::set_level(spdlog::level::err);
+  else if (options.verbosity >= 2) spdlog::set_level(spdlog::level::trace);
+  else if (options.verbosity == 1) spdlog::set_level(spdlog::level::debug);
+  else spdlog::set_level(spdlog::level::info);
+}
+
+const char* severity_name(Severity severity) {
+  switch (severity) {
+    case Severity::note: return "note";
+    case Severity::warning: return "warning";
+    case Severity::error: return "error";
+  }
+  return "note";
+}
+
+void report_findings(const FileOutcome& outcome) {
+  for (const Finding& finding : outcome.findings) {
+    std::string line = finding.path + ":" + std::to_string(finding.position.line) + ":" +
+                       std::to_string(finding.position.column) + ": " + finding.id + " " +
+                       severity_name(finding.severity) + ": " + finding.message;
+    if (finding.severity == Severity::note) spdlog::debug("{}", line);
+    else spdlog::warn("{}", line);
+  }
+}
+
+std::string colorize(const std::string& diff) {
+  std::istringstream lines(diff);
+  std::string line, out;
+  while (std::getline(lines, line)) {
+    const char* color = "";
+    if (line.rfind("---", 0) == 0 || line.rfind("+++", 0) == 0) color = "\033[1m";
+    else if (!line.empty() && line[0] == '-') color = "\033[31m";
+    else if (!line.empty() && line[0] == '+') color = "\033[32m";
+    else if (line.rfind("@@", 0) == 0) color = "\033[36m";
+    out += *color ? std::string(color) + line + "\033[0m\n" : line + "\n";
+  }
+  return out;
+}
+
+struct Totals {
+  size_t files = 0, changed = 0, errors = 0, findings = 0;
+  std::map<std::string, int> edits;
+};
+
+Totals summarize(const std::vector<FileOutcome>& outcomes) {
+  Totals totals;
+  totals.files = outcomes.size();
+  for (const FileOutcome& outcome : outcomes) {
+    if (outcome.input_error) spdlog::error("awaitify: error: {}", *outcome.input_error);
+    if (outcome.engine_error) spdlog::error("awaitify: error: {}", *outcome.engine_error);
+    totals.errors += (outcome.input_error || outcome.engine_error) ? 1 : 0;
+    totals.changed += outcome.changed() ? 1 : 0;
+    totals.findings += outcome.findings.size();
+    report_findings(outcome);
+    for (const auto& [id, count] : outcome.edits_by_transform) totals.edits[id] += count;
+  }
+  return totals;
+}
+
+void print_summary(const Totals& totals, const char* verb) {
+  std::string per_transform;
+  for (const auto& [id, count] : totals.edits) {
+    per_transform += (per_transform.empty() ? " (" : ", ") + id + ": " + std::to_string(count) + " edits";
+  }
+  if (!per_transform.empty()) per_transform += ")";
+  spdlog::info("awaitify: {} files checked, {} {}{}, {} findings, {} errors", totals.files,
+               totals.changed, verb, per_transform, totals.findings, totals.errors);
+}
+
+Result<std::vector<const TransformInfo*>> selection_of(const CommonOptions& options) {
+  Selection selection;
+  selection.phases = options.phases;
+  selection.only.insert(options.only.begin(), options.only.end());
+  selection.skip.insert(options.skip.begin(), options.skip.end());
+  return select_transforms(selection);
+}
+
+int run_stdin(const std::vector<const TransformInfo*>& transforms, bool apply) {
+  std::string bytes((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  auto source = SourceFile::from_bytes("stdin.py", bytes);
+  if (!source) {
+    spdlog::error("awaitify: error: {}", source.error().message);
+    return kExitError;
+  }
+  auto facts = facts_for(*source);
+  if (!facts) {
+    spdlog::error("awaitify: error: {}", facts.error().message);
+    if (apply) std::cout << bytes;
+    return kExitError;
+  }
+  std::vector<ModuleFacts> modules{*facts};
+  ProjectIndex index(std::move(modules));
+  FileOutcome outcome = transform_source(*source, index, transforms);
+  Totals totals = summarize({outcome});
+  if (apply) std::cout << (outcome.changed() ? outcome.result_bytes() : bytes);
+  else std::cout << unified_diff("stdin.py", source->text(), outcome.result);
+  if (totals.errors) return kExitError;
+  return (!apply && outcome.changed()) ? kExitChanges : kExitOk;
+}
+
+int run_files(const CommonOptions& options, bool apply) {
+  auto transforms = selection_of(options);
+  if (!transforms) {
+    spdlog::error("awaitify: error: {}", transforms.error().message);
+    return kExitError;
+  }
+  std::vector<std::string> paths = options.paths.empty() ? std::vector<std::string>{"."} : options.paths;
+  if (paths == std::vector<std::string>{"-"}) return run_stdin(*transforms, apply);
+  auto files = discover(paths);
+  if (!files) {
+    spdlog::error("awaitify: error: {}", files.error().message);
+    return kExitError;
+  }
+  spdlog::debug("awaitify: {} Python files", files->size());
+  if (apply) install_interrupt_handlers();
+  std::vector<FileOutcome> outcomes = run(*files, *transforms, RunOptions{options.jobs});
+  Totals totals = summarize(outcomes);
+  bool color = options.color == "always" || (options.color == "auto" && ::isatty(STDOUT_FILENO));
+  size_t written = 0;
+  for (const FileOutcome& outcome : outcomes) {
+    if (!outcome.changed()) continue;
+    if (!apply) {
+      std::string diff = unified_diff(outcome.path, outcome.original.text(), outcome.result);
+      std::cout << (color ? colorize(diff) : diff);
+      continue;
+    }
+    if (interrupted()) {
+      spdlog::error("awaitify: interrupted: {} files written, the rest untouched", written);
+      return kExitInterrupted;
+    }
+    Status status = write_atomically(outcome.path, outcome.original.bytes(), outcome.result_bytes());
+    if (!status) {
+      spdlog::error("awaitify: error: {}", status.error().message);
+      ++totals.errors;
+    } else {
+      ++written;
+    }
+  }
+  std::cout.flush();
+  print_summary(totals, apply ? "changed" : "would change");
+  if (totals.errors) return kExitError;
+  return (!apply && totals.changed) ? kExitChanges : kExitOk;
+}
+
+int list_transforms() {
+  for (const PhaseInfo& phase : phase_table()) {
+    bool any_written = false;
+    for (const TransformInfo& transform : transform_table()) {
+      any_written |= transform.phase == phase.name && transform.implemented();
+    }
+    std::cout << phase.name << (any_written ? "" : " (planned)") << " — " << phase.summary << "\n";
+    for (const TransformInfo& transform : transform_table()) {
+      if (transform.phase != phase.name) continue;
+      std::cout << "  " << transform.id << "  " << (transform.implemented() ? "ready  " : "planned")
+                << "  " << transform.summary << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int explain_transform(const std::string& id) {
+  const TransformInfo* transform = find_transform(id);
+  if (!transform) {
+    std::cerr << "awaitify: error: unknown transform ID '" << id << "' (see 'awaitify list')\n";
+    return kExitError;
+  }
+  std::cout << transform->id << " (" << transform->phase << ", "
+            << (transform->implemented() ? "ready" : "planned") << "): " << transform->summary
+            << "\n\n" << transform->explain << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"awaitify: migrates synchronous FastAPI applications to async code, phase by phase"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "awaitify 0.1.0");
+  CommonOptions diff_options, apply_options;
+  CLI::App* diff = app.add_subcommand("diff", "dry run: unified diff on stdout, summary on stderr");
+  add_common_options(*diff, diff_options);
+  CLI::App* apply = app.add_subcommand("apply", "edit files in place (atomically), summary on stderr");
+  add_common_options(*apply, apply_options);
+  app.add_subcommand("list", "phases and transforms with their IDs and one-line summaries");
+  std::string explain_id;
+  CLI::App* explain = app.add_subcommand("explain", "a transform's before/after, conditions and limits");
+  explain->add_option("ID", explain_id, "transform ID, e.g. AW501")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    int code = app.exit(error);
+    return code == 0 ? kExitOk : kExitError;
+  }
+  if (app.got_subcommand("list")) return list_transforms();
+  if (app.got_subcommand("explain")) return explain_transform(explain_id);
+  const CommonOptions& options = diff->parsed() ? diff_options : apply_options;
+  configure_logging(options);
+  return run_files(options, apply->parsed());
+}

@@ -1,0 +1,225 @@
+#include "awaitify/discover.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+namespace awaitify {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool class_matches(std::string_view pattern, size_t& i, char c) {
+  // pattern[i] == '['; on return i is past the closing ']'.
+  size_t j = i + 1;
+  bool negate = j < pattern.size() && (pattern[j] == '!' || pattern[j] == '^');
+  if (negate) ++j;
+  bool matched = false;
+  size_t start = j;
+  while (j < pattern.size() && (pattern[j] != ']' || j == start)) {
+    if (j + 2 < pattern.size() && pattern[j + 1] == '-' && pattern[j + 2] != ']') {
+      matched |= c >= pattern[j] && c <= pattern[j + 2];
+      j += 3;
+    } else {
+      matched |= pattern[j] == c;
+      ++j;
+    }
+  }
+  i = j + 1;
+  return matched != negate;
+}
+
+bool glob(std::string_view p, std::string_view s) {
+  size_t i = 0, j = 0;
+  while (i < p.size()) {
+    if (p.substr(i, 3) == "**/") {
+      // Zero or more whole directories.
+      for (size_t k = j; k <= s.size(); ++k) {
+        if ((k == j || s[k - 1] == '/') && glob(p.substr(i + 3), s.substr(k))) return true;
+      }
+      return false;
+    }
+    if (p.substr(i, 2) == "**") {
+      for (size_t k = j; k <= s.size(); ++k) {
+        if (glob(p.substr(i + 2), s.substr(k))) return true;
+      }
+      return false;
+    }
+    if (p[i] == '*') {
+      for (size_t k = j; k <= s.size(); ++k) {
+        if (glob(p.substr(i + 1), s.substr(k))) return true;
+        if (k < s.size() && s[k] == '/') break;
+      }
+      return false;
+    }
+    if (j >= s.size()) return false;
+    if (p[i] == '?') {
+      if (s[j] == '/') return false;
+      ++i, ++j;
+    } else if (p[i] == '[') {
+      if (!class_matches(p, i, s[j])) return false;
+      ++j;
+    } else {
+      if (p[i] == '\\' && i + 1 < p.size()) ++i;
+      if (p[i] != s[j]) return false;
+      ++i, ++j;
+    }
+  }
+  return j == s.size();
+}
+
+bool skipped_directory(const std::string& name) {
+  static const std::set<std::string> names{"venv", "site-packages", "__pycache__", "node_modules"};
+  return (name.size() > 1 && name.front() == '.') || names.count(name) > 0;
+}
+
+std::string display_path(const fs::path& path) {
+  std::error_code error;
+  fs::path relative = fs::relative(path, fs::current_path(), error);
+  if (error || relative.empty() || *relative.begin() == "..") return path.lexically_normal().string();
+  return relative.string();
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// .gitignore files of the directories above root, up to the repository's top.
+void add_enclosing_rules(Gitignore& rules, const fs::path& root) {
+  std::vector<fs::path> above;
+  for (fs::path dir = root.parent_path(); dir.has_relative_path(); dir = dir.parent_path()) {
+    above.push_back(dir);
+    if (fs::exists(dir / ".git")) break;
+  }
+  if (!fs::exists(root / ".git") && !above.empty() && fs::exists(above.back() / ".git")) {
+    for (auto it = above.rbegin(); it != above.rend(); ++it) {
+      if (!fs::exists(*it / ".gitignore")) continue;
+      // Rules from above only see paths under root through their relative form.
+      std::string prefix = fs::relative(root, *it).string();
+      std::string contents = read_text(*it / ".gitignore");
+      std::istringstream lines(contents);
+      std::string line, rewritten;
+      while (std::getline(lines, line)) {
+        bool negated = !line.empty() && line[0] == '!';
+        std::string body = negated ? line.substr(1) : line;
+        if (body.empty() || body[0] == '#') continue;
+        bool anchored = body.find('/') < body.size() - 1;
+        if (anchored) {
+          std::string anchored_body = body[0] == '/' ? body.substr(1) : body;
+          if (anchored_body.rfind(prefix + "/", 0) != 0) continue;
+          body = "/" + anchored_body.substr(prefix.size() + 1);
+        }
+        rewritten += (negated ? "!" : "") + body + "\n";
+      }
+      rules.add_rules("", rewritten);
+    }
+  }
+}
+
+Status walk_directory(const fs::path& root, std::vector<std::string>& files) {
+  Gitignore rules;
+  add_enclosing_rules(rules, fs::absolute(root).lexically_normal());
+  std::error_code error;
+  std::vector<std::pair<fs::path, std::string>> pending{{root, ""}};
+  while (!pending.empty()) {
+    auto [dir, relative] = pending.back();
+    pending.pop_back();
+    if (fs::exists(dir / ".gitignore")) rules.add_rules(relative, read_text(dir / ".gitignore"));
+    fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, error);
+    if (error) return Error{dir.string() + ": cannot be read: " + error.message()};
+    for (const fs::directory_entry& entry : it) {
+      std::string name = entry.path().filename().string();
+      std::string child = relative.empty() ? name : relative + "/" + name;
+      // Symlinked directories are not followed: a link loop must not hang the walk.
+      bool directory = entry.is_directory(error) && !entry.is_symlink(error);
+      if (directory) {
+        if (!skipped_directory(name) && !rules.ignored(child, true)) {
+          pending.emplace_back(entry.path(), child);
+        }
+      } else if (entry.path().extension() == ".py" && entry.is_regular_file(error) &&
+                 !rules.ignored(child, false)) {
+        files.push_back(display_path(entry.path()));
+      }
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+bool gitignore_glob_match(std::string_view pattern, std::string_view path) {
+  return glob(pattern, path);
+}
+
+void Gitignore::add_rules(const std::string& base, std::string_view contents) {
+  std::istringstream lines{std::string(contents)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    while (!line.empty() && line.back() == ' ' && !(line.size() > 1 && line[line.size() - 2] == '\\'))
+      line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    Rule rule;
+    rule.base = base;
+    rule.pattern = line;
+    if (rule.pattern[0] == '!') {
+      rule.negated = true;
+      rule.pattern.erase(0, 1);
+    } else if (rule.pattern.rfind("\\!", 0) == 0 || rule.pattern.rfind("\\#", 0) == 0) {
+      rule.pattern.erase(0, 1);
+    }
+    if (!rule.pattern.empty() && rule.pattern.back() == '/') {
+      rule.directory_only = true;
+      rule.pattern.pop_back();
+    }
+    rule.anchored = rule.pattern.find('/') != std::string::npos;
+    if (!rule.pattern.empty() && rule.pattern[0] == '/') rule.pattern.erase(0, 1);
+    if (!rule.pattern.empty()) rules_.push_back(rule);
+  }
+}
+
+bool Gitignore::ignored(const std::string& path, bool is_directory) const {
+  bool result = false;
+  for (const Rule& rule : rules_) {
+    if (rule.directory_only && !is_directory) continue;
+    std::string relative = path;
+    if (!rule.base.empty()) {
+      if (path.rfind(rule.base + "/", 0) != 0) continue;
+      relative = path.substr(rule.base.size() + 1);
+    }
+    std::string_view subject = relative;
+    if (!rule.anchored) subject = subject.substr(subject.rfind('/') + 1);
+    if (glob(rule.pattern, subject)) result = !rule.negated;
+  }
+  return result;
+}
+
+Result<std::vector<std::string>> discover(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& given : paths) {
+    std::error_code error;
+    fs::path path(given);
+    fs::file_status status = fs::status(path, error);
+    if (error || !fs::exists(status)) return Error{given + ": no such file or directory"};
+    if (fs::is_directory(status)) {
+      size_t before = files.size();
+      Status walked = walk_directory(path, files);
+      if (!walked) return walked.error();
+      if (files.size() == before) return Error{given + ": no Python files found"};
+    } else {
+      files.push_back(display_path(path));
+    }
+  }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  return files;
+}
+
+}  // namespace awaitify

@@ -1,0 +1,167 @@
+#include "awaitify/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "awaitify/syntax.hpp"
+
+namespace awaitify {
+
+namespace {
+
+void parallel_for(size_t count, unsigned jobs, const std::function<void(size_t)>& body) {
+  unsigned workers = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
+  workers = static_cast<unsigned>(std::min<size_t>(workers, count));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < count; i = next++) body(i);
+  };
+  if (workers <= 1) return work();
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) threads.emplace_back(work);
+  for (std::thread& thread : threads) thread.join();
+}
+
+bool triggered(const TransformInfo& transform, const std::string& text) {
+  if (transform.triggers.empty()) return true;
+  return std::any_of(transform.triggers.begin(), transform.triggers.end(),
+                     [&](const std::string& word) { return text.find(word) != std::string::npos; });
+}
+
+std::string syntax_error_message(const SourceFile& source, TSNode error) {
+  Position at = source.position(ts_node_start_byte(error));
+  std::string what = ts_node_is_missing(error)
+                         ? std::string("missing ") + ts_node_type(error)
+                         : std::string("invalid syntax");
+  return source.path() + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
+         ": syntax error (" + what + "); file left unchanged";
+}
+
+const ModuleFacts& empty_facts() {
+  static const ModuleFacts facts;
+  return facts;
+}
+
+}  // namespace
+
+Result<std::vector<const TransformInfo*>> select_transforms(const Selection& selection) {
+  for (const std::string& phase : selection.phases) {
+    const auto& phases = phase_table();
+    bool known = std::any_of(phases.begin(), phases.end(),
+                             [&](const PhaseInfo& info) { return info.name == phase; });
+    if (!known) return Error{"unknown phase '" + phase + "' (see 'awaitify list')"};
+  }
+  for (const auto* ids : {&selection.only, &selection.skip}) {
+    for (const std::string& id : *ids) {
+      if (!find_transform(id)) return Error{"unknown transform ID '" + id + "' (see 'awaitify list')"};
+    }
+  }
+  std::vector<const TransformInfo*> selected;
+  for (const TransformInfo& transform : transform_table()) {
+    bool in_phase = selection.phases.empty() ||
+                    std::find(selection.phases.begin(), selection.phases.end(), transform.phase) !=
+                        selection.phases.end();
+    bool in_only = selection.only.empty() || selection.only.count(transform.id);
+    if (in_phase && in_only && !selection.skip.count(transform.id)) selected.push_back(&transform);
+  }
+  return selected;
+}
+
+std::string FileOutcome::result_bytes() const {
+  return original.has_bom() ? "\xEF\xBB\xBF" + result : result;
+}
+
+Result<ModuleFacts> facts_for(const SourceFile& source) {
+  Parser parser;
+  auto tree = parser.parse(source.text());
+  if (!tree) return Error{source.path() + ": " + tree.error().message};
+  if (auto error = first_syntax_error(tree->root())) {
+    return Error{syntax_error_message(source, *error)};
+  }
+  return extract_facts(source, tree->root());
+}
+
+FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index,
+                             const std::vector<const TransformInfo*>& transforms) {
+  FileOutcome outcome{source.path(), source, source.text(), {}, {}, {}, {}};
+  const ModuleFacts* facts = index.module_for_path(source.path());
+  Parser parser;
+  std::optional<Tree> tree;
+  SourceFile current = source;
+  for (const TransformInfo* transform : transforms) {
+    if (!transform->implemented() || !triggered(*transform, current.text())) continue;
+    if (!tree) {
+      auto parsed = parser.parse(current.text());
+      if (!parsed) {
+        outcome.input_error = source.path() + ": " + parsed.error().message;
+        return outcome;
+      }
+      tree.emplace(std::move(*parsed));
+    }
+    FileContext context{current, tree->root(), facts ? *facts : empty_facts(), index};
+    PassResult pass = transform->run(context);
+    outcome.findings.insert(outcome.findings.end(), pass.findings.begin(), pass.findings.end());
+    if (pass.edits.empty()) continue;
+    EditSet edits;
+    Status added = edits.add_all(pass.edits);
+    auto applied = added ? edits.apply(current.text()) : Result<std::string>(added.error());
+    if (!applied) {
+      outcome.engine_error = source.path() + ": " + transform->id + ": " + applied.error().message;
+      return outcome;
+    }
+    auto reparsed = parser.parse(*applied);
+    if (!reparsed || count_syntax_errors(reparsed->root()) > 0) {
+      outcome.engine_error = source.path() + ": engine bug: " + transform->id +
+                             " produced code that does not parse; file left unchanged";
+      return outcome;
+    }
+    outcome.edits_by_transform[transform->id] += static_cast<int>(pass.edits.size());
+    current = SourceFile(source.path(), std::move(*applied), source.has_bom());
+    tree.emplace(std::move(*reparsed));
+  }
+  outcome.result = current.text();
+  return outcome;
+}
+
+std::vector<FileOutcome> run(const std::vector<std::string>& paths,
+                             const std::vector<const TransformInfo*>& transforms,
+                             const RunOptions& options) {
+  std::vector<std::optional<SourceFile>> sources(paths.size());
+  std::vector<std::optional<ModuleFacts>> facts(paths.size());
+  std::vector<std::string> errors(paths.size());
+  parallel_for(paths.size(), options.jobs, [&](size_t i) {
+    auto source = SourceFile::load(paths[i]);
+    if (!source) {
+      errors[i] = source.error().message;
+      return;
+    }
+    auto extracted = facts_for(*source);
+    if (!extracted) errors[i] = extracted.error().message;
+    else facts[i] = std::move(*extracted);
+    sources[i] = std::move(*source);
+  });
+  std::vector<ModuleFacts> modules;
+  for (auto& module : facts) {
+    if (module) modules.push_back(std::move(*module));
+  }
+  ProjectIndex index(std::move(modules));
+  spdlog::debug("indexed {} modules", facts.size());
+
+  std::vector<FileOutcome> outcomes(paths.size());
+  parallel_for(paths.size(), options.jobs, [&](size_t i) {
+    if (!errors[i].empty()) {
+      outcomes[i].path = paths[i];
+      if (sources[i]) outcomes[i].original = *sources[i];
+      outcomes[i].result = outcomes[i].original.text();
+      outcomes[i].input_error = errors[i];
+      return;
+    }
+    outcomes[i] = transform_source(*sources[i], index, transforms);
+  });
+  return outcomes;
+}
+
+}  // namespace awaitify

@@ -1,0 +1,281 @@
+#include "awaitify/imports.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "awaitify/syntax.hpp"
+
+namespace awaitify {
+
+namespace {
+
+enum Group { kFuture = 0, kStdlib = 1, kThirdParty = 2, kLocal = 3 };
+
+bool is_stdlib(const std::string& top) {
+  static const std::set<std::string> names{
+      "abc", "argparse", "asyncio", "base64", "collections", "concurrent", "contextlib",
+      "contextvars", "copy", "csv", "dataclasses", "datetime", "decimal", "enum", "functools",
+      "glob", "hashlib", "http", "importlib", "inspect", "io", "itertools", "json", "logging",
+      "math", "multiprocessing", "os", "pathlib", "pickle", "platform", "queue", "random", "re",
+      "secrets", "shutil", "signal", "socket", "sqlite3", "string", "struct", "subprocess", "sys",
+      "tempfile", "textwrap", "threading", "time", "traceback", "types", "typing", "unittest",
+      "urllib", "uuid", "warnings", "weakref", "zipfile"};
+  return names.count(top) > 0;
+}
+
+std::string top_level(const std::string& module) { return module.substr(0, module.find('.')); }
+
+bool is_sorted_names(const std::vector<std::string>& names) {
+  return std::is_sorted(names.begin(), names.end());
+}
+
+}  // namespace
+
+ImportEditor::ImportEditor(const SourceFile& source, TSNode root, std::set<std::string> first_party)
+    : source_(source), root_(root), first_party_(std::move(first_party)) {
+  std::string_view src = source_.text();
+  for (TSNode node : named_children(root_)) {
+    Statement statement;
+    statement.node = node;
+    if (is(node, "import_from_statement") || is(node, "future_import_statement")) {
+      statement.is_from = true;
+      TSNode module = field(node, "module_name");
+      statement.module = is(node, "future_import_statement")
+                             ? "__future__"
+                             : std::string(node_text(module, src));
+      for (TSNode child : named_children(node)) {
+        if (ts_node_eq(child, module)) continue;
+        if (is(child, "dotted_name")) {
+          std::string name(node_text(child, src));
+          statement.names.push_back({name, name, child});
+        } else if (is(child, "aliased_import")) {
+          statement.names.push_back({std::string(node_text(field(child, "name"), src)),
+                                     std::string(node_text(field(child, "alias"), src)), child});
+        }
+      }
+    } else if (is(node, "import_statement")) {
+      for (TSNode child : named_children(node)) {
+        if (is(child, "dotted_name")) {
+          std::string name(node_text(child, src));
+          statement.names.push_back({name, top_level(name), child});
+        } else if (is(child, "aliased_import")) {
+          statement.names.push_back({std::string(node_text(field(child, "name"), src)),
+                                     std::string(node_text(field(child, "alias"), src)), child});
+        }
+      }
+      statement.module = statement.names.empty() ? "" : statement.names.front().name;
+    } else {
+      continue;
+    }
+    statement.group = group_of(statement.module);
+    statements_.push_back(std::move(statement));
+  }
+}
+
+int ImportEditor::group_of(const std::string& module) const {
+  if (module == "__future__") return kFuture;
+  if (module.empty() || module.front() == '.') return kLocal;
+  std::string top = top_level(module);
+  if (first_party_.count(top)) return kLocal;
+  return is_stdlib(top) ? kStdlib : kThirdParty;
+}
+
+void ImportEditor::require_from(const std::string& module, const std::string& name) {
+  std::pair<std::string, std::string> wanted{module, name};
+  if (std::find(wanted_from_.begin(), wanted_from_.end(), wanted) == wanted_from_.end()) {
+    wanted_from_.push_back(wanted);
+  }
+}
+
+void ImportEditor::require_module(const std::string& module) {
+  if (std::find(wanted_modules_.begin(), wanted_modules_.end(), module) == wanted_modules_.end()) {
+    wanted_modules_.push_back(module);
+  }
+}
+
+void ImportEditor::drop_if_unused(const std::string& name) { dropped_.push_back(name); }
+
+const ImportEditor::Statement* ImportEditor::from_statement(const std::string& module) const {
+  for (const Statement& statement : statements_) {
+    if (statement.is_from && statement.module == module) return &statement;
+  }
+  return nullptr;
+}
+
+uint32_t ImportEditor::line_end(uint32_t byte) const {
+  const std::string& text = source_.text();
+  size_t newline = text.find('\n', byte);
+  return newline == std::string::npos ? static_cast<uint32_t>(text.size())
+                                      : static_cast<uint32_t>(newline + 1);
+}
+
+std::vector<Edit> ImportEditor::merge_into(const Statement& statement,
+                                           std::vector<std::string> names) const {
+  std::vector<std::string> existing;
+  for (const ImportedName& imported : statement.names) existing.push_back(imported.local);
+  bool sorted = is_sorted_names(existing);
+  std::sort(names.begin(), names.end());
+  std::string_view src = source_.text();
+  bool multiline = ts_node_start_point(statement.node).row != ts_node_end_point(statement.node).row;
+  std::vector<Edit> edits;
+  for (const std::string& name : names) {
+    // Before the first existing name that sorts after it, or after the last one.
+    const ImportedName* before = nullptr;
+    if (sorted) {
+      for (const ImportedName& imported : statement.names) {
+        if (imported.local > name) {
+          before = &imported;
+          break;
+        }
+      }
+    }
+    if (before && multiline && source_.position(ts_node_start_byte(before->node)).column > 1 &&
+        src.substr(source_.line_start(source_.position(ts_node_start_byte(before->node)).line),
+                   ts_node_start_byte(before->node) -
+                       source_.line_start(source_.position(ts_node_start_byte(before->node)).line))
+                .find_first_not_of(" \t") == std::string_view::npos) {
+      // One name per line: a line of its own, indented like its neighbour.
+      std::string indent(source_.indent_at(ts_node_start_byte(before->node)));
+      edits.push_back(Edit::insert(ts_node_start_byte(before->node),
+                                   name + "," + source_.newline() + indent));
+    } else if (before) {
+      edits.push_back(Edit::insert(ts_node_start_byte(before->node), name + ", "));
+    } else {
+      const ImportedName& last = statement.names.back();
+      uint32_t at = ts_node_end_byte(last.node);
+      if (multiline && at < src.size() && src[at] == ',') {
+        std::string indent(source_.indent_at(ts_node_start_byte(last.node)));
+        edits.push_back(Edit::insert(at + 1, source_.newline() + indent + name + ","));
+      } else {
+        edits.push_back(Edit::insert(at, ", " + name));
+      }
+    }
+  }
+  return edits;
+}
+
+std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& text) const {
+  const std::string& nl = source_.newline();
+  const Statement* last_same = nullptr;
+  const Statement* last_before = nullptr;
+  const Statement* first_after = nullptr;
+  for (const Statement& statement : statements_) {
+    if (statement.group == group) last_same = &statement;
+    if (statement.group < group) last_before = &statement;
+    if (statement.group > group && !first_after) first_after = &statement;
+  }
+  if (last_same) return {Edit::insert(line_end(ts_node_end_byte(last_same->node)), text + nl)};
+  if (last_before) {
+    return {Edit::insert(line_end(ts_node_end_byte(last_before->node)), nl + text + nl)};
+  }
+  if (first_after) {
+    uint32_t at = source_.line_start(source_.position(ts_node_start_byte(first_after->node)).line);
+    return {Edit::insert(at, text + nl + nl)};
+  }
+  // No imports: after the module docstring, if any, else at the top.
+  TSNode first = ts_node_named_child(root_, 0);
+  while (!ts_node_is_null(first) && is(first, "comment")) first = ts_node_next_named_sibling(first);
+  if (!ts_node_is_null(first) && is(first, "expression_statement") &&
+      is(ts_node_named_child(first, 0), "string")) {
+    return {Edit::insert(line_end(ts_node_end_byte(first)), nl + text + nl)};
+  }
+  uint32_t at = ts_node_is_null(first) ? static_cast<uint32_t>(source_.text().size())
+                                       : source_.line_start(source_.position(ts_node_start_byte(first)).line);
+  return {Edit::insert(at, text + nl + (ts_node_is_null(first) ? "" : nl))};
+}
+
+bool ImportEditor::used_elsewhere(const std::string& local) const {
+  std::string_view src = source_.text();
+  bool used = false;
+  walk(root_, [&](TSNode node) {
+    if (used) return false;
+    if (is(node, "import_statement") || is(node, "import_from_statement")) return false;
+    if (is(node, "identifier") && node_text(node, src) == local) {
+      TSNode parent = ts_node_parent(node);
+      bool attribute_name = is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node);
+      bool keyword = is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), node);
+      if (!attribute_name && !keyword) used = true;
+    }
+    // A name listed in __all__ or a string annotation counts as a use.
+    if (is(node, "string_content") && node_text(node, src) == local) used = true;
+    return true;
+  });
+  return used;
+}
+
+std::vector<Edit> ImportEditor::removal(const Statement& statement, size_t index) const {
+  const std::string& text = source_.text();
+  if (statement.names.size() == 1) {
+    uint32_t start = source_.line_start(source_.position(ts_node_start_byte(statement.node)).line);
+    return {Edit::replace(start, line_end(ts_node_end_byte(statement.node)), "")};
+  }
+  const ImportedName& name = statement.names[index];
+  if (index + 1 < statement.names.size()) {
+    uint32_t next = ts_node_start_byte(statement.names[index + 1].node);
+    return {Edit::replace(ts_node_start_byte(name.node), next, "")};
+  }
+  uint32_t previous_end = ts_node_end_byte(statement.names[index - 1].node);
+  uint32_t end = ts_node_end_byte(name.node);
+  (void)text;
+  return {Edit::replace(previous_end, end, "")};
+}
+
+std::vector<Edit> ImportEditor::edits() const {
+  std::vector<Edit> edits;
+  // Names wanted from a module the file already imports from are merged; others are grouped
+  // into one new statement per module.
+  std::map<std::string, std::vector<std::string>> merge, fresh;
+  std::vector<std::string> fresh_order;
+  for (const auto& [module, name] : wanted_from_) {
+    const Statement* existing = from_statement(module);
+    bool present = false;
+    for (const Statement& statement : statements_) {
+      if (!statement.is_from || statement.module != module) continue;
+      for (const ImportedName& imported : statement.names) present |= imported.local == name;
+    }
+    if (present) continue;
+    if (existing) {
+      merge[module].push_back(name);
+    } else {
+      if (!fresh.count(module)) fresh_order.push_back(module);
+      fresh[module].push_back(name);
+    }
+  }
+  for (const auto& [module, names] : merge) {
+    auto merged = merge_into(*from_statement(module), names);
+    edits.insert(edits.end(), merged.begin(), merged.end());
+  }
+  for (const std::string& module : fresh_order) {
+    std::vector<std::string> names = fresh[module];
+    std::sort(names.begin(), names.end());
+    std::string line = "from " + module + " import ";
+    for (size_t i = 0; i < names.size(); ++i) line += (i ? ", " : "") + names[i];
+    auto inserted = insert_statement(group_of(module), line);
+    edits.insert(edits.end(), inserted.begin(), inserted.end());
+  }
+  for (const std::string& module : wanted_modules_) {
+    bool present = false;
+    for (const Statement& statement : statements_) {
+      if (statement.is_from) continue;
+      for (const ImportedName& imported : statement.names) {
+        present |= imported.name == module && imported.local == top_level(module);
+      }
+    }
+    if (present) continue;
+    auto inserted = insert_statement(group_of(module), "import " + module);
+    edits.insert(edits.end(), inserted.begin(), inserted.end());
+  }
+  for (const std::string& local : dropped_) {
+    if (used_elsewhere(local)) continue;
+    for (const Statement& statement : statements_) {
+      for (size_t i = 0; i < statement.names.size(); ++i) {
+        if (statement.names[i].local != local) continue;
+        auto removed = removal(statement, i);
+        edits.insert(edits.end(), removed.begin(), removed.end());
+      }
+    }
+  }
+  return edits;
+}
+
+}  // namespace awaitify

@@ -1,0 +1,146 @@
+#include <algorithm>
+
+#include "awaitify/index.hpp"
+#include "awaitify/knowledge.hpp"
+
+namespace awaitify {
+
+namespace {
+
+constexpr int kMaxHops = 16;
+
+std::pair<std::string, std::string> split_last(const std::string& qualified) {
+  size_t dot = qualified.rfind('.');
+  if (dot == std::string::npos) return {"", qualified};
+  return {qualified.substr(0, dot), qualified.substr(dot + 1)};
+}
+
+}  // namespace
+
+ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules) {
+  for (ModuleFacts& facts : modules) {
+    std::string name = facts.module;
+    path_to_module_[facts.path] = name;
+    modules_[name] = std::move(facts);
+  }
+  for (const auto& [name, facts] : modules_) {
+    for (size_t i = 0; i < facts.function_facts.size(); ++i) {
+      const FunctionFacts& fn = facts.function_facts[i];
+      functions_[fn.qualified] = {&facts, i};
+    }
+  }
+  for (const auto& [name, facts] : modules_) {
+    for (const FunctionFacts& fn : facts.function_facts) {
+      for (const CallFact& call : fn.calls) {
+        callers_[canonical(call.target)].push_back(facts.path + ":" + std::to_string(call.line));
+      }
+    }
+  }
+}
+
+const ModuleFacts* ProjectIndex::module(const std::string& dotted) const {
+  auto it = modules_.find(dotted);
+  return it == modules_.end() ? nullptr : &it->second;
+}
+
+const ModuleFacts* ProjectIndex::module_for_path(const std::string& path) const {
+  auto it = path_to_module_.find(path);
+  return it == path_to_module_.end() ? nullptr : module(it->second);
+}
+
+std::string ProjectIndex::canonical(const std::string& qualified) const {
+  std::string current = qualified;
+  for (int hop = 0; hop < kMaxHops; ++hop) {
+    // The longest prefix that names a project module; the next segment is a name in it.
+    std::string prefix = current;
+    const ModuleFacts* facts = nullptr;
+    while (!prefix.empty() && !(facts = module(prefix))) {
+      size_t dot = prefix.rfind('.');
+      prefix = dot == std::string::npos ? std::string() : prefix.substr(0, dot);
+    }
+    if (!facts || prefix.size() == current.size()) return current;
+    std::string rest = current.substr(prefix.size() + 1);
+    size_t dot = rest.find('.');
+    std::string name = rest.substr(0, dot);
+    auto it = facts->imports.find(name);
+    if (it == facts->imports.end()) return current;
+    current = it->second + (dot == std::string::npos ? "" : rest.substr(dot));
+  }
+  return current;
+}
+
+std::optional<std::string> ProjectIndex::instance_type(const std::string& qualified) const {
+  auto [module_name, name] = split_last(canonical(qualified));
+  const ModuleFacts* facts = module(module_name);
+  if (!facts) return std::nullopt;
+  auto it = facts->instances.find(name);
+  if (it == facts->instances.end()) return std::nullopt;
+  return it->second;
+}
+
+bool ProjectIndex::is_fastapi_app(const std::string& qualified) const {
+  auto type = instance_type(qualified);
+  return type && is_fastapi_constructor(*type);
+}
+
+bool ProjectIndex::is_fastapi_app_or_router(const std::string& qualified) const {
+  auto type = instance_type(qualified);
+  return type && (is_fastapi_constructor(*type) || is_router_constructor(*type));
+}
+
+bool ProjectIndex::derives_from(const std::string& qualified_class, const std::string& base) const {
+  std::vector<std::string> pending{qualified_class};
+  for (int hop = 0; hop < kMaxHops && !pending.empty(); ++hop) {
+    std::vector<std::string> next;
+    for (const std::string& cls : pending) {
+      std::string name = canonical(cls);
+      if (name == base) return true;
+      auto [module_name, class_name] = split_last(name);
+      const ModuleFacts* facts = module(module_name);
+      if (!facts) continue;
+      auto it = facts->classes.find(class_name);
+      if (it == facts->classes.end()) continue;
+      next.insert(next.end(), it->second.bases.begin(), it->second.bases.end());
+    }
+    pending = std::move(next);
+  }
+  return false;
+}
+
+const FunctionFacts* ProjectIndex::function(const std::string& qualified) const {
+  auto it = functions_.find(canonical(qualified));
+  if (it == functions_.end()) return nullptr;
+  return &it->second.first->function_facts[it->second.second];
+}
+
+std::string ProjectIndex::blocking_chain(const std::string& qualified) const {
+  std::vector<std::string> seen;
+  return blocking_chain(qualified, 0, seen);
+}
+
+std::string ProjectIndex::blocking_chain(const std::string& qualified, int depth,
+                                         std::vector<std::string>& seen) const {
+  std::string name = canonical(qualified);
+  if (depth > kMaxHops || std::find(seen.begin(), seen.end(), name) != seen.end()) return {};
+  seen.push_back(name);
+  const FunctionFacts* fn = function(name);
+  if (!fn || fn->is_async) return {};
+  auto it = functions_.find(name);
+  const std::string& path = it->second.first->path;
+  if (!fn->blocking.empty()) {
+    const CallFact& call = fn->blocking.front();
+    return name + " (" + path + ":" + std::to_string(call.line) + ": " + call.target + ")";
+  }
+  for (const CallFact& call : fn->calls) {
+    std::string chain = blocking_chain(call.target, depth + 1, seen);
+    if (!chain.empty()) return name + " -> " + chain;
+  }
+  return {};
+}
+
+std::vector<std::string> ProjectIndex::callers_of(const std::string& qualified) const {
+  auto it = callers_.find(canonical(qualified));
+  return it == callers_.end() ? std::vector<std::string>{} : it->second;
+}
+
+}  // namespace awaitify

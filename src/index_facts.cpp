@@ -1,0 +1,271 @@
+// Extraction of one file's index facts from its tree.
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "awaitify/index.hpp"
+#include "awaitify/knowledge.hpp"
+#include "awaitify/syntax.hpp"
+
+namespace awaitify {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::set<std::string, std::less<>>& builtin_names() {
+  static const std::set<std::string, std::less<>> names{
+      "open", "input", "print", "len", "range", "map", "filter", "sorted", "list", "dict",
+      "set", "tuple", "str", "int", "float", "bool", "isinstance", "getattr", "setattr",
+      "enumerate", "zip", "sum", "min", "max", "any", "all", "iter", "next", "super"};
+  return names;
+}
+
+std::string join(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return a + "." + b;
+}
+
+// The package that a relative import with `dots` leading dots starts from.
+std::string relative_base(const ModuleFacts& facts, size_t dots) {
+  std::string base = facts.module;
+  size_t strip = facts.is_package ? dots - 1 : dots;
+  for (size_t i = 0; i < strip; ++i) {
+    size_t dot = base.rfind('.');
+    base = dot == std::string::npos ? std::string() : base.substr(0, dot);
+  }
+  return base;
+}
+
+std::string imported_module(const ModuleFacts& facts, TSNode module_node, std::string_view src) {
+  if (is(module_node, "dotted_name")) return std::string(node_text(module_node, src));
+  // relative_import: import_prefix ("." / "..") and an optional dotted_name.
+  size_t dots = 0;
+  std::string rest;
+  for (TSNode child : children(module_node)) {
+    if (is(child, "import_prefix")) dots = node_text(child, src).size();
+    if (is(child, "dotted_name")) rest = std::string(node_text(child, src));
+  }
+  return join(relative_base(facts, dots), rest);
+}
+
+void record_import(ModuleFacts& facts, TSNode node, std::string_view src) {
+  for (TSNode child : named_children(node)) {
+    if (is(child, "dotted_name")) {
+      std::string name(node_text(child, src));
+      std::string first = name.substr(0, name.find('.'));
+      facts.imports[first] = first;
+    } else if (is(child, "aliased_import")) {
+      facts.imports[std::string(node_text(field(child, "alias"), src))] =
+          std::string(node_text(field(child, "name"), src));
+    }
+  }
+}
+
+void record_from_import(ModuleFacts& facts, TSNode node, std::string_view src) {
+  TSNode module_node = field(node, "module_name");
+  std::string module = imported_module(facts, module_node, src);
+  for (TSNode child : named_children(node)) {
+    if (ts_node_eq(child, module_node)) continue;
+    if (is(child, "wildcard_import")) facts.star_imports.push_back(module);
+    if (is(child, "dotted_name")) {
+      std::string name(node_text(child, src));
+      facts.imports[name] = join(module, name);
+    } else if (is(child, "aliased_import")) {
+      facts.imports[std::string(node_text(field(child, "alias"), src))] =
+          join(module, std::string(node_text(field(child, "name"), src)));
+    }
+  }
+}
+
+void record_assignment(ModuleFacts& facts, TSNode statement, std::string_view src) {
+  TSNode expr = ts_node_named_child(statement, 0);
+  if (!is(expr, "assignment")) return;
+  TSNode left = field(expr, "left");
+  TSNode right = field(expr, "right");
+  if (!is(left, "identifier") || !is(right, "call")) return;
+  std::string constructor = facts.resolve(dotted_name(field(right, "function"), src));
+  if (!constructor.empty()) facts.instances[std::string(node_text(left, src))] = constructor;
+}
+
+void record_class(ModuleFacts& facts, TSNode node, std::string_view src) {
+  ClassFacts cls;
+  cls.name = std::string(node_text(field(node, "name"), src));
+  TSNode bases = field(node, "superclasses");
+  if (!ts_node_is_null(bases)) {
+    for (TSNode base : named_children(bases)) {
+      std::string resolved = facts.resolve(dotted_name(base, src));
+      if (!resolved.empty()) cls.bases.push_back(resolved);
+    }
+  }
+  facts.classes[cls.name] = cls;
+}
+
+void record_top_level(ModuleFacts& facts, TSNode block, std::string_view src) {
+  for (TSNode statement : named_children(block)) {
+    std::string_view type = kind(statement);
+    if (type == "import_statement") record_import(facts, statement, src);
+    else if (type == "import_from_statement") record_from_import(facts, statement, src);
+    else if (type == "expression_statement") record_assignment(facts, statement, src);
+    else if (type == "class_definition") record_class(facts, statement, src);
+    else if (type == "function_definition")
+      facts.functions.emplace_back(node_text(field(statement, "name"), src));
+    else if (type == "decorated_definition") {
+      TSNode def = field(statement, "definition");
+      if (is(def, "class_definition")) record_class(facts, def, src);
+      if (is(def, "function_definition"))
+        facts.functions.emplace_back(node_text(field(def, "name"), src));
+    } else if (type == "if_statement" || type == "try_statement" || type == "block" ||
+               type == "else_clause" || type == "except_clause" || type == "finally_clause") {
+      // Imports guarded by `try:`/`if TYPE_CHECKING:` still bind names.
+      for (TSNode child : named_children(statement)) {
+        if (is(child, "block")) record_top_level(facts, child, src);
+        else if (is(child, "else_clause") || is(child, "except_clause") ||
+                 is(child, "finally_clause") || is(child, "elif_clause"))
+          record_top_level(facts, child, src);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, std::string_view src) {
+  std::set<std::string> names;
+  TSNode params = field(def, "parameters");
+  for (TSNode param : named_children(params)) {
+    if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
+    TSNode type = field(param, "type");
+    TSNode annotation = ts_node_named_child(type, 0);
+    if (is(annotation, "generic_type") || is(annotation, "subscript")) {
+      // Annotated[Session, Depends(...)]: the first argument is the type.
+      TSNode args = ts_node_named_child(annotation, 1);
+      annotation = is(args, "type_parameter") ? ts_node_named_child(ts_node_named_child(args, 0), 0)
+                                              : field(annotation, "subscript");
+    }
+    if (!is_sync_session_type(facts.resolve(dotted_name(annotation, src)))) continue;
+    TSNode name = is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
+    names.emplace(node_text(name, src));
+  }
+  return names;
+}
+
+std::optional<ResolvedCall> resolve_call(const ModuleFacts& facts, TSNode call, std::string_view src,
+                                         const std::set<std::string>& sessions,
+                                         const std::string& self_class) {
+  std::string dotted = dotted_name(field(call, "function"), src);
+  if (dotted.empty()) return std::nullopt;
+  size_t dot = dotted.find('.');
+  std::string first = dotted.substr(0, dot);
+  if (dot != std::string::npos && sessions.count(first) &&
+      is_session_io_method(dotted.substr(dotted.rfind('.') + 1))) {
+    return ResolvedCall{"sqlalchemy.orm.Session." + dotted.substr(dotted.rfind('.') + 1), true};
+  }
+  std::string target = (first == "self" && dot != std::string::npos && !self_class.empty())
+                           ? self_class + dotted.substr(dot)
+                           : facts.resolve(dotted);
+  if (target.empty()) return std::nullopt;
+  return ResolvedCall{target, blocking_api(target).has_value()};
+}
+
+namespace {
+
+void record_call(const ModuleFacts& facts, FunctionFacts& fn, TSNode call, std::string_view src,
+                 const std::set<std::string>& sessions, const std::string& self_class) {
+  auto resolved = resolve_call(facts, call, src, sessions, self_class);
+  if (!resolved) return;
+  CallFact fact{resolved->target, ts_node_start_point(call).row + 1};
+  (resolved->blocking ? fn.blocking : fn.calls).push_back(fact);
+}
+
+void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
+                     const std::string& self_class, std::string_view src);
+
+// Visits a body: calls go to fn; nested definitions get facts of their own.
+void record_body(ModuleFacts& facts, FunctionFacts& fn, TSNode body, const std::string& scope,
+                 const std::string& self_class, const std::set<std::string>& sessions,
+                 std::string_view src) {
+  walk(body, [&](TSNode node) {
+    if (is(node, "function_definition")) {
+      record_function(facts, node, scope, self_class, src);
+      return false;
+    }
+    if (is(node, "class_definition")) {
+      std::string name(node_text(field(node, "name"), src));
+      for (TSNode child : named_children(field(node, "body"))) {
+        TSNode def = is(child, "decorated_definition") ? field(child, "definition") : child;
+        if (is(def, "function_definition"))
+          record_function(facts, def, join(scope, name), join(scope, name), src);
+        else if (is(def, "class_definition"))
+          record_body(facts, fn, def, scope, self_class, sessions, src);
+      }
+      return false;
+    }
+    if (is(node, "lambda")) return false;
+    if (is(node, "call")) record_call(facts, fn, node, src, sessions, self_class);
+    return true;
+  });
+}
+
+void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
+                     const std::string& self_class, std::string_view src) {
+  FunctionFacts fn;
+  std::string name(node_text(field(def, "name"), src));
+  fn.qualified = join(scope, name);
+  fn.line = ts_node_start_point(def).row + 1;
+  fn.is_async = is(ts_node_child(def, 0), "async");
+  std::set<std::string> sessions = session_parameters(facts, def, src);
+  size_t slot = facts.function_facts.size();
+  facts.function_facts.push_back(fn);
+  FunctionFacts body_facts = fn;
+  record_body(facts, body_facts, field(def, "body"), join(scope, name), self_class, sessions, src);
+  facts.function_facts[slot] = body_facts;
+}
+
+}  // namespace
+
+std::string ModuleFacts::resolve(const std::string& dotted) const {
+  if (dotted.empty()) return {};
+  size_t dot = dotted.find('.');
+  std::string first = dotted.substr(0, dot);
+  std::string rest = dot == std::string::npos ? std::string() : dotted.substr(dot + 1);
+  if (auto it = imports.find(first); it != imports.end()) return join(it->second, rest);
+  bool defined_here = instances.count(first) || classes.count(first) ||
+                      std::find(functions.begin(), functions.end(), first) != functions.end();
+  if (defined_here) return join(join(module, first), rest);
+  if (builtin_names().count(first)) return join("builtins." + first, rest);
+  return {};
+}
+
+std::string module_name_for(const std::string& path, bool* is_package) {
+  fs::path file = fs::absolute(fs::path(path)).lexically_normal();
+  std::vector<std::string> parts;
+  bool package = file.filename() == "__init__.py";
+  if (!package) parts.push_back(file.stem().string());
+  for (fs::path dir = file.parent_path(); fs::exists(dir / "__init__.py") && dir.has_filename();
+       dir = dir.parent_path()) {
+    parts.push_back(dir.filename().string());
+  }
+  if (is_package) *is_package = package;
+  std::string name;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) name = join(name, *it);
+  return name;
+}
+
+ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
+  ModuleFacts facts;
+  facts.path = source.path();
+  facts.module = module_name_for(source.path(), &facts.is_package);
+  std::string_view src = source.text();
+  record_top_level(facts, root, src);
+  FunctionFacts top;
+  top.qualified = join(facts.module, "<module>");
+  size_t slot = facts.function_facts.size();
+  facts.function_facts.push_back(top);
+  record_body(facts, top, root, facts.module, "", {}, src);
+  facts.function_facts[slot] = top;
+  return facts;
+}
+
+}  // namespace awaitify

@@ -1,0 +1,88 @@
+#include "awaitify/rewrite.hpp"
+
+#include "awaitify/syntax.hpp"
+
+namespace awaitify {
+
+namespace {
+
+// The expression node `await` would apply to: a call written `(f())` is awaited as a whole.
+bool needs_parentheses(TSNode expression) {
+  TSNode parent = ts_node_parent(expression);
+  if (ts_node_is_null(parent)) return false;
+  // `f().x`, `f()[i]`, `f()(...)`: await binds looser than these trailers.
+  if (is(parent, "attribute")) return ts_node_eq(field(parent, "object"), expression);
+  if (is(parent, "subscript")) return ts_node_eq(field(parent, "value"), expression);
+  if (is(parent, "call")) return ts_node_eq(field(parent, "function"), expression);
+  return false;
+}
+
+std::optional<std::string> refusal(TSNode expression, bool enclosing_becomes_async) {
+  for (TSNode up = ts_node_parent(expression); !ts_node_is_null(up); up = ts_node_parent(up)) {
+    if (is(up, "lambda")) return "the call is inside a lambda, which cannot await";
+    if (is(up, "generator_expression")) {
+      return "the call is inside a generator expression; awaiting there makes it an async "
+             "generator";
+    }
+    bool comprehension = is(up, "list_comprehension") || is(up, "set_comprehension") ||
+                         is(up, "dictionary_comprehension");
+    if (comprehension && !enclosing_becomes_async) {
+      return "the call is inside a comprehension of a function that stays sync";
+    }
+    if (is(up, "function_definition")) {
+      if (!enclosing_becomes_async && !is_async_function(up)) {
+        return "the enclosing function stays sync";
+      }
+      return std::nullopt;
+    }
+  }
+  return "the call is at module level, outside any function";
+}
+
+}  // namespace
+
+bool is_async_function(TSNode function_definition) {
+  return is(ts_node_child(function_definition, 0), "async");
+}
+
+std::vector<Edit> make_async(TSNode function_definition) {
+  if (is_async_function(function_definition)) return {};
+  return {Edit::insert(ts_node_start_byte(function_definition), "async ")};
+}
+
+Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_becomes_async) {
+  TSNode parent = ts_node_parent(expression);
+  if (is(parent, "await")) return std::vector<Edit>{};
+  if (is(parent, "parenthesized_expression") && is(ts_node_parent(parent), "await")) {
+    return std::vector<Edit>{};
+  }
+  if (auto why = refusal(expression, enclosing_becomes_async)) return Error{*why};
+  uint32_t start = ts_node_start_byte(expression);
+  uint32_t end = ts_node_end_byte(expression);
+  if (needs_parentheses(expression)) {
+    return std::vector<Edit>{Edit::insert(start, "(await "), Edit::insert(end, ")")};
+  }
+  return std::vector<Edit>{Edit::insert(start, "await ")};
+}
+
+std::string reindent(std::string_view block, std::string_view from, std::string_view to) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= block.size()) {
+    size_t end = block.find('\n', pos);
+    std::string_view line =
+        block.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    if (line.substr(0, from.size()) == from) {
+      out.append(to);
+      out.append(line.substr(from.size()));
+    } else {
+      out.append(line);
+    }
+    if (end == std::string_view::npos) break;
+    out.push_back('\n');
+    pos = end + 1;
+  }
+  return out;
+}
+
+}  // namespace awaitify

@@ -1,0 +1,116 @@
+#include "awaitify/source.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace awaitify {
+
+namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+std::string dominant_newline(std::string_view text) {
+  size_t crlf = 0, lf = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n') continue;
+    if (i > 0 && text[i - 1] == '\r') ++crlf;
+    else ++lf;
+  }
+  return crlf > lf ? "\r\n" : "\n";
+}
+
+size_t utf8_sequence_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return 2;
+  if (lead >= 0xE0 && lead <= 0xEF) return 3;
+  if (lead >= 0xF0 && lead <= 0xF4) return 4;
+  return 0;
+}
+
+bool valid_continuation(std::string_view bytes, size_t at, size_t length) {
+  if (at + length > bytes.size()) return false;
+  auto lead = static_cast<unsigned char>(bytes[at]);
+  for (size_t k = 1; k < length; ++k) {
+    auto c = static_cast<unsigned char>(bytes[at + k]);
+    if ((c & 0xC0) != 0x80) return false;
+  }
+  auto second = static_cast<unsigned char>(bytes[at + 1 < bytes.size() ? at + 1 : at]);
+  if (lead == 0xE0 && second < 0xA0) return false;  // overlong
+  if (lead == 0xED && second > 0x9F) return false;  // surrogates
+  if (lead == 0xF0 && second < 0x90) return false;  // overlong
+  if (lead == 0xF4 && second > 0x8F) return false;  // above U+10FFFF
+  return true;
+}
+
+}  // namespace
+
+size_t first_invalid_utf8(std::string_view bytes) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    size_t length = utf8_sequence_length(static_cast<unsigned char>(bytes[i]));
+    if (length == 0 || (length > 1 && !valid_continuation(bytes, i, length))) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+SourceFile::SourceFile(std::string path, std::string text, bool bom)
+    : path_(std::move(path)), text_(std::move(text)), bom_(bom) {
+  newline_ = dominant_newline(text_);
+  line_starts_.push_back(0);
+  for (uint32_t i = 0; i < text_.size(); ++i) {
+    if (text_[i] == '\n') line_starts_.push_back(i + 1);
+  }
+}
+
+Result<SourceFile> SourceFile::from_bytes(std::string path, std::string bytes) {
+  bool bom = bytes.compare(0, kBom.size(), kBom) == 0;
+  if (bom) bytes.erase(0, kBom.size());
+  size_t bad = first_invalid_utf8(bytes);
+  if (bad != std::string_view::npos) {
+    SourceFile probe(path, bytes.substr(0, bad));
+    Position at = probe.position(static_cast<uint32_t>(bad));
+    return Error{path + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
+                 ": not valid UTF-8 (byte offset " + std::to_string(bad) + ")"};
+  }
+  if (bytes.size() > UINT32_MAX / 2) return Error{path + ": file too large"};
+  return SourceFile(std::move(path), std::move(bytes), bom);
+}
+
+Result<SourceFile> SourceFile::load(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return Error{path + ": no such file"};
+  if (!S_ISREG(info.st_mode)) return Error{path + ": not a regular file"};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path + ": cannot be read (permission denied?)"};
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return Error{path + ": read error"};
+  return from_bytes(path, buffer.str());
+}
+
+Position SourceFile::position(uint32_t byte) const {
+  auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), byte);
+  auto line = static_cast<uint32_t>(it - line_starts_.begin());
+  return Position{line, byte - line_starts_[line - 1] + 1};
+}
+
+uint32_t SourceFile::line_start(uint32_t line) const {
+  if (line == 0) return 0;
+  if (line > line_starts_.size()) return static_cast<uint32_t>(text_.size());
+  return line_starts_[line - 1];
+}
+
+std::string_view SourceFile::indent_at(uint32_t byte) const {
+  uint32_t start = line_start(position(byte).line);
+  uint32_t end = start;
+  while (end < text_.size() && (text_[end] == ' ' || text_[end] == '\t')) ++end;
+  return std::string_view(text_).substr(start, end - start);
+}
+
+std::string SourceFile::bytes() const { return bom_ ? std::string(kBom) + text_ : text_; }
+
+}  // namespace awaitify

@@ -1,0 +1,154 @@
+#include "awaitify/syntax.hpp"
+
+#include <cstring>
+
+namespace awaitify {
+
+Parser::Parser() : parser_(ts_parser_new(), &ts_parser_delete) {
+  ts_parser_set_language(parser_.get(), tree_sitter_python());
+}
+
+Result<Tree> Parser::parse(std::string_view text) {
+  TSTree* tree = ts_parser_parse_string(parser_.get(), nullptr, text.data(),
+                                        static_cast<uint32_t>(text.size()));
+  if (tree == nullptr) return Error{"the parser gave up on this file"};
+  return Tree(tree);
+}
+
+Result<Query> Query::compile(std::string_view source) {
+  uint32_t error_offset = 0;
+  TSQueryError error_type = TSQueryErrorNone;
+  TSQuery* query = ts_query_new(tree_sitter_python(), source.data(),
+                                static_cast<uint32_t>(source.size()), &error_offset, &error_type);
+  if (query == nullptr) {
+    return Error{"invalid tree-sitter query at offset " + std::to_string(error_offset)};
+  }
+  return Query(query);
+}
+
+std::vector<Match> Query::matches(TSNode node) const {
+  std::unique_ptr<TSQueryCursor, decltype(&ts_query_cursor_delete)> cursor(
+      ts_query_cursor_new(), &ts_query_cursor_delete);
+  ts_query_cursor_exec(cursor.get(), query_.get(), node);
+  std::vector<Match> result;
+  TSQueryMatch match;
+  while (ts_query_cursor_next_match(cursor.get(), &match)) {
+    Match captures;
+    for (uint16_t i = 0; i < match.capture_count; ++i) {
+      uint32_t length = 0;
+      const char* name =
+          ts_query_capture_name_for_id(query_.get(), match.captures[i].index, &length);
+      captures.push_back(Capture{std::string(name, length), match.captures[i].node});
+    }
+    result.push_back(std::move(captures));
+  }
+  return result;
+}
+
+std::string_view node_text(TSNode node, std::string_view source) {
+  uint32_t start = ts_node_start_byte(node);
+  uint32_t end = ts_node_end_byte(node);
+  if (end > source.size() || start > end) return {};
+  return source.substr(start, end - start);
+}
+
+std::string_view kind(TSNode node) {
+  return ts_node_is_null(node) ? std::string_view{} : std::string_view(ts_node_type(node));
+}
+
+bool is(TSNode node, std::string_view type) { return kind(node) == type; }
+
+TSNode field(TSNode node, const char* name) {
+  return ts_node_child_by_field_name(node, name, static_cast<uint32_t>(std::strlen(name)));
+}
+
+std::vector<TSNode> named_children(TSNode node) {
+  std::vector<TSNode> result;
+  uint32_t count = ts_node_named_child_count(node);
+  for (uint32_t i = 0; i < count; ++i) result.push_back(ts_node_named_child(node, i));
+  return result;
+}
+
+std::vector<TSNode> children(TSNode node) {
+  std::vector<TSNode> result;
+  uint32_t count = ts_node_child_count(node);
+  for (uint32_t i = 0; i < count; ++i) result.push_back(ts_node_child(node, i));
+  return result;
+}
+
+void walk(TSNode node, const std::function<bool(TSNode)>& visit) {
+  // An explicit cursor walk: deeply nested expressions must not overflow the stack.
+  TSTreeCursor cursor = ts_tree_cursor_new(node);
+  bool descend = visit(node);
+  for (;;) {
+    if (descend && ts_tree_cursor_goto_first_child(&cursor)) {
+      descend = visit(ts_tree_cursor_current_node(&cursor));
+      continue;
+    }
+    bool moved = false;
+    while (!moved) {
+      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
+        moved = true;
+      } else if (!ts_tree_cursor_goto_parent(&cursor)) {
+        ts_tree_cursor_delete(&cursor);
+        return;
+      }
+    }
+    descend = visit(ts_tree_cursor_current_node(&cursor));
+  }
+}
+
+std::optional<TSNode> first_syntax_error(TSNode root) {
+  if (!ts_node_has_error(root)) return std::nullopt;
+  std::optional<TSNode> found;
+  walk(root, [&](TSNode node) {
+    if (found) return false;
+    if ((kind(node) == "ERROR") || ts_node_is_missing(node)) {
+      found = node;
+      return false;
+    }
+    return ts_node_has_error(node);
+  });
+  return found;
+}
+
+size_t count_syntax_errors(TSNode root) {
+  size_t count = 0;
+  if (!ts_node_has_error(root)) return 0;
+  walk(root, [&](TSNode node) {
+    if ((kind(node) == "ERROR") || ts_node_is_missing(node)) {
+      ++count;
+      return false;
+    }
+    return ts_node_has_error(node);
+  });
+  return count;
+}
+
+std::optional<TSNode> enclosing_function(TSNode node) {
+  for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up)) {
+    if (is(up, "function_definition") || is(up, "lambda")) return up;
+  }
+  return std::nullopt;
+}
+
+std::optional<TSNode> definition_of(TSNode node) {
+  if (is(node, "function_definition")) return node;
+  if (is(node, "decorated_definition")) {
+    TSNode def = field(node, "definition");
+    if (is(def, "function_definition")) return def;
+  }
+  return std::nullopt;
+}
+
+std::string dotted_name(TSNode node, std::string_view source) {
+  if (is(node, "identifier")) return std::string(node_text(node, source));
+  if (is(node, "attribute")) {
+    std::string object = dotted_name(field(node, "object"), source);
+    if (object.empty()) return {};
+    return object + "." + std::string(node_text(field(node, "attribute"), source));
+  }
+  return {};
+}
+
+}  // namespace awaitify

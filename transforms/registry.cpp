@@ -1,0 +1,69 @@
+// The one table of phases and transforms: the source of truth for `awaitify list`, --only and
+// --skip, and the order passes run in. A transform without a function is planned: listed as
+// such, never run, never reported as done.
+#include <algorithm>
+
+#include "transforms.hpp"
+
+namespace awaitify {
+
+namespace {
+
+TransformInfo planned(std::string id, std::string phase, std::string summary) {
+  return TransformInfo{std::move(id), std::move(phase), std::move(summary),
+                       "Planned: not written yet. Selecting it changes nothing.", {}, {}};
+}
+
+std::vector<TransformInfo> build_table() {
+  return {
+      planned("AW101", "db", "async engine, async_sessionmaker and get_session beside the sync ones"),
+      planned("AW102", "db", "Session -> AsyncSession in migrated code (Depends(get_db) -> get_session)"),
+      planned("AW103", "db", "query() chains -> select() statements executed on the session"),
+      planned("AW104", "db", "session I/O (commit, refresh, delete, execute, get, ...) awaited"),
+      planned("AW105", "db", "create_all(bind=engine) -> async with engine.begin(): run_sync"),
+      planned("AW106", "db", "selectinload() where migrated code reads a relationship"),
+      planned("AW201", "http", "requests calls -> awaited httpx.AsyncClient calls"),
+      planned("AW202", "http", "requests exceptions -> httpx exceptions"),
+      planned("AW301", "files", "open() -> aiofiles.open() under async with"),
+      planned("AW302", "files", "UploadFile.file.read() -> await file.read()"),
+      planned("AW303", "files", "time.sleep() -> await asyncio.sleep()"),
+      planned("AW401", "services", "callers of functions made async become async and await them, across modules"),
+      routes_async_transform(),
+      planned("AW502", "routes", "dependencies (Depends(f)) become async def when nothing blocks"),
+      middleware_http_transform(),
+      middleware_dispatch_transform(),
+      planned("AW701", "lifespan", "@app.on_event / add_event_handler -> one lifespan context manager"),
+      planned("AW801", "tests", "TestClient -> httpx.AsyncClient over ASGITransport, lifespan kept"),
+      planned("AW802", "tests", "tests using the client become async def with the pytest marker"),
+  };
+}
+
+}  // namespace
+
+const std::vector<PhaseInfo>& phase_table() {
+  static const std::vector<PhaseInfo> phases{
+      {"db", "SQLAlchemy/SQLModel: async engine and session, select(), awaited session I/O"},
+      {"http", "requests -> httpx.AsyncClient"},
+      {"files", "open -> aiofiles, UploadFile reads, time.sleep -> asyncio.sleep"},
+      {"services", "the async closure: callers of async functions await them, across modules"},
+      {"routes", "path operations and dependencies become async def"},
+      {"middleware", "HTTP middleware becomes async def with await call_next"},
+      {"lifespan", "on_event handlers -> one lifespan context manager"},
+      {"tests", "TestClient -> httpx.AsyncClient over ASGITransport, async tests"},
+  };
+  return phases;
+}
+
+const std::vector<TransformInfo>& transform_table() {
+  static const std::vector<TransformInfo> table = build_table();
+  return table;
+}
+
+const TransformInfo* find_transform(std::string_view id) {
+  const auto& table = transform_table();
+  auto it = std::find_if(table.begin(), table.end(),
+                         [&](const TransformInfo& info) { return info.id == id; });
+  return it == table.end() ? nullptr : &*it;
+}
+
+}  // namespace awaitify

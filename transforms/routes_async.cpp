@@ -1,0 +1,81 @@
+// AW501: path operations become `async def`, unless their body still blocks.
+#include "awaitify/fastapi.hpp"
+#include "awaitify/rewrite.hpp"
+#include "awaitify/syntax.hpp"
+#include "transforms.hpp"
+
+namespace awaitify {
+
+namespace {
+
+constexpr const char* kId = "AW501";
+
+bool is_path_operation(TSNode def, const FileContext& context) {
+  for (TSNode decorator : decorators_of(def)) {
+    if (is_path_operation_decorator(decorator, context)) return true;
+  }
+  return false;
+}
+
+// Why making this handler async would hurt, or nullopt when it is safe.
+std::optional<std::string> reason_to_stay_sync(TSNode def, const FileContext& context) {
+  if (auto blocking = blocking_reason(def, context)) return "kept sync: " + *blocking;
+  std::vector<std::string> callers = context.index.callers_of(qualified_name(def, context));
+  if (!callers.empty()) {
+    return "kept sync: it is also called directly (" + callers.front() +
+           "), and that caller would receive a coroutine; the services phase (not yet "
+           "written) will make such callers await";
+  }
+  return std::nullopt;
+}
+
+PassResult run(const FileContext& context) {
+  PassResult result;
+  walk(context.root, [&](TSNode node) {
+    if (!is(node, "function_definition")) return true;
+    if (is_async_function(node) || !is_path_operation(node, context)) return true;
+    if (auto why = reason_to_stay_sync(node, context)) {
+      result.findings.push_back(
+          context.finding(kId, field(node, "name"), Severity::warning, *why));
+    } else {
+      auto edits = make_async(node);
+      result.edits.insert(result.edits.end(), edits.begin(), edits.end());
+    }
+    return true;
+  });
+  return result;
+}
+
+}  // namespace
+
+TransformInfo routes_async_transform() {
+  return TransformInfo{
+      kId,
+      "routes",
+      "path operations (@app.get, @router.post, api_route, ...) become async def",
+      R"(Before:
+    @router.get("/items/{item_id}")
+    def read_item(item_id: int) -> Item:
+        return ITEMS[item_id]
+After:
+    @router.get("/items/{item_id}")
+    async def read_item(item_id: int) -> Item:
+        return ITEMS[item_id]
+
+Matches functions decorated with get/post/put/patch/delete/head/options/trace/api_route on a
+name bound to FastAPI() or APIRouter() (also an app or router imported from another module of
+the project, and an app created inside a factory function).
+
+Refusals (the handler stays sync, with a finding): the body still makes a blocking call the
+engine knows (requests, time.sleep, open, subprocess, urllib.request, shutil, a sync SQLAlchemy
+Session, or a project function that makes one of these), since an async def that blocks stalls
+every request while a def runs in FastAPI's thread pool; the handler is also called directly
+from project code, which would then receive a coroutine.
+
+Limits: calls the index cannot resolve (methods of objects it cannot type) are assumed not to
+block.)",
+      {"@"},
+      run};
+}
+
+}  // namespace awaitify

@@ -1,0 +1,16 @@
+#pragma once
+// The written transforms; each lives in its own file and is listed in registry.cpp.
+#include "awaitify/transform.hpp"
+
+namespace awaitify {
+
+TransformInfo routes_async_transform();         // AW501
+TransformInfo middleware_http_transform();      // AW601
+TransformInfo middleware_dispatch_transform();  // AW602
+
+// Shared by the middleware transforms: makes a function async and awaits every call of its
+// call_next parameter (whatever it is named).
+PassResult make_middleware_async(const FileContext& context, TSNode function_definition,
+                                 size_t call_next_position, const std::string& id);
+
+}  // namespace awaitify
