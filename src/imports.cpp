@@ -177,7 +177,10 @@ std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& t
   while (!ts_node_is_null(first) && is(first, "comment")) first = ts_node_next_named_sibling(first);
   if (!ts_node_is_null(first) && is(first, "expression_statement") &&
       is(ts_node_named_child(first, 0), "string")) {
-    return {Edit::insert(line_end(ts_node_end_byte(first)), nl + text + nl)};
+    uint32_t at = line_end(ts_node_end_byte(first));
+    const std::string& rest = source_.text();
+    bool blank_follows = at >= rest.size() || rest[at] == '\n' || rest[at] == '\r';
+    return {Edit::insert(at, nl + text + nl + (blank_follows ? "" : nl))};
   }
   uint32_t at = ts_node_is_null(first) ? static_cast<uint32_t>(source_.text().size())
                                        : source_.line_start(source_.position(ts_node_start_byte(first)).line);

@@ -1,0 +1,134 @@
+// The golden-fixture runner: every fixtures/<group>/<case>/ turns `before` into `after` exactly,
+// reports exactly the findings in findings.txt, and leaves `after` unchanged when run again.
+//
+// A case is either before.py/after.py or, for several modules, before/ and after/ folders.
+// fixtures/<group>/selection names the transforms the group runs ("only=AW501" or
+// "phase=routes"), so each group's cases test its own transform.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "awaitify/engine.hpp"
+
+namespace fs = std::filesystem;
+using namespace awaitify;
+
+namespace {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+struct Case {
+  std::string name;  // group/case
+  fs::path dir;
+};
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  fs::path root(AWAITIFY_FIXTURES);
+  for (const auto& group : fs::directory_iterator(root)) {
+    if (!group.is_directory() || !fs::exists(group.path() / "selection")) continue;
+    for (const auto& entry : fs::directory_iterator(group.path())) {
+      if (!entry.is_directory()) continue;
+      cases.push_back({group.path().filename().string() + "/" + entry.path().filename().string(),
+                       entry.path()});
+    }
+  }
+  std::sort(cases.begin(), cases.end(), [](const Case& a, const Case& b) { return a.name < b.name; });
+  return cases;
+}
+
+Selection selection_for(const fs::path& group) {
+  Selection selection;
+  std::istringstream lines(read_file(group / "selection"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("only=", 0) == 0) selection.only.insert(line.substr(5));
+    if (line.rfind("phase=", 0) == 0) selection.phases.push_back(line.substr(6));
+  }
+  return selection;
+}
+
+// Copies the case's input into a fresh folder (so package layout and module names are real)
+// and returns the Python files in it, relative to it.
+std::vector<std::string> stage(const fs::path& input, const fs::path& work) {
+  fs::remove_all(work);
+  fs::create_directories(work);
+  std::vector<std::string> files;
+  if (fs::is_directory(input)) {
+    fs::copy(input, work, fs::copy_options::recursive);
+  } else {
+    fs::copy_file(input, work / "before.py");
+  }
+  for (const auto& entry : fs::recursive_directory_iterator(work)) {
+    if (entry.path().extension() == ".py") files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string describe(const Finding& finding) {
+  const char* severity = finding.severity == Severity::warning ? "warning"
+                         : finding.severity == Severity::error ? "error"
+                                                                : "note";
+  return std::to_string(finding.position.line) + ":" + std::to_string(finding.position.column) +
+         ": " + finding.id + " " + severity + ": " + finding.message;
+}
+
+class Golden : public testing::TestWithParam<Case> {};
+
+TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
+  const Case& c = GetParam();
+  auto transforms = select_transforms(selection_for(c.dir.parent_path()));
+  ASSERT_TRUE(transforms.ok()) << transforms.error().message;
+  bool folder = fs::is_directory(c.dir / "before");
+  fs::path input = folder ? c.dir / "before" : c.dir / "before.py";
+  fs::path expected = folder ? c.dir / "after" : c.dir / "after.py";
+  ASSERT_TRUE(fs::exists(input)) << "missing " << input;
+  ASSERT_TRUE(fs::exists(expected)) << "missing " << expected;
+  fs::path work = fs::temp_directory_path() / ("awaitify-golden-" + std::to_string(::getpid())) /
+                  c.name;
+  std::vector<std::string> files = stage(input, work);
+  std::vector<FileOutcome> outcomes = run(files, *transforms);
+
+  std::string findings;
+  for (const FileOutcome& outcome : outcomes) {
+    ASSERT_FALSE(outcome.input_error) << *outcome.input_error;
+    ASSERT_FALSE(outcome.engine_error) << *outcome.engine_error;
+    fs::path relative = fs::relative(outcome.path, work);
+    fs::path want = folder ? expected / relative : expected;
+    EXPECT_EQ(outcome.result_bytes(), read_file(want)) << "in " << relative;
+    for (const Finding& finding : outcome.findings) {
+      findings += (folder ? relative.string() + ":" : "") + describe(finding) + "\n";
+    }
+  }
+  std::string expected_findings =
+      fs::exists(c.dir / "findings.txt") ? read_file(c.dir / "findings.txt") : "";
+  EXPECT_EQ(findings, expected_findings);
+
+  // Idempotence: the expected result is a fixed point.
+  std::vector<std::string> again = stage(expected, work);
+  if (!folder) fs::rename(work / "before.py", work / "after.py"), again = {(work / "after.py").string()};
+  for (const FileOutcome& outcome : run(again, *transforms)) {
+    EXPECT_FALSE(outcome.changed()) << outcome.path << " changed on a second run";
+  }
+  fs::remove_all(work);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, Golden, testing::ValuesIn(all_cases()),
+                         [](const testing::TestParamInfo<Case>& info) {
+                           std::string name = info.param.name;
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Golden);
+
+}  // namespace

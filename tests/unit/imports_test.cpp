@@ -1,0 +1,108 @@
+#include <gtest/gtest.h>
+
+#include "awaitify/imports.hpp"
+#include "test_util.hpp"
+
+using namespace awaitify;
+using namespace awaitify::testing_util;
+
+namespace {
+
+template <typename Setup>
+std::string edit_imports(const std::string& text, Setup setup, std::set<std::string> first_party = {"app"}) {
+  Parsed parsed = parse(text);
+  ImportEditor editor(parsed.source, parsed.root(), first_party);
+  setup(editor);
+  return apply_edits(text, editor.edits());
+}
+
+}  // namespace
+
+TEST(ImportEditor, MergesIntoExistingFromImportInSortedPosition) {
+  EXPECT_EQ(edit_imports("from x import b, c\n", [](ImportEditor& e) { e.require_from("x", "a"); }),
+            "from x import a, b, c\n");
+  EXPECT_EQ(edit_imports("from x import b, c\n", [](ImportEditor& e) { e.require_from("x", "d"); }),
+            "from x import b, c, d\n");
+}
+
+TEST(ImportEditor, AppendsToAnUnsortedList) {
+  EXPECT_EQ(edit_imports("from x import c, b\n", [](ImportEditor& e) { e.require_from("x", "a"); }),
+            "from x import c, b, a\n");
+}
+
+TEST(ImportEditor, MergesIntoParenthesizedMultiLineImport) {
+  EXPECT_EQ(edit_imports("from x import (\n    b,\n    d,\n)\n",
+                         [](ImportEditor& e) {
+                           e.require_from("x", "c");
+                           e.require_from("x", "e");
+                         }),
+            "from x import (\n    b,\n    c,\n    d,\n    e,\n)\n");
+}
+
+TEST(ImportEditor, NothingWhenAlreadyImported) {
+  std::string text = "from x import a\nimport os\n";
+  EXPECT_EQ(edit_imports(text,
+                         [](ImportEditor& e) {
+                           e.require_from("x", "a");
+                           e.require_module("os");
+                         }),
+            text);
+}
+
+TEST(ImportEditor, NewStatementAfterTheLastImportOfItsGroup) {
+  std::string text = "import os\nimport sys\n\nfrom fastapi import FastAPI\n\nfrom app.db import x\n\nX = 1\n";
+  EXPECT_EQ(edit_imports(text, [](ImportEditor& e) { e.require_from("contextlib", "asynccontextmanager"); }),
+            "import os\nimport sys\nfrom contextlib import asynccontextmanager\n\nfrom fastapi import "
+            "FastAPI\n\nfrom app.db import x\n\nX = 1\n");
+  EXPECT_EQ(edit_imports(text, [](ImportEditor& e) { e.require_module("httpx"); }),
+            "import os\nimport sys\n\nfrom fastapi import FastAPI\nimport httpx\n\nfrom app.db import "
+            "x\n\nX = 1\n");
+}
+
+TEST(ImportEditor, NewGroupGoesAfterTheGroupBeforeIt) {
+  EXPECT_EQ(edit_imports("import os\n\nx = 1\n", [](ImportEditor& e) { e.require_module("httpx"); }),
+            "import os\n\nimport httpx\n\nx = 1\n");
+  EXPECT_EQ(edit_imports("from fastapi import FastAPI\n", [](ImportEditor& e) { e.require_module("asyncio"); }),
+            "import asyncio\n\nfrom fastapi import FastAPI\n");
+}
+
+TEST(ImportEditor, SeveralNamesFromOneNewModuleShareOneStatement) {
+  EXPECT_EQ(edit_imports("import os\n",
+                         [](ImportEditor& e) {
+                           e.require_from("sqlalchemy", "select");
+                           e.require_from("sqlalchemy", "func");
+                         }),
+            "import os\n\nfrom sqlalchemy import func, select\n");
+}
+
+TEST(ImportEditor, NoImportsYetGoesAfterTheDocstring) {
+  EXPECT_EQ(edit_imports("\"\"\"Doc.\"\"\"\nx = 1\n", [](ImportEditor& e) { e.require_module("asyncio"); }),
+            "\"\"\"Doc.\"\"\"\n\nimport asyncio\n\nx = 1\n");
+}
+
+TEST(ImportEditor, KeepsCrlf) {
+  EXPECT_EQ(edit_imports("import os\r\nx = 1\r\n", [](ImportEditor& e) { e.require_module("sys"); }),
+            "import os\r\nimport sys\r\nx = 1\r\n");
+}
+
+TEST(ImportEditor, RemovesAnImportWithoutUsers) {
+  EXPECT_EQ(edit_imports("import requests\nimport os\nos.getcwd()\n",
+                         [](ImportEditor& e) { e.drop_if_unused("requests"); }),
+            "import os\nos.getcwd()\n");
+  EXPECT_EQ(edit_imports("from x import a, b, c\nb()\n",
+                         [](ImportEditor& e) {
+                           e.drop_if_unused("c");
+                         }),
+            "from x import a, b\nb()\n");
+  EXPECT_EQ(edit_imports("from x import a, b\nb()\n", [](ImportEditor& e) { e.drop_if_unused("a"); }),
+            "from x import b\nb()\n");
+}
+
+TEST(ImportEditor, KeepsAnImportThatIsStillUsed) {
+  std::string used = "import requests\nrequests.get('u')\n";
+  EXPECT_EQ(edit_imports(used, [](ImportEditor& e) { e.drop_if_unused("requests"); }), used);
+  std::string exported = "from x import a\n__all__ = ['a']\n";
+  EXPECT_EQ(edit_imports(exported, [](ImportEditor& e) { e.drop_if_unused("a"); }), exported);
+  std::string attribute_only = "import get\nobj.get()\n";
+  EXPECT_EQ(edit_imports(attribute_only, [](ImportEditor& e) { e.drop_if_unused("get"); }), "obj.get()\n");
+}

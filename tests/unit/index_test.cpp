@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include "awaitify/engine.hpp"
+#include "awaitify/index.hpp"
+#include "test_util.hpp"
+
+using namespace awaitify;
+using namespace awaitify::testing_util;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Writes a small project and indexes it.
+ProjectIndex index_of(const TempDir& dir, const std::map<std::string, std::string>& files) {
+  std::vector<ModuleFacts> modules;
+  for (const auto& [path, text] : files) write_file(dir.path() / path, text);
+  for (const auto& [path, text] : files) {
+    auto facts = facts_for(SourceFile((dir.path() / path).string(), text));
+    EXPECT_TRUE(facts.ok());
+    modules.push_back(*facts);
+  }
+  return ProjectIndex(std::move(modules));
+}
+
+}  // namespace
+
+TEST(ModuleNames, FollowThePackageLayout) {
+  TempDir dir;
+  write_file(dir.path() / "src/app/__init__.py", "");
+  write_file(dir.path() / "src/app/api/__init__.py", "");
+  write_file(dir.path() / "src/app/api/items.py", "");
+  write_file(dir.path() / "script.py", "");
+  bool package = false;
+  EXPECT_EQ(module_name_for((dir.path() / "src/app/api/items.py").string(), &package), "app.api.items");
+  EXPECT_FALSE(package);
+  EXPECT_EQ(module_name_for((dir.path() / "src/app/api/__init__.py").string(), &package), "app.api");
+  EXPECT_TRUE(package);
+  EXPECT_EQ(module_name_for((dir.path() / "script.py").string()), "script");
+}
+
+TEST(Index, ResolvesAbsoluteRelativeAndAliasedImports) {
+  TempDir dir;
+  ProjectIndex index = index_of(dir, {
+      {"app/__init__.py", "from .api import router\n"},
+      {"app/api.py", "from fastapi import APIRouter\nrouter = APIRouter()\n"},
+      {"app/sub/__init__.py", ""},
+      {"app/sub/mod.py",
+       "import requests as r\nfrom ..api import router\nfrom . import helpers\nfrom .. import api as a\n"
+       "from sqlalchemy.orm import Session\nimport os.path\nfrom x import *\n"},
+  });
+  const ModuleFacts* mod = index.module("app.sub.mod");
+  ASSERT_NE(mod, nullptr);
+  EXPECT_EQ(mod->resolve("r.get"), "requests.get");
+  EXPECT_EQ(mod->resolve("router"), "app.api.router");
+  EXPECT_EQ(mod->resolve("helpers.fetch"), "app.sub.helpers.fetch");
+  EXPECT_EQ(mod->resolve("a.router"), "app.api.router");
+  EXPECT_EQ(mod->resolve("Session"), "sqlalchemy.orm.Session");
+  EXPECT_EQ(mod->resolve("os.path.exists"), "os.path.exists");
+  EXPECT_EQ(mod->resolve("open"), "builtins.open");
+  EXPECT_EQ(mod->resolve("unknown"), "");
+  EXPECT_EQ(mod->star_imports, std::vector<std::string>{"x"});
+  EXPECT_TRUE(index.is_fastapi_app_or_router("app.router"));  // re-exported by the package
+  EXPECT_FALSE(index.is_fastapi_app("app.api.router"));
+}
+
+TEST(Index, KnowsAppsAndMiddlewareBases) {
+  TempDir dir;
+  ProjectIndex index = index_of(dir, {
+      {"main.py",
+       "import fastapi\nfrom starlette.middleware.base import BaseHTTPMiddleware as B\n"
+       "app = fastapi.FastAPI()\nclass Base(B):\n    pass\nclass Timing(Base):\n    pass\n"
+       "other = dict()\n"},
+  });
+  EXPECT_TRUE(index.is_fastapi_app("main.app"));
+  EXPECT_FALSE(index.is_fastapi_app_or_router("main.other"));
+  EXPECT_TRUE(index.derives_from("main.Timing", "starlette.middleware.base.BaseHTTPMiddleware"));
+  EXPECT_FALSE(index.derives_from("main.other", "starlette.middleware.base.BaseHTTPMiddleware"));
+}
+
+TEST(Index, FollowsBlockingCallsAcrossModules) {
+  TempDir dir;
+  ProjectIndex index = index_of(dir, {
+      {"svc/__init__.py", ""},
+      {"svc/low.py", "import time\ndef wait():\n    time.sleep(1)\n"},
+      {"svc/mid.py", "from .low import wait\ndef step():\n    return wait()\ndef pure():\n    return 1\n"},
+      {"svc/loop.py", "def a():\n    return b()\ndef b():\n    return a()\n"},
+  });
+  EXPECT_EQ(index.blocking_chain("svc.mid.step"), "svc.mid.step -> svc.low.wait (" +
+                                                      (dir.path() / "svc/low.py").string() +
+                                                      ":3: time.sleep)");
+  EXPECT_EQ(index.blocking_chain("svc.mid.pure"), "");
+  EXPECT_EQ(index.blocking_chain("svc.loop.a"), "");  // a cycle terminates
+  EXPECT_EQ(index.callers_of("svc.low.wait").size(), 1u);
+}
+
+TEST(Index, SessionParameterIoIsBlocking) {
+  TempDir dir;
+  ProjectIndex index = index_of(dir, {
+      {"repo.py",
+       "from typing import Annotated\nfrom sqlalchemy.orm import Session\n"
+       "def load(db: Session):\n    return db.query(X).all()\n"
+       "def add(db: Annotated[Session, Depends(get_db)]):\n    db.commit()\n"
+       "def only_add(db: Session):\n    db.add(x)\n"},
+  });
+  EXPECT_NE(index.blocking_chain("repo.load"), "");
+  EXPECT_NE(index.blocking_chain("repo.add"), "");
+  EXPECT_EQ(index.blocking_chain("repo.only_add"), "");
+}
+
+TEST(Index, MethodsCallThroughSelf) {
+  TempDir dir;
+  ProjectIndex index = index_of(dir, {
+      {"svc.py",
+       "import requests\nclass Client:\n    def fetch(self):\n        return requests.get('u')\n"
+       "    def run(self):\n        return self.fetch()\n"},
+  });
+  EXPECT_NE(index.blocking_chain("svc.Client.run"), "");
+}
