@@ -88,15 +88,11 @@ std::string unified_diff(const std::string& path, std::string_view before, std::
   if (before == after) return {};
   Lines a = split_lines(before), b = split_lines(after);
   std::vector<Op> ops = edit_script(a, b);
-  // A change to the final newline alone shows as a change of the last line.
-  if (a.final_newline != b.final_newline && !a.lines.empty() && !b.lines.empty()) {
-    for (Op& op : ops) {
-      if (op.type == ' ' && op.old_index + 1 == a.lines.size()) {
-        op.type = '-';
-        ops.push_back({'+', &b.lines.back(), a.lines.size(), b.lines.size() - 1});
-        break;
-      }
-    }
+  // When only the final newline differs on a line both sides share, show it as a change.
+  if (a.final_newline != b.final_newline && !ops.empty() && ops.back().type == ' ') {
+    Op last = ops.back();
+    ops.back().type = '-';
+    ops.push_back({'+', &b.lines.back(), last.old_index + 1, last.new_index});
   }
   std::string out = "--- a/" + path + "\n+++ b/" + path + "\n";
   size_t i = 0;

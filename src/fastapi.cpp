@@ -88,7 +88,9 @@ bool is_http_middleware_decorator(TSNode decorator, const FileContext& context) 
 
 std::optional<std::string> parameter_name(TSNode function_definition, size_t n, std::string_view src) {
   size_t index = 0;
-  for (TSNode param : named_children(field(function_definition, "parameters"))) {
+  TSNode parameters = field(function_definition, "parameters");
+  if (ts_node_is_null(parameters)) return std::nullopt;  // `lambda: ...`
+  for (TSNode param : named_children(parameters)) {
     TSNode name = param;
     if (is(param, "typed_parameter")) name = ts_node_named_child(param, 0);
     else if (is(param, "default_parameter") || is(param, "typed_default_parameter"))
@@ -101,7 +103,8 @@ std::optional<std::string> parameter_name(TSNode function_definition, size_t n, 
 
 std::optional<std::string> blocking_reason(TSNode function_definition, const FileContext& context) {
   std::string_view src = context.text();
-  std::set<std::string> sessions = session_parameters(context.facts, function_definition, src);
+  std::set<std::string> sessions =
+      session_parameters(context.facts, function_definition, src, &context.index);
   std::optional<std::string> reason;
   walk(field(function_definition, "body"), [&](TSNode node) {
     if (reason) return false;
@@ -121,8 +124,10 @@ std::optional<std::string> blocking_reason(TSNode function_definition, const Fil
       reason = "it calls `" + call->target + "` (line " + std::to_string(line) + "), " +
                std::string(api->what) + "; " + std::string(api->fix);
     } else if (std::string chain = context.index.blocking_chain(call->target); !chain.empty()) {
+      auto api = blocking_api(context.index.blocking_path(call->target)->call.target);
       reason = "it calls `" + call->target + "` (line " + std::to_string(line) +
-               "), which blocks: " + chain;
+               "), which blocks: " + chain +
+               (api ? "; " + std::string(api->fix) : std::string("; migrate it with --phase db"));
     }
     return !reason;
   });

@@ -107,33 +107,53 @@ bool ProjectIndex::derives_from(const std::string& qualified_class, const std::s
   return false;
 }
 
+std::string ProjectIndex::alias_target(const std::string& qualified) const {
+  std::string current = canonical(qualified);
+  for (int hop = 0; hop < kMaxHops; ++hop) {
+    auto [module_name, name] = split_last(current);
+    const ModuleFacts* facts = module(module_name);
+    if (!facts) return current;
+    auto it = facts->type_aliases.find(name);
+    if (it == facts->type_aliases.end()) return current;
+    current = canonical(it->second);
+  }
+  return current;
+}
+
 const FunctionFacts* ProjectIndex::function(const std::string& qualified) const {
   auto it = functions_.find(canonical(qualified));
   if (it == functions_.end()) return nullptr;
   return &it->second.first->function_facts[it->second.second];
 }
 
-std::string ProjectIndex::blocking_chain(const std::string& qualified) const {
+std::optional<BlockingPath> ProjectIndex::blocking_path(const std::string& qualified) const {
   std::vector<std::string> seen;
-  return blocking_chain(qualified, 0, seen);
+  return blocking_path(qualified, 0, seen);
 }
 
-std::string ProjectIndex::blocking_chain(const std::string& qualified, int depth,
-                                         std::vector<std::string>& seen) const {
+std::string ProjectIndex::blocking_chain(const std::string& qualified) const {
+  auto path = blocking_path(qualified);
+  if (!path) return {};
+  std::string chain;
+  for (const std::string& function : path->functions) chain += function + " -> ";
+  return chain + path->call.target + " (" + path->path + ":" + std::to_string(path->call.line) + ")";
+}
+
+std::optional<BlockingPath> ProjectIndex::blocking_path(const std::string& qualified, int depth,
+                                                        std::vector<std::string>& seen) const {
   std::string name = canonical(qualified);
   if (depth > kMaxHops || std::find(seen.begin(), seen.end(), name) != seen.end()) return {};
   seen.push_back(name);
   const FunctionFacts* fn = function(name);
   if (!fn || fn->is_async) return {};
-  auto it = functions_.find(name);
-  const std::string& path = it->second.first->path;
   if (!fn->blocking.empty()) {
-    const CallFact& call = fn->blocking.front();
-    return name + " (" + path + ":" + std::to_string(call.line) + ": " + call.target + ")";
+    return BlockingPath{{name}, fn->blocking.front(), functions_.find(name)->second.first->path};
   }
   for (const CallFact& call : fn->calls) {
-    std::string chain = blocking_chain(call.target, depth + 1, seen);
-    if (!chain.empty()) return name + " -> " + chain;
+    if (auto inner = blocking_path(call.target, depth + 1, seen)) {
+      inner->functions.insert(inner->functions.begin(), name);
+      return inner;
+    }
   }
   return {};
 }

@@ -79,11 +79,29 @@ void record_from_import(ModuleFacts& facts, TSNode node, std::string_view src) {
   }
 }
 
+// The type an annotation names: `Session`, `Annotated[Session, ...]`, `orm.Session`.
+TSNode annotated_type(TSNode annotation) {
+  if (is(annotation, "type")) annotation = ts_node_named_child(annotation, 0);
+  if (is(annotation, "generic_type")) {
+    // Annotated[Session, Depends(...)]: the first argument is the type.
+    TSNode args = ts_node_named_child(annotation, 1);
+    TSNode first = ts_node_named_child(args, 0);
+    return is(first, "type") ? ts_node_named_child(first, 0) : first;
+  }
+  if (is(annotation, "subscript")) return field(annotation, "subscript");
+  return annotation;
+}
+
 void record_assignment(ModuleFacts& facts, TSNode statement, std::string_view src) {
   TSNode expr = ts_node_named_child(statement, 0);
   if (!is(expr, "assignment")) return;
   TSNode left = field(expr, "left");
   TSNode right = field(expr, "right");
+  if (is(left, "identifier") && is(right, "subscript")) {
+    std::string target = facts.resolve(dotted_name(annotated_type(right), src));
+    if (!target.empty()) facts.type_aliases[std::string(node_text(left, src))] = target;
+    return;
+  }
   if (!is(left, "identifier") || !is(right, "call")) return;
   std::string constructor = facts.resolve(dotted_name(field(right, "function"), src));
   if (!constructor.empty()) facts.instances[std::string(node_text(left, src))] = constructor;
@@ -131,20 +149,20 @@ void record_top_level(ModuleFacts& facts, TSNode block, std::string_view src) {
 
 }  // namespace
 
-std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, std::string_view src) {
+std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, std::string_view src,
+                                         const ProjectIndex* index) {
   std::set<std::string> names;
   TSNode params = field(def, "parameters");
   for (TSNode param : named_children(params)) {
     if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
-    TSNode type = field(param, "type");
-    TSNode annotation = ts_node_named_child(type, 0);
-    if (is(annotation, "generic_type") || is(annotation, "subscript")) {
-      // Annotated[Session, Depends(...)]: the first argument is the type.
-      TSNode args = ts_node_named_child(annotation, 1);
-      annotation = is(args, "type_parameter") ? ts_node_named_child(ts_node_named_child(args, 0), 0)
-                                              : field(annotation, "subscript");
+    std::string type = facts.resolve(dotted_name(annotated_type(field(param, "type")), src));
+    if (auto alias = facts.type_aliases.find(dotted_name(annotated_type(field(param, "type")), src));
+        alias != facts.type_aliases.end()) {
+      type = alias->second;
+    } else if (index && !type.empty()) {
+      type = index->alias_target(type);
     }
-    if (!is_sync_session_type(facts.resolve(dotted_name(annotation, src)))) continue;
+    if (!is_sync_session_type(type)) continue;
     TSNode name = is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
     names.emplace(node_text(name, src));
   }
@@ -231,7 +249,7 @@ std::string ModuleFacts::resolve(const std::string& dotted) const {
   std::string first = dotted.substr(0, dot);
   std::string rest = dot == std::string::npos ? std::string() : dotted.substr(dot + 1);
   if (auto it = imports.find(first); it != imports.end()) return join(it->second, rest);
-  bool defined_here = instances.count(first) || classes.count(first) ||
+  bool defined_here = instances.count(first) || classes.count(first) || type_aliases.count(first) ||
                       std::find(functions.begin(), functions.end(), first) != functions.end();
   if (defined_here) return join(join(module, first), rest);
   if (builtin_names().count(first)) return join("builtins." + first, rest);

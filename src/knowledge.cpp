@@ -14,7 +14,7 @@ struct Entry {
 };
 
 constexpr BlockingApi kRequests{"outbound HTTP with requests", "migrate it with --phase http"};
-constexpr BlockingApi kSleep{"time.sleep", "migrate it with --phase files (asyncio.sleep)"};
+constexpr BlockingApi kSleep{"a blocking sleep", "migrate it with --phase files (asyncio.sleep)"};
 constexpr BlockingApi kOpen{"file I/O with open()", "migrate it with --phase files (aiofiles)"};
 constexpr BlockingApi kProcess{"a subprocess", "use asyncio.create_subprocess_exec or run_in_threadpool"};
 constexpr BlockingApi kUrllib{"outbound HTTP with urllib", "use httpx.AsyncClient or run_in_threadpool"};

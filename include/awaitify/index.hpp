@@ -26,6 +26,12 @@ struct FunctionFacts {
   std::vector<CallFact> blocking;  // calls the engine knows block the event loop
 };
 
+struct BlockingPath {
+  std::vector<std::string> functions;  // project functions, outermost first
+  CallFact call;                       // the blocking call made by the last one
+  std::string path;                    // the file that makes it
+};
+
 struct ClassFacts {
   std::string name;
   std::vector<std::string> bases;  // qualified
@@ -39,6 +45,7 @@ struct ModuleFacts {
   std::vector<std::string> star_imports;         // modules imported with *
   std::map<std::string, std::string> instances;  // top-level name -> qualified constructor
   std::map<std::string, ClassFacts> classes;     // top-level classes
+  std::map<std::string, std::string> type_aliases;  // `X = Annotated[T, ...]` / `X = T`: X -> T
   std::vector<std::string> functions;            // top-level function names
   std::vector<FunctionFacts> function_facts;     // every function and method
 
@@ -52,7 +59,11 @@ struct ModuleFacts {
 std::string module_name_for(const std::string& path, bool* is_package = nullptr);
 
 // Parameters annotated with a sync SQLAlchemy/SQLModel Session (also Annotated[Session, ...]).
-std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, std::string_view src);
+// Type aliases (`SessionDep = Annotated[Session, Depends(get_db)]`) are followed in the module
+// and, when an index is given, across modules.
+class ProjectIndex;
+std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, std::string_view src,
+                                         const ProjectIndex* index = nullptr);
 
 struct ResolvedCall {
   std::string target;     // qualified name called
@@ -89,15 +100,21 @@ class ProjectIndex {
   // Whether a class is (or derives, through project classes, from) the given qualified base.
   bool derives_from(const std::string& qualified_class, const std::string& base) const;
   const FunctionFacts* function(const std::string& qualified) const;
-  // The chain of calls by which a project function blocks ("svc.load -> builtins.open at
-  // svc.py:12"), or empty when it does not (as far as calls can be resolved).
+  // What a type alias stands for (qualified), following imports; the name itself when it is
+  // not an alias.
+  std::string alias_target(const std::string& qualified) const;
+  // How a project function blocks, as far as calls can be resolved: the chain of project
+  // functions from it to the one that makes the blocking call, and that call. nullopt when it
+  // does not block (or is async).
+  std::optional<BlockingPath> blocking_path(const std::string& qualified) const;
+  // The same as text: "svc.load -> svc.read -> builtins.open (svc.py:12)", or empty.
   std::string blocking_chain(const std::string& qualified) const;
   // Every resolved call to a function, as "path:line".
   std::vector<std::string> callers_of(const std::string& qualified) const;
 
  private:
-  std::string blocking_chain(const std::string& qualified, int depth,
-                             std::vector<std::string>& seen) const;
+  std::optional<BlockingPath> blocking_path(const std::string& qualified, int depth,
+                                           std::vector<std::string>& seen) const;
   std::map<std::string, ModuleFacts> modules_;
   std::map<std::string, std::string> path_to_module_;
   std::map<std::string, std::pair<const ModuleFacts*, size_t>> functions_;

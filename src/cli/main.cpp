@@ -36,11 +36,21 @@ struct CommonOptions {
 
 void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_option("paths", options.paths, "files or directories (default: .); - reads stdin");
-  command.add_option("--phase", options.phases, "run only this phase (repeatable; default: all)");
+  // One value per occurrence, so `--phase db src/` does not take src/ as a phase.
+  command.add_option("--phase", options.phases, "run only this phase (repeatable; default: all)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--only", options.only, "run only these transform IDs (comma-separated)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--skip", options.skip, "skip these transform IDs (comma-separated)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--jobs,-j", options.jobs, "worker threads (default: all cores)")
       ->check(CLI::Range(1u, 1024u));
   command.add_flag("-v,--verbose", options.verbosity, "more detail (repeat for more)");

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "awaitify/engine.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
 using namespace awaitify;
@@ -92,16 +93,21 @@ TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
   fs::path expected = folder ? c.dir / "after" : c.dir / "after.py";
   ASSERT_TRUE(fs::exists(input)) << "missing " << input;
   ASSERT_TRUE(fs::exists(expected)) << "missing " << expected;
-  fs::path work = fs::temp_directory_path() / ("awaitify-golden-" + std::to_string(::getpid())) /
-                  c.name;
+  testing_util::TempDir temp;
+  fs::path work = temp.path() / c.name;
   std::vector<std::string> files = stage(input, work);
+  // Run from inside the case, as a user would, so messages name paths relative to it.
+  fs::path saved_cwd = fs::current_path();
+  fs::current_path(work);
+  for (std::string& file : files) file = fs::relative(file, work).string();
   std::vector<FileOutcome> outcomes = run(files, *transforms);
+  fs::current_path(saved_cwd);
 
   std::string findings;
   for (const FileOutcome& outcome : outcomes) {
     ASSERT_FALSE(outcome.input_error) << *outcome.input_error;
     ASSERT_FALSE(outcome.engine_error) << *outcome.engine_error;
-    fs::path relative = fs::relative(outcome.path, work);
+    fs::path relative = outcome.path;
     fs::path want = folder ? expected / relative : expected;
     EXPECT_EQ(outcome.result_bytes(), read_file(want)) << "in " << relative;
     for (const Finding& finding : outcome.findings) {
@@ -114,11 +120,12 @@ TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
 
   // Idempotence: the expected result is a fixed point.
   std::vector<std::string> again = stage(expected, work);
-  if (!folder) fs::rename(work / "before.py", work / "after.py"), again = {(work / "after.py").string()};
+  fs::current_path(work);
+  for (std::string& file : again) file = fs::relative(file, work).string();
   for (const FileOutcome& outcome : run(again, *transforms)) {
     EXPECT_FALSE(outcome.changed()) << outcome.path << " changed on a second run";
   }
-  fs::remove_all(work);
+  fs::current_path(saved_cwd);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Golden, testing::ValuesIn(all_cases()),
