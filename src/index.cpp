@@ -121,7 +121,14 @@ std::string ProjectIndex::alias_target(const std::string& qualified) const {
 }
 
 const FunctionFacts* ProjectIndex::function(const std::string& qualified) const {
-  auto it = functions_.find(canonical(qualified));
+  std::string name = canonical(qualified);
+  auto it = functions_.find(name);
+  if (it == functions_.end()) {
+    // `catalog.price()` where `catalog = PriceCatalog(...)` at module level: the class's method.
+    auto [object, method] = split_last(name);
+    auto type = object.empty() ? std::nullopt : instance_type(object);
+    if (type) it = functions_.find(canonical(*type) + "." + method);
+  }
   if (it == functions_.end()) return nullptr;
   return &it->second.first->function_facts[it->second.second];
 }
@@ -147,11 +154,11 @@ std::optional<BlockingPath> ProjectIndex::blocking_path(const std::string& quali
   const FunctionFacts* fn = function(name);
   if (!fn || fn->is_async) return {};
   if (!fn->blocking.empty()) {
-    return BlockingPath{{name}, fn->blocking.front(), functions_.find(name)->second.first->path};
+    return BlockingPath{{fn->qualified}, fn->blocking.front(), functions_.find(fn->qualified)->second.first->path};
   }
   for (const CallFact& call : fn->calls) {
     if (auto inner = blocking_path(call.target, depth + 1, seen)) {
-      inner->functions.insert(inner->functions.begin(), name);
+      inner->functions.insert(inner->functions.begin(), fn->qualified);
       return inner;
     }
   }

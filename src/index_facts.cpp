@@ -189,8 +189,28 @@ std::optional<ResolvedCall> resolve_call(const ModuleFacts& facts, TSNode call, 
 
 namespace {
 
+void record_local_instance(const ModuleFacts& facts, TSNode assignment, std::string_view src,
+                           std::map<std::string, std::string>& locals) {
+  TSNode left = field(assignment, "left");
+  TSNode right = field(assignment, "right");
+  if (!is(left, "identifier")) return;
+  std::string name(node_text(left, src));
+  std::string type = is(right, "call") ? facts.resolve(dotted_name(field(right, "function"), src)) : "";
+  if (type.empty()) locals.erase(name);  // rebound to something else
+  else locals[name] = type;
+}
+
 void record_call(const ModuleFacts& facts, FunctionFacts& fn, TSNode call, std::string_view src,
-                 const std::set<std::string>& sessions, const std::string& self_class) {
+                 const std::set<std::string>& sessions, const std::string& self_class,
+                 const std::map<std::string, std::string>& locals) {
+  std::string dotted = dotted_name(field(call, "function"), src);
+  size_t dot = dotted.find('.');
+  if (dot != std::string::npos && dotted.find('.', dot + 1) == std::string::npos) {
+    if (auto local = locals.find(dotted.substr(0, dot)); local != locals.end()) {
+      fn.calls.push_back(CallFact{local->second + dotted.substr(dot), ts_node_start_point(call).row + 1});
+      return;
+    }
+  }
   auto resolved = resolve_call(facts, call, src, sessions, self_class);
   if (!resolved) return;
   CallFact fact{resolved->target, ts_node_start_point(call).row + 1};
@@ -204,6 +224,7 @@ void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
 void record_body(ModuleFacts& facts, FunctionFacts& fn, TSNode body, const std::string& scope,
                  const std::string& self_class, const std::set<std::string>& sessions,
                  std::string_view src) {
+  std::map<std::string, std::string> locals;  // `svc = ItemService(db)`: svc -> its class
   walk(body, [&](TSNode node) {
     if (is(node, "function_definition")) {
       record_function(facts, node, scope, self_class, src);
@@ -221,7 +242,8 @@ void record_body(ModuleFacts& facts, FunctionFacts& fn, TSNode body, const std::
       return false;
     }
     if (is(node, "lambda")) return false;
-    if (is(node, "call")) record_call(facts, fn, node, src, sessions, self_class);
+    if (is(node, "assignment")) record_local_instance(facts, node, src, locals);
+    if (is(node, "call")) record_call(facts, fn, node, src, sessions, self_class, locals);
     return true;
   });
 }

@@ -115,3 +115,26 @@ TEST(Index, MethodsCallThroughSelf) {
   });
   EXPECT_NE(index.blocking_chain("svc.Client.run"), "");
 }
+
+TEST(Index, MethodsOfModuleAndLocalInstances) {
+  TempDir dir;
+  ProjectIndex index = index_of(dir, {
+      {"pkg/__init__.py", ""},
+      {"pkg/pricing.py",
+       "class Catalog:\n    def load(self):\n        return open('p').read()\n"
+       "    def price(self):\n        return self.load()\n"
+       "catalog = Catalog()\n"
+       "def total():\n    return catalog.price()\n"},
+      {"pkg/orders.py",
+       "from .pricing import catalog, Catalog\n"
+       "def quote():\n    return catalog.price()\n"
+       "def local():\n    c = Catalog()\n    return c.price()\n"
+       "def rebound():\n    c = Catalog()\n    c = 3\n    return c.price()\n"},
+  });
+  EXPECT_NE(index.blocking_chain("pkg.pricing.total"), "");
+  EXPECT_EQ(index.blocking_chain("pkg.orders.quote").rfind("pkg.orders.quote -> pkg.pricing.Catalog.price -> "
+                                                         "pkg.pricing.Catalog.load -> builtins.open", 0),
+            0u);
+  EXPECT_NE(index.blocking_chain("pkg.orders.local"), "");
+  EXPECT_EQ(index.blocking_chain("pkg.orders.rebound"), "");
+}
