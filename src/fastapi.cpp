@@ -1,5 +1,6 @@
 #include "awaitify/fastapi.hpp"
 
+#include "awaitify/calls.hpp"
 #include "awaitify/knowledge.hpp"
 #include "awaitify/syntax.hpp"
 
@@ -106,31 +107,28 @@ std::optional<std::string> blocking_reason(TSNode function_definition, const Fil
   std::set<std::string> sessions =
       session_parameters(context.facts, function_definition, src, &context.index);
   std::optional<std::string> reason;
-  walk(field(function_definition, "body"), [&](TSNode node) {
-    if (reason) return false;
-    if (is(node, "function_definition") || is(node, "lambda") || is(node, "class_definition")) {
-      return false;
-    }
-    uint32_t line = ts_node_start_point(node).row + 1;
-    if (is(node, "identifier") && sessions.count(std::string(node_text(node, src)))) {
-      reason = "it uses the sync Session `" + std::string(node_text(node, src)) + "` (line " +
-               std::to_string(line) + "); migrate it with --phase db first";
-      return false;
-    }
-    if (!is(node, "call")) return true;
-    auto call = resolve_call(context.facts, node, src, sessions);
-    if (!call) return true;
-    if (auto api = blocking_api(call->target)) {
-      reason = "it calls `" + call->target + "` (line " + std::to_string(line) + "), " +
+  auto line_of = [](TSNode node) { return std::to_string(ts_node_start_point(node).row + 1); };
+  ScopeVisitor visitor;
+  visitor.session_use = [&](TSNode identifier) {
+    if (reason) return;
+    reason = "it uses the sync Session `" + std::string(node_text(identifier, src)) + "` (line " +
+             line_of(identifier) + "); migrate it with --phase db first";
+  };
+  visitor.call = [&](const Site& site) {
+    if (reason || site.context == CallContext::lambda) return;
+    if (auto api = blocking_api(site.target)) {
+      reason = "it calls `" + site.target + "` (line " + line_of(site.node) + "), " +
                std::string(api->what) + "; " + std::string(api->fix);
-    } else if (std::string chain = context.index.blocking_chain(call->target); !chain.empty()) {
-      auto api = blocking_api(context.index.blocking_path(call->target)->call.target);
-      reason = "it calls `" + call->target + "` (line " + std::to_string(line) +
-               "), which blocks: " + chain +
-               (api ? "; " + std::string(api->fix) : std::string("; migrate it with --phase db"));
+    } else if (auto path = context.index.blocking_path(site.target)) {
+      auto last = blocking_api(path->call.target);
+      reason = "it calls `" + site.target + "` (line " + line_of(site.node) +
+               "), which blocks: " + context.index.blocking_chain(site.target) +
+               (last ? "; " + std::string(last->fix) : std::string("; migrate it with --phase db"));
     }
-    return !reason;
-  });
+  };
+  ScopeScanner scanner(context.facts, src, qualified_name(function_definition, context), "",
+                       sessions, false);
+  scanner.scan(field(function_definition, "body"), visitor);
   return reason;
 }
 

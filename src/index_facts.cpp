@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <tuple>
 
+#include "awaitify/calls.hpp"
 #include "awaitify/index.hpp"
 #include "awaitify/knowledge.hpp"
 #include "awaitify/syntax.hpp"
@@ -169,98 +171,83 @@ std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, s
   return names;
 }
 
-std::optional<ResolvedCall> resolve_call(const ModuleFacts& facts, TSNode call, std::string_view src,
-                                         const std::set<std::string>& sessions,
-                                         const std::string& self_class) {
-  std::string dotted = dotted_name(field(call, "function"), src);
-  if (dotted.empty()) return std::nullopt;
-  size_t dot = dotted.find('.');
-  std::string first = dotted.substr(0, dot);
-  if (dot != std::string::npos && sessions.count(first) &&
-      is_session_io_method(dotted.substr(dotted.rfind('.') + 1))) {
-    return ResolvedCall{"sqlalchemy.orm.Session." + dotted.substr(dotted.rfind('.') + 1), true};
-  }
-  std::string target = (first == "self" && dot != std::string::npos && !self_class.empty())
-                           ? self_class + dotted.substr(dot)
-                           : facts.resolve(dotted);
-  if (target.empty()) return std::nullopt;
-  return ResolvedCall{target, blocking_api(target).has_value()};
-}
-
 namespace {
 
-void record_local_instance(const ModuleFacts& facts, TSNode assignment, std::string_view src,
-                           std::map<std::string, std::string>& locals) {
-  TSNode left = field(assignment, "left");
-  TSNode right = field(assignment, "right");
-  if (!is(left, "identifier")) return;
-  std::string name(node_text(left, src));
-  std::string type = is(right, "call") ? facts.resolve(dotted_name(field(right, "function"), src)) : "";
-  if (type.empty()) locals.erase(name);  // rebound to something else
-  else locals[name] = type;
-}
-
-void record_call(const ModuleFacts& facts, FunctionFacts& fn, TSNode call, std::string_view src,
-                 const std::set<std::string>& sessions, const std::string& self_class,
-                 const std::map<std::string, std::string>& locals) {
-  std::string dotted = dotted_name(field(call, "function"), src);
-  size_t dot = dotted.find('.');
-  if (dot != std::string::npos && dotted.find('.', dot + 1) == std::string::npos) {
-    if (auto local = locals.find(dotted.substr(0, dot)); local != locals.end()) {
-      fn.calls.push_back(CallFact{local->second + dotted.substr(dot), ts_node_start_point(call).row + 1});
-      return;
-    }
-  }
-  auto resolved = resolve_call(facts, call, src, sessions, self_class);
-  if (!resolved) return;
-  CallFact fact{resolved->target, ts_node_start_point(call).row + 1};
-  (resolved->blocking ? fn.blocking : fn.calls).push_back(fact);
-}
-
-void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
-                     const std::string& self_class, std::string_view src);
-
-// Visits a body: calls go to fn; nested definitions get facts of their own.
-void record_body(ModuleFacts& facts, FunctionFacts& fn, TSNode body, const std::string& scope,
-                 const std::string& self_class, const std::set<std::string>& sessions,
-                 std::string_view src) {
-  std::map<std::string, std::string> locals;  // `svc = ItemService(db)`: svc -> its class
-  walk(body, [&](TSNode node) {
-    if (is(node, "function_definition")) {
-      record_function(facts, node, scope, self_class, src);
+bool contains_yield(TSNode def) {
+  bool found = false;
+  walk(field(def, "body"), [&](TSNode node) {
+    if (found || is(node, "function_definition") || is(node, "lambda") || is(node, "class_definition")) {
       return false;
     }
-    if (is(node, "class_definition")) {
-      std::string name(node_text(field(node, "name"), src));
-      for (TSNode child : named_children(field(node, "body"))) {
-        TSNode def = is(child, "decorated_definition") ? field(child, "definition") : child;
-        if (is(def, "function_definition"))
-          record_function(facts, def, join(scope, name), join(scope, name), src);
-        else if (is(def, "class_definition"))
-          record_body(facts, fn, def, scope, self_class, sessions, src);
-      }
-      return false;
-    }
-    if (is(node, "lambda")) return false;
-    if (is(node, "assignment")) record_local_instance(facts, node, src, locals);
-    if (is(node, "call")) record_call(facts, fn, node, src, sessions, self_class, locals);
-    return true;
+    if (is(node, "yield")) found = true;
+    return !found;
   });
+  return found;
 }
 
+CallFact fact_of(const Site& site) {
+  TSPoint at = ts_node_start_point(site.node);
+  return CallFact{site.target, at.row + 1, at.column + 1, site.awaited, site.context, site.passed_to};
+}
+
+void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,
+                  const std::string& self_class, const std::set<std::string>& sessions,
+                  bool module_scope, std::string_view src);
+
 void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
-                     const std::string& self_class, std::string_view src) {
+                     const std::vector<std::string>& decorators, const std::string& class_name,
+                     std::string_view src) {
   FunctionFacts fn;
   std::string name(node_text(field(def, "name"), src));
-  fn.qualified = join(scope, name);
+  fn.qualified = (class_name.empty() ? scope : class_name) + "." + name;
+  fn.class_name = class_name;
   fn.line = ts_node_start_point(def).row + 1;
   fn.is_async = is(ts_node_child(def, 0), "async");
-  std::set<std::string> sessions = session_parameters(facts, def, src);
+  fn.is_generator = contains_yield(def);
+  fn.decorators = decorators;
   size_t slot = facts.function_facts.size();
   facts.function_facts.push_back(fn);
-  FunctionFacts body_facts = fn;
-  record_body(facts, body_facts, field(def, "body"), join(scope, name), self_class, sessions, src);
-  facts.function_facts[slot] = body_facts;
+  std::string self_class = class_name.empty() ? "" : class_name;
+  record_scope(facts, slot, field(def, "body"), fn.qualified, self_class,
+               session_parameters(facts, def, src), false, src);
+}
+
+void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,
+                  const std::string& self_class, const std::set<std::string>& sessions,
+                  bool module_scope, std::string_view src) {
+  // Calls go to this scope's facts; nested definitions get facts of their own (recorded after
+  // the scan, since recording them grows the vector that holds this scope's facts).
+  FunctionFacts collected;
+  std::vector<std::tuple<TSNode, std::vector<std::string>, std::string>> nested;
+  ScopeScanner scanner(facts, src, scope, self_class, sessions, module_scope);
+  ScopeVisitor visitor;
+  visitor.call = [&](const Site& site) {
+    bool runs_here = site.context != CallContext::lambda;
+    (site.blocking && runs_here ? collected.blocking : collected.calls).push_back(fact_of(site));
+  };
+  visitor.reference = [&](const Site& site) { collected.references.push_back(fact_of(site)); };
+  visitor.definition = [&](TSNode def, const std::vector<std::string>& decorators,
+                           const std::string& class_name) {
+    nested.emplace_back(def, decorators, class_name);
+  };
+  visitor.session_use = [&](TSNode identifier) {
+    TSPoint at = ts_node_start_point(identifier);
+    if (collected.blocking.empty() || collected.blocking.back().target != "sqlalchemy.orm.Session") {
+      CallFact use;
+      use.target = "sqlalchemy.orm.Session";
+      use.line = at.row + 1;
+      use.column = at.column + 1;
+      collected.blocking.push_back(use);
+    }
+  };
+  scanner.scan(body, visitor);
+  FunctionFacts& fn = facts.function_facts[slot];
+  fn.calls = std::move(collected.calls);
+  fn.blocking = std::move(collected.blocking);
+  fn.references = std::move(collected.references);
+  for (const auto& [def, decorators, class_name] : nested) {
+    record_function(facts, def, scope, decorators, class_name, src);
+  }
 }
 
 }  // namespace
@@ -301,10 +288,9 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
   record_top_level(facts, root, src);
   FunctionFacts top;
   top.qualified = join(facts.module, "<module>");
-  size_t slot = facts.function_facts.size();
+  top.is_module = true;
   facts.function_facts.push_back(top);
-  record_body(facts, top, root, facts.module, "", {}, src);
-  facts.function_facts[slot] = top;
+  record_scope(facts, 0, root, facts.module, "", {}, true, src);
   return facts;
 }
 

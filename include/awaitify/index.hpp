@@ -13,17 +13,41 @@
 
 namespace awaitify {
 
+// Where a call stands, for the closure: some places cannot await.
+enum class CallContext {
+  plain,             // a statement or expression of a function body
+  lambda,            // inside a lambda
+  generator,         // inside a generator expression
+  comprehension,     // inside a list/set/dict comprehension
+  class_body,        // a class body, run at import
+  default_argument,  // a parameter default, run at definition
+  main_guard,        // under `if __name__ == "__main__":`
+  module_level,      // other module-level code, run at import
+};
+const char* describe(CallContext context);
+
 struct CallFact {
   std::string target;  // qualified name the call resolves to ("requests.get", "app.db.fetch")
   uint32_t line = 0;
+  uint32_t column = 0;
+  bool awaited = false;
+  CallContext context = CallContext::plain;
+  std::string passed_to;  // references only: the callee the name is passed to
 };
 
 struct FunctionFacts {
-  std::string qualified;  // module.func or module.Class.method
+  std::string qualified;   // module.func or module.Class.method (module.<module> for top level)
+  std::string class_name;  // qualified class, for methods
   uint32_t line = 0;
   bool is_async = false;
-  std::vector<CallFact> calls;     // resolved calls made by the body (nested defs excluded)
-  std::vector<CallFact> blocking;  // calls the engine knows block the event loop
+  bool is_generator = false;
+  bool is_module = false;  // the pseudo-function of module-level code
+  std::vector<std::string> decorators;  // resolved, in order
+  std::vector<CallFact> calls;       // resolved calls made by the body (nested defs excluded)
+  std::vector<CallFact> blocking;    // calls the engine knows block the event loop
+  std::vector<CallFact> references;  // names passed as values (`Depends(f)`, `map(f, xs)`)
+
+  std::string name() const { return qualified.substr(qualified.rfind('.') + 1); }
 };
 
 struct BlockingPath {
@@ -64,16 +88,6 @@ std::string module_name_for(const std::string& path, bool* is_package = nullptr)
 class ProjectIndex;
 std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, std::string_view src,
                                          const ProjectIndex* index = nullptr);
-
-struct ResolvedCall {
-  std::string target;     // qualified name called
-  bool blocking = false;  // a call the engine knows blocks the event loop
-};
-// What a call node calls, as far as the module's bindings tell; nullopt when unresolved.
-// `sessions` are parameters holding a sync Session; `self_class` is the class of `self`.
-std::optional<ResolvedCall> resolve_call(const ModuleFacts& facts, TSNode call, std::string_view src,
-                                         const std::set<std::string>& sessions = {},
-                                         const std::string& self_class = {});
 
 // Extracts the facts of one parsed file.
 ModuleFacts extract_facts(const SourceFile& source, TSNode root);

@@ -30,6 +30,9 @@ struct Case {
   fs::path dir;
 };
 
+// gtest prints a case by its name, not its bytes.
+void PrintTo(const Case& c, std::ostream* out) { *out << c.name; }
+
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
   fs::path root(AWAITIFY_FIXTURES);

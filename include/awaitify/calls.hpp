@@ -1,0 +1,68 @@
+#pragma once
+// One scope's calls, as the index records them and as the closure pass finds them again: both
+// go through this scanner, so "what does this call resolve to" has one answer.
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tree_sitter/api.h>
+
+#include "awaitify/index.hpp"
+
+namespace awaitify {
+
+struct Site {
+  TSNode node;            // the call, or the name passed as a value
+  std::string target;     // what it resolves to (qualified)
+  bool blocking = false;  // a call the engine knows blocks the event loop
+  bool awaited = false;
+  CallContext context = CallContext::plain;
+  std::string passed_to;  // for references: the call the name is an argument of
+};
+
+struct ScopeVisitor {
+  std::function<void(const Site&)> call;
+  std::function<void(const Site&)> reference;
+  // A nested def (method when class_name is set) with its decorators resolved in this scope.
+  std::function<void(TSNode def, const std::vector<std::string>& decorators,
+                     const std::string& class_name)>
+      definition;
+  // A use of a parameter holding a sync Session (blocking in itself).
+  std::function<void(TSNode identifier)> session_use;
+};
+
+class ScopeScanner {
+ public:
+  // scope: the qualified name of the scope (module, or function); self_class: the class of
+  // `self` in a method; sessions: parameters holding a sync Session.
+  ScopeScanner(const ModuleFacts& facts, std::string_view src, std::string scope,
+               std::string self_class, std::set<std::string> sessions, bool module_scope);
+  // Scans a body (a block, or the module node) in document order.
+  void scan(TSNode body, const ScopeVisitor& visitor);
+  // What a dotted name used in this scope means, with the locals seen so far.
+  std::string resolve(const std::string& dotted) const;
+
+ private:
+  void visit_definition(TSNode def, const ScopeVisitor& visitor);
+  void visit_call(TSNode call, const ScopeVisitor& visitor);
+  void visit_arguments(TSNode call, const std::string& callee, const ScopeVisitor& visitor);
+  void track_assignment(TSNode assignment);
+  CallContext context_of(TSNode node) const;
+
+  const ModuleFacts& facts_;
+  std::string_view src_;
+  std::string scope_;
+  std::string self_class_;
+  std::set<std::string> sessions_;
+  bool module_scope_;
+  TSNode root_{};
+  std::map<std::string, std::string> locals_;  // `svc = ItemService(db)`: svc -> its class
+};
+
+// The resolved decorators of a function_definition, in order ("pkg.main.app.get").
+std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope, std::string_view src);
+
+}  // namespace awaitify

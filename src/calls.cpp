@@ -1,0 +1,194 @@
+#include "awaitify/calls.hpp"
+
+#include "awaitify/knowledge.hpp"
+#include "awaitify/syntax.hpp"
+
+namespace awaitify {
+
+namespace {
+
+bool is_main_guard(TSNode if_statement, std::string_view src) {
+  std::string condition(node_text(field(if_statement, "condition"), src));
+  std::string compact;
+  for (char c : condition) {
+    if (c != ' ' && c != '\'' && c != '"') compact += c;
+  }
+  return compact == "__name__==__main__" || compact == "__main__==__name__";
+}
+
+bool is_awaited(TSNode node) {
+  TSNode parent = ts_node_parent(node);
+  while (is(parent, "parenthesized_expression")) parent = ts_node_parent(parent);
+  return is(parent, "await");
+}
+
+}  // namespace
+
+const char* describe(CallContext context) {
+  switch (context) {
+    case CallContext::plain: return "a function body";
+    case CallContext::lambda: return "a lambda";
+    case CallContext::generator: return "a generator expression";
+    case CallContext::comprehension: return "a comprehension";
+    case CallContext::class_body: return "a class body";
+    case CallContext::default_argument: return "a parameter default";
+    case CallContext::main_guard: return "the __main__ block";
+    case CallContext::module_level: return "module-level code";
+  }
+  return "";
+}
+
+ScopeScanner::ScopeScanner(const ModuleFacts& facts, std::string_view src, std::string scope,
+                           std::string self_class, std::set<std::string> sessions, bool module_scope)
+    : facts_(facts),
+      src_(src),
+      scope_(std::move(scope)),
+      self_class_(std::move(self_class)),
+      sessions_(std::move(sessions)),
+      module_scope_(module_scope) {}
+
+std::string ScopeScanner::resolve(const std::string& dotted) const {
+  if (dotted.empty()) return {};
+  size_t dot = dotted.find('.');
+  std::string first = dotted.substr(0, dot);
+  std::string rest = dot == std::string::npos ? "" : dotted.substr(dot);
+  if (auto local = locals_.find(first); local != locals_.end() && !rest.empty()) {
+    return local->second + rest;
+  }
+  if (first == "self" && !self_class_.empty() && !rest.empty()) return self_class_ + rest;
+  if (first == "cls" && !self_class_.empty() && !rest.empty()) return self_class_ + rest;
+  return facts_.resolve(dotted);
+}
+
+CallContext ScopeScanner::context_of(TSNode node) const {
+  CallContext context = module_scope_ ? CallContext::module_level : CallContext::plain;
+  for (TSNode up = ts_node_parent(node); !ts_node_is_null(up) && !ts_node_eq(up, root_);
+       up = ts_node_parent(up)) {
+    if (is(up, "lambda")) return CallContext::lambda;
+    if (is(up, "generator_expression")) return CallContext::generator;
+    if (is(up, "list_comprehension") || is(up, "set_comprehension") ||
+        is(up, "dictionary_comprehension")) {
+      return CallContext::comprehension;
+    }
+    if (is(up, "class_definition")) return CallContext::class_body;
+    if (module_scope_ && is(up, "if_statement") && is_main_guard(up, src_)) {
+      context = CallContext::main_guard;
+    }
+  }
+  return context;
+}
+
+void ScopeScanner::track_assignment(TSNode assignment) {
+  TSNode left = field(assignment, "left");
+  TSNode right = field(assignment, "right");
+  if (!is(left, "identifier")) return;
+  std::string name(node_text(left, src_));
+  std::string type = is(right, "call") ? resolve(dotted_name(field(right, "function"), src_)) : "";
+  if (type.empty()) locals_.erase(name);  // rebound to something else
+  else locals_[name] = type;
+}
+
+void ScopeScanner::visit_arguments(TSNode call, const std::string& callee, const ScopeVisitor& visitor) {
+  if (!visitor.reference) return;
+  std::vector<TSNode> values;
+  for (TSNode argument : named_children(field(call, "arguments"))) {
+    if (is(argument, "keyword_argument")) argument = field(argument, "value");
+    if (is(argument, "list") || is(argument, "tuple")) {
+      for (TSNode element : named_children(argument)) values.push_back(element);
+    } else {
+      values.push_back(argument);
+    }
+  }
+  for (TSNode value : values) {
+    if (!is(value, "identifier") && !is(value, "attribute")) continue;
+    std::string target = resolve(dotted_name(value, src_));
+    if (target.empty()) continue;
+    visitor.reference(Site{value, target, false, false, context_of(value), callee});
+  }
+}
+
+void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
+  std::string dotted = dotted_name(field(call, "function"), src_);
+  std::string target;
+  bool blocking = false;
+  size_t dot = dotted.find('.');
+  if (dot != std::string::npos && sessions_.count(dotted.substr(0, dot)) &&
+      is_session_io_method(dotted.substr(dotted.rfind('.') + 1))) {
+    target = "sqlalchemy.orm.Session." + dotted.substr(dotted.rfind('.') + 1);
+    blocking = true;
+  } else {
+    target = resolve(dotted);
+    blocking = !target.empty() && blocking_api(target).has_value();
+  }
+  if (!target.empty() && visitor.call) {
+    visitor.call(Site{call, target, blocking, is_awaited(call), context_of(call), {}});
+  }
+  visit_arguments(call, target, visitor);
+}
+
+void ScopeScanner::visit_definition(TSNode def, const ScopeVisitor& visitor) {
+  // Parameter defaults run here, in the enclosing scope, when the def is executed.
+  for (TSNode param : named_children(field(def, "parameters"))) {
+    if (!is(param, "default_parameter") && !is(param, "typed_default_parameter")) continue;
+    walk(field(param, "value"), [&](TSNode node) {
+      if (is(node, "call") && visitor.call) {
+        std::string target = resolve(dotted_name(field(node, "function"), src_));
+        if (!target.empty()) {
+          visitor.call(Site{node, target, blocking_api(target).has_value(), is_awaited(node),
+                            CallContext::default_argument, {}});
+        }
+      }
+      return !is(node, "lambda");
+    });
+  }
+  if (!visitor.definition) return;
+  std::string class_name;
+  TSNode holder = ts_node_parent(def);
+  if (is(holder, "decorated_definition")) holder = ts_node_parent(holder);
+  if (is(holder, "block") && is(ts_node_parent(holder), "class_definition")) {
+    std::string prefix = scope_;
+    // Classes nested in classes: name the whole chain.
+    std::vector<std::string> names;
+    for (TSNode up = ts_node_parent(holder); !ts_node_is_null(up) && !ts_node_eq(up, root_);
+         up = ts_node_parent(up)) {
+      if (is(up, "class_definition")) names.insert(names.begin(), std::string(node_text(field(up, "name"), src_)));
+    }
+    class_name = prefix;
+    for (const std::string& name : names) class_name += (class_name.empty() ? "" : ".") + name;
+  }
+  visitor.definition(def, resolved_decorators(def, *this, src_), class_name);
+}
+
+void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
+  root_ = body;
+  walk(body, [&](TSNode node) {
+    if (is(node, "function_definition")) {
+      visit_definition(node, visitor);
+      return false;
+    }
+    if (is(node, "assignment")) track_assignment(node);
+    if (is(node, "call")) visit_call(node, visitor);
+    if (is(node, "identifier") && visitor.session_use && sessions_.count(std::string(node_text(node, src_)))) {
+      TSNode parent = ts_node_parent(node);
+      bool attribute_name = is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node);
+      bool keyword = is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), node);
+      if (!attribute_name && !keyword) visitor.session_use(node);
+    }
+    return true;
+  });
+}
+
+std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope, std::string_view src) {
+  std::vector<std::string> result;
+  TSNode parent = ts_node_parent(def);
+  if (!is(parent, "decorated_definition")) return result;
+  for (TSNode decorator : named_children(parent)) {
+    if (!is(decorator, "decorator")) continue;
+    TSNode expression = ts_node_named_child(decorator, 0);
+    if (is(expression, "call")) expression = field(expression, "function");
+    result.push_back(scope.resolve(dotted_name(expression, src)));
+  }
+  return result;
+}
+
+}  // namespace awaitify
