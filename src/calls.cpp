@@ -55,7 +55,17 @@ std::string ScopeScanner::resolve(const std::string& dotted) const {
   if (auto local = locals_.find(first); local != locals_.end() && !rest.empty()) {
     return local->second + rest;
   }
-  if (first == "self" && !self_class_.empty() && !rest.empty()) return self_class_ + rest;
+  if (first == "self" && !self_class_.empty() && !rest.empty()) {
+    // `self.db.query`: an attribute whose type __init__ tells.
+    std::string class_name = self_class_.substr(self_class_.rfind('.') + 1);
+    auto cls = facts_.classes.find(class_name);
+    size_t second = rest.find('.', 1);
+    if (cls != facts_.classes.end() && second != std::string::npos) {
+      auto attribute = cls->second.attributes.find(rest.substr(1, second - 1));
+      if (attribute != cls->second.attributes.end()) return attribute->second + rest.substr(second);
+    }
+    return self_class_ + rest;
+  }
   if (first == "cls" && !self_class_.empty() && !rest.empty()) return self_class_ + rest;
   return facts_.resolve(dotted);
 }
@@ -112,13 +122,32 @@ void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
   std::string target;
   bool blocking = false;
   size_t dot = dotted.find('.');
-  if (dot != std::string::npos && sessions_.count(dotted.substr(0, dot)) &&
-      is_session_io_method(dotted.substr(dotted.rfind('.') + 1))) {
-    target = "sqlalchemy.orm.Session." + dotted.substr(dotted.rfind('.') + 1);
+  std::string method = dotted.substr(dotted.rfind('.') + 1);
+  if (dot != std::string::npos && sessions_.count(dotted.substr(0, dot)) && is_session_io_method(method)) {
+    target = "sqlalchemy.orm.Session." + method;
     blocking = true;
   } else {
     target = resolve(dotted);
-    blocking = !target.empty() && blocking_api(target).has_value();
+    std::string owner = target.substr(0, target.rfind('.'));
+    if (target.find('.') != std::string::npos && is_sync_session_type(owner) && is_session_io_method(method)) {
+      target = "sqlalchemy.orm.Session." + method;  // self.db.query(...) on a typed attribute
+      blocking = true;
+    } else {
+      blocking = !target.empty() && blocking_api(target).has_value();
+    }
+  }
+  TSNode function = field(call, "function");
+  if (target.empty() && is(function, "attribute")) {
+    TSNode object = field(function, "object");
+    std::string method(node_text(field(function, "attribute"), src_));
+    if (is(object, "call")) {
+      // `ItemService(db).list()`: a method of the class just constructed.
+      std::string type = resolve(dotted_name(field(object, "function"), src_));
+      if (!type.empty()) target = type + "." + method;
+    }
+    if (target.empty() && visitor.unresolved_method) {
+      visitor.unresolved_method(Site{call, method, false, is_awaited(call), context_of(call), {}});
+    }
   }
   if (!target.empty() && visitor.call) {
     visitor.call(Site{call, target, blocking, is_awaited(call), context_of(call), {}});
@@ -159,14 +188,38 @@ void ScopeScanner::visit_definition(TSNode def, const ScopeVisitor& visitor) {
   visitor.definition(def, resolved_decorators(def, *this, src_), class_name);
 }
 
+void ScopeScanner::track_with_target(TSNode as_pattern) {
+  // `with requests.Session() as s:` binds s to what the call returns (for a context manager
+  // written as a class, the class itself in the common case).
+  TSNode value = ts_node_named_child(as_pattern, 0);
+  TSNode target = field(as_pattern, "alias");
+  if (ts_node_is_null(target)) target = ts_node_named_child(as_pattern, 1);
+  if (is(target, "as_pattern_target")) target = ts_node_named_child(target, 0);
+  if (!is(value, "call") || !is(target, "identifier")) return;
+  std::string type = resolve(dotted_name(field(value, "function"), src_));
+  if (!type.empty()) locals_[std::string(node_text(target, src_))] = type;
+}
+
+void ScopeScanner::add_parameter_types(TSNode def) {
+  for (TSNode param : named_children(field(def, "parameters"))) {
+    if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
+    TSNode name = is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
+    std::string type = facts_.resolve(dotted_name(annotated_type(field(param, "type")), src_));
+    if (!type.empty() && is(name, "identifier")) locals_[std::string(node_text(name, src_))] = type;
+  }
+}
+
 void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
   root_ = body;
+  TSNode owner = ts_node_parent(body);
+  if (is(owner, "function_definition")) add_parameter_types(owner);
   walk(body, [&](TSNode node) {
     if (is(node, "function_definition")) {
       visit_definition(node, visitor);
       return false;
     }
     if (is(node, "assignment")) track_assignment(node);
+    if (is(node, "as_pattern")) track_with_target(node);
     if (is(node, "call")) visit_call(node, visitor);
     if (is(node, "identifier") && visitor.session_use && sessions_.count(std::string(node_text(node, src_)))) {
       TSNode parent = ts_node_parent(node);

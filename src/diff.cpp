@@ -70,8 +70,16 @@ void print_hunk(std::string& out, const std::vector<Op>& ops, size_t begin, size
   }
   out += "@@ -" + range(ops[begin].old_index, old_count) + " +" +
          range(ops[begin].new_index, new_count) + " @@\n";
-  for (size_t i = begin; i < end; ++i) {
-    const Op& op = ops[i];
+  // Within a run of changes, removed lines come before added ones, as reviewers expect.
+  std::vector<Op> ordered(ops.begin() + static_cast<long>(begin), ops.begin() + static_cast<long>(end));
+  for (size_t i = 0; i < ordered.size();) {
+    size_t j = i;
+    while (j < ordered.size() && ordered[j].type != ' ') ++j;
+    std::stable_partition(ordered.begin() + static_cast<long>(i), ordered.begin() + static_cast<long>(j),
+                          [](const Op& op) { return op.type == '-'; });
+    i = j == i ? i + 1 : j;
+  }
+  for (const Op& op : ordered) {
     out += op.type;
     out += *op.line;
     out += '\n';

@@ -201,6 +201,20 @@ bool Gitignore::ignored(const std::string& path, bool is_directory) const {
   return result;
 }
 
+std::string find_project_root(const std::vector<std::string>& paths) {
+  static const char* markers[] = {"pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.ini", ".git"};
+  if (paths.empty()) return ".";
+  std::error_code error;
+  fs::path start = fs::absolute(paths.front(), error).lexically_normal();
+  if (!fs::is_directory(start, error)) start = start.parent_path();
+  for (fs::path dir = start; dir.has_relative_path(); dir = dir.parent_path()) {
+    for (const char* marker : markers) {
+      if (fs::exists(dir / marker, error)) return display_path(dir);
+    }
+  }
+  return display_path(start);
+}
+
 Result<std::vector<std::string>> discover(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
   for (const std::string& given : paths) {

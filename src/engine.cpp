@@ -84,8 +84,16 @@ Result<ModuleFacts> facts_for(const SourceFile& source) {
   return extract_facts(source, tree->root());
 }
 
-FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index,
-                             const std::vector<const TransformInfo*>& transforms) {
+FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,
+                             const std::vector<const TransformInfo*>& selected) {
+  // The closure pass runs last, after every seeding pass, whenever the plan has work.
+  std::vector<const TransformInfo*> transforms;
+  bool closure = !plan.empty();
+  for (const TransformInfo* transform : selected) {
+    if (transform->id == closure_transform().id) closure = true;
+    else transforms.push_back(transform);
+  }
+  if (closure) transforms.push_back(&closure_transform());
   FileOutcome outcome{source.path(), source, source.text(), {}, {}, {}, {}};
   const ModuleFacts* facts = index.module_for_path(source.path());
   Parser parser;
@@ -101,7 +109,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
       }
       tree.emplace(std::move(*parsed));
     }
-    FileContext context{current, tree->root(), facts ? *facts : empty_facts(), index};
+    FileContext context{current, tree->root(), facts ? *facts : empty_facts(), index, plan};
     PassResult pass = transform->run(context);
     outcome.findings.insert(outcome.findings.end(), pass.findings.begin(), pass.findings.end());
     if (pass.edits.empty()) continue;
@@ -126,14 +134,32 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
   return outcome;
 }
 
-std::vector<FileOutcome> run(const std::vector<std::string>& paths,
-                             const std::vector<const TransformInfo*>& transforms,
-                             const RunOptions& options) {
-  std::vector<std::optional<SourceFile>> sources(paths.size());
-  std::vector<std::optional<ModuleFacts>> facts(paths.size());
-  std::vector<std::string> errors(paths.size());
-  parallel_for(paths.size(), options.jobs, [&](size_t i) {
-    auto source = SourceFile::load(paths[i]);
+std::vector<Seed> collect_seeds(const ProjectIndex& index,
+                                const std::vector<const TransformInfo*>& transforms,
+                                const std::set<std::string>& selected_paths) {
+  std::vector<Seed> seeds;
+  for (const TransformInfo* transform : transforms) {
+    if (!transform->seeds) continue;
+    for (Seed& seed : transform->seeds(index)) {
+      const FunctionFacts* fn = index.function(seed.function);
+      if (fn && selected_paths.count(index.path_of(*fn))) seeds.push_back(std::move(seed));
+    }
+  }
+  return seeds;
+}
+
+RunResult run(const std::vector<std::string>& paths,
+              const std::vector<const TransformInfo*>& transforms, const RunOptions& options) {
+  std::set<std::string> selected(paths.begin(), paths.end());
+  std::vector<std::string> all = paths;
+  for (const std::string& path : options.context_paths) {
+    if (!selected.count(path)) all.push_back(path);
+  }
+  std::vector<std::optional<SourceFile>> sources(all.size());
+  std::vector<std::optional<ModuleFacts>> facts(all.size());
+  std::vector<std::string> errors(all.size());
+  parallel_for(all.size(), options.jobs, [&](size_t i) {
+    auto source = SourceFile::load(all[i]);
     if (!source) {
       errors[i] = source.error().message;
       return;
@@ -148,20 +174,29 @@ std::vector<FileOutcome> run(const std::vector<std::string>& paths,
     if (module) modules.push_back(std::move(*module));
   }
   ProjectIndex index(std::move(modules));
-  spdlog::debug("indexed {} modules", facts.size());
+  spdlog::debug("indexed {} files ({} selected)", all.size(), paths.size());
 
-  std::vector<FileOutcome> outcomes(paths.size());
-  parallel_for(paths.size(), options.jobs, [&](size_t i) {
+  RunResult result;
+  PlanOptions plan_options{selected, options.expand};
+  result.plan = build_plan(index, collect_seeds(index, transforms, selected), plan_options);
+  std::vector<size_t> chosen;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i < paths.size() || result.plan.pulled_in().count(all[i])) chosen.push_back(i);
+  }
+  result.outcomes.resize(chosen.size());
+  parallel_for(chosen.size(), options.jobs, [&](size_t k) {
+    size_t i = chosen[k];
     if (!errors[i].empty()) {
-      outcomes[i].path = paths[i];
-      if (sources[i]) outcomes[i].original = *sources[i];
-      outcomes[i].result = outcomes[i].original.text();
-      outcomes[i].input_error = errors[i];
+      FileOutcome& outcome = result.outcomes[k];
+      outcome.path = all[i];
+      if (sources[i]) outcome.original = *sources[i];
+      outcome.result = outcome.original.text();
+      outcome.input_error = errors[i];
       return;
     }
-    outcomes[i] = transform_source(*sources[i], index, transforms);
+    result.outcomes[k] = transform_source(*sources[i], index, result.plan, transforms);
   });
-  return outcomes;
+  return result;
 }
 
 }  // namespace awaitify

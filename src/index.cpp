@@ -32,7 +32,26 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules) {
   for (const auto& [name, facts] : modules_) {
     for (const FunctionFacts& fn : facts.function_facts) {
       for (const CallFact& call : fn.calls) {
-        callers_[canonical(call.target)].push_back(facts.path + ":" + std::to_string(call.line));
+        if (const FunctionFacts* callee = function(call.target)) {
+          call_sites_[callee->qualified].push_back(CallSite{&fn, facts.path, call});
+        }
+      }
+      for (const CallFact& call : fn.unresolved_methods) {
+        unresolved_methods_[call.target].push_back(CallSite{&fn, facts.path, call});
+      }
+      for (const CallFact& reference : fn.references) {
+        if (const FunctionFacts* callee = function(reference.target)) {
+          references_[callee->qualified].push_back(CallSite{&fn, facts.path, reference});
+        }
+      }
+    }
+    for (const auto& [local, target] : facts.imports) {
+      // `from pkg import mod` and `from pkg.mod import name` both import pkg.mod.
+      std::string imported = target;
+      while (!imported.empty()) {
+        if (imported != facts.module) imported_modules_.insert(imported);
+        size_t dot = imported.rfind('.');
+        imported = dot == std::string::npos ? "" : imported.substr(0, dot);
       }
     }
   }
@@ -166,8 +185,79 @@ std::optional<BlockingPath> ProjectIndex::blocking_path(const std::string& quali
 }
 
 std::vector<std::string> ProjectIndex::callers_of(const std::string& qualified) const {
-  auto it = callers_.find(canonical(qualified));
-  return it == callers_.end() ? std::vector<std::string>{} : it->second;
+  std::vector<std::string> result;
+  for (const CallSite& site : call_sites_of(qualified)) {
+    result.push_back(site.path + ":" + std::to_string(site.fact.line));
+  }
+  return result;
+}
+
+const std::vector<CallSite>& ProjectIndex::call_sites_of(const std::string& qualified) const {
+  static const std::vector<CallSite> none;
+  const FunctionFacts* fn = function(qualified);
+  auto it = fn ? call_sites_.find(fn->qualified) : call_sites_.end();
+  return it == call_sites_.end() ? none : it->second;
+}
+
+const std::vector<CallSite>& ProjectIndex::references_to(const std::string& qualified) const {
+  static const std::vector<CallSite> none;
+  const FunctionFacts* fn = function(qualified);
+  auto it = fn ? references_.find(fn->qualified) : references_.end();
+  return it == references_.end() ? none : it->second;
+}
+
+std::string ProjectIndex::path_of(const FunctionFacts& function) const {
+  auto it = functions_.find(function.qualified);
+  return it == functions_.end() ? std::string() : it->second.first->path;
+}
+
+bool ProjectIndex::imported_by_project(const std::string& module) const {
+  return imported_modules_.count(module) > 0;
+}
+
+bool ProjectIndex::is_path_operation(const FunctionFacts& function) const {
+  for (const std::string& decorator : function.decorators) {
+    auto [object, method] = split_last(decorator);
+    if (object.empty() || !is_route_decorator_method(method)) continue;
+    if (is_fastapi_constructor(object) || is_router_constructor(object)) return true;
+    if (is_fastapi_app_or_router(object)) return true;
+  }
+  return false;
+}
+
+std::vector<const FunctionFacts*> ProjectIndex::related_methods(const FunctionFacts& method) const {
+  std::vector<const FunctionFacts*> related;
+  if (method.class_name.empty()) return related;
+  std::string name = method.name();
+  for (const auto& [qualified, where] : functions_) {
+    const FunctionFacts& other = where.first->function_facts[where.second];
+    if (&other == &method || other.class_name.empty() || other.name() != name) continue;
+    if (derives_from(other.class_name, method.class_name) ||
+        derives_from(method.class_name, other.class_name)) {
+      related.push_back(&other);
+    }
+  }
+  return related;
+}
+
+const std::vector<CallSite>& ProjectIndex::unresolved_calls_named(const std::string& method) const {
+  static const std::vector<CallSite> none;
+  auto it = unresolved_methods_.find(method);
+  return it == unresolved_methods_.end() ? none : it->second;
+}
+
+std::set<std::string> ProjectIndex::first_party_packages() const {
+  std::set<std::string> packages;
+  for (const auto& [name, facts] : modules_) packages.insert(name.substr(0, name.find('.')));
+  return packages;
+}
+
+std::vector<const FunctionFacts*> ProjectIndex::functions() const {
+  std::vector<const FunctionFacts*> result;
+  for (const auto& [name, facts] : modules_) {
+    for (const FunctionFacts& fn : facts.function_facts) result.push_back(&fn);
+  }
+  return result;
 }
 
 }  // namespace awaitify

@@ -81,7 +81,8 @@ void record_from_import(ModuleFacts& facts, TSNode node, std::string_view src) {
   }
 }
 
-// The type an annotation names: `Session`, `Annotated[Session, ...]`, `orm.Session`.
+}  // namespace
+
 TSNode annotated_type(TSNode annotation) {
   if (is(annotation, "type")) annotation = ts_node_named_child(annotation, 0);
   if (is(annotation, "generic_type")) {
@@ -93,6 +94,8 @@ TSNode annotated_type(TSNode annotation) {
   if (is(annotation, "subscript")) return field(annotation, "subscript");
   return annotation;
 }
+
+namespace {
 
 void record_assignment(ModuleFacts& facts, TSNode statement, std::string_view src) {
   TSNode expr = ts_node_named_child(statement, 0);
@@ -109,6 +112,38 @@ void record_assignment(ModuleFacts& facts, TSNode statement, std::string_view sr
   if (!constructor.empty()) facts.instances[std::string(node_text(left, src))] = constructor;
 }
 
+// `self.x = param` (param annotated) or `self.x = Cls(...)` in __init__: x's type.
+void record_attribute_types(const ModuleFacts& facts, ClassFacts& cls, TSNode node, std::string_view src) {
+  for (TSNode child : named_children(field(node, "body"))) {
+    auto def = definition_of(child);
+    if (!def || node_text(field(*def, "name"), src) != "__init__") continue;
+    std::map<std::string, std::string> parameters;
+    for (TSNode param : named_children(field(*def, "parameters"))) {
+      if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
+      TSNode name = is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
+      std::string type = facts.resolve(dotted_name(annotated_type(field(param, "type")), src));
+      if (auto alias = facts.type_aliases.find(type.substr(type.rfind('.') + 1)); alias != facts.type_aliases.end())
+        type = alias->second;
+      if (!type.empty()) parameters[std::string(node_text(name, src))] = type;
+    }
+    walk(field(*def, "body"), [&](TSNode n) {
+      if (is(n, "function_definition") || is(n, "class_definition") || is(n, "lambda")) return false;
+      if (!is(n, "assignment")) return true;
+      TSNode left = field(n, "left");
+      TSNode right = field(n, "right");
+      if (!is(left, "attribute") || node_text(field(left, "object"), src) != "self") return true;
+      std::string attribute(node_text(field(left, "attribute"), src));
+      std::string type;
+      if (is(right, "identifier") && parameters.count(std::string(node_text(right, src))))
+        type = parameters[std::string(node_text(right, src))];
+      else if (is(right, "call"))
+        type = facts.resolve(dotted_name(field(right, "function"), src));
+      if (!type.empty()) cls.attributes[attribute] = type;
+      return true;
+    });
+  }
+}
+
 void record_class(ModuleFacts& facts, TSNode node, std::string_view src) {
   ClassFacts cls;
   cls.name = std::string(node_text(field(node, "name"), src));
@@ -119,6 +154,7 @@ void record_class(ModuleFacts& facts, TSNode node, std::string_view src) {
       if (!resolved.empty()) cls.bases.push_back(resolved);
     }
   }
+  record_attribute_types(facts, cls, node, src);
   facts.classes[cls.name] = cls;
 }
 
@@ -226,6 +262,9 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
     (site.blocking && runs_here ? collected.blocking : collected.calls).push_back(fact_of(site));
   };
   visitor.reference = [&](const Site& site) { collected.references.push_back(fact_of(site)); };
+  visitor.unresolved_method = [&](const Site& site) {
+    collected.unresolved_methods.push_back(fact_of(site));
+  };
   visitor.definition = [&](TSNode def, const std::vector<std::string>& decorators,
                            const std::string& class_name) {
     nested.emplace_back(def, decorators, class_name);
@@ -245,6 +284,7 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
   fn.calls = std::move(collected.calls);
   fn.blocking = std::move(collected.blocking);
   fn.references = std::move(collected.references);
+  fn.unresolved_methods = std::move(collected.unresolved_methods);
   for (const auto& [def, decorators, class_name] : nested) {
     record_function(facts, def, scope, decorators, class_name, src);
   }

@@ -19,6 +19,7 @@ constexpr BlockingApi kOpen{"file I/O with open()", "migrate it with --phase fil
 constexpr BlockingApi kProcess{"a subprocess", "use asyncio.create_subprocess_exec or run_in_threadpool"};
 constexpr BlockingApi kUrllib{"outbound HTTP with urllib", "use httpx.AsyncClient or run_in_threadpool"};
 constexpr BlockingApi kShutil{"file I/O with shutil", "wrap it in run_in_threadpool"};
+constexpr BlockingApi kUpload{"file I/O on UploadFile.file", "migrate it with --phase files (await file.read())"};
 constexpr BlockingApi kSocket{"a blocking socket call", "use asyncio streams or run_in_threadpool"};
 
 constexpr std::array kBlocking{
@@ -26,7 +27,10 @@ constexpr std::array kBlocking{
     Entry{"requests.put", false, kRequests},       Entry{"requests.patch", false, kRequests},
     Entry{"requests.delete", false, kRequests},    Entry{"requests.head", false, kRequests},
     Entry{"requests.options", false, kRequests},   Entry{"requests.request", false, kRequests},
-    Entry{"requests.api", true, kRequests},        Entry{"time.sleep", false, kSleep},
+    Entry{"requests.api", true, kRequests},        Entry{"requests.Session", true, kRequests},
+    Entry{"requests.sessions.Session", true, kRequests},
+    Entry{"fastapi.UploadFile.file", true, kUpload},
+    Entry{"starlette.datastructures.UploadFile.file", true, kUpload},        Entry{"time.sleep", false, kSleep},
     Entry{"builtins.open", false, kOpen},          Entry{"io.open", false, kOpen},
     Entry{"subprocess.run", false, kProcess},      Entry{"subprocess.call", false, kProcess},
     Entry{"subprocess.check_call", false, kProcess},
@@ -61,7 +65,8 @@ bool one_of(std::string_view value, const std::array<std::string_view, N>& names
 
 std::optional<BlockingApi> blocking_api(std::string_view qualified) {
   for (const Entry& entry : kBlocking) {
-    if (qualified == entry.name || (entry.prefix && starts_with_segment(qualified, entry.name))) {
+    // A prefix entry names a module or class: its members block, not the name itself.
+    if (entry.prefix ? starts_with_segment(qualified, entry.name) : qualified == entry.name) {
       return entry.api;
     }
   }

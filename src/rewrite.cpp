@@ -65,6 +65,31 @@ Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_bec
   return std::vector<Edit>{Edit::insert(start, "await ")};
 }
 
+std::vector<Edit> wrap_in_threadpool(TSNode call, std::string_view src, bool whole_chain) {
+  TSNode outer = call;
+  while (whole_chain) {
+    TSNode parent = ts_node_parent(outer);
+    TSNode grandparent = ts_node_parent(parent);
+    if (!is(parent, "attribute") || !ts_node_eq(field(parent, "object"), outer) ||
+        !is(grandparent, "call") || !ts_node_eq(field(grandparent, "function"), parent)) {
+      break;
+    }
+    outer = grandparent;
+  }
+  std::string function(node_text(field(outer, "function"), src));
+  TSNode arguments = field(outer, "arguments");
+  std::string inner(node_text(arguments, src));
+  if (is(arguments, "argument_list") && inner.size() >= 2) inner = inner.substr(1, inner.size() - 2);
+  bool has_arguments = inner.find_first_not_of(" \t\r\n") != std::string::npos;
+  std::string wrapped = "run_in_threadpool(" + function + (has_arguments ? ", " + inner : "") + ")";
+  wrapped = needs_parentheses(outer) ? "(await " + wrapped + ")" : "await " + wrapped;
+  return {Edit::replace(ts_node_start_byte(outer), ts_node_end_byte(outer), wrapped)};
+}
+
+std::vector<Edit> wrap_in_asyncio_run(TSNode call) {
+  return {Edit::insert(ts_node_start_byte(call), "asyncio.run("), Edit::insert(ts_node_end_byte(call), ")")};
+}
+
 std::string reindent(std::string_view block, std::string_view from, std::string_view to) {
   std::string out;
   size_t pos = 0;

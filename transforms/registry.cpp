@@ -27,7 +27,7 @@ std::vector<TransformInfo> build_table() {
       planned("AW301", "files", "open() -> aiofiles.open() under async with"),
       planned("AW302", "files", "UploadFile.file.read() -> await file.read()"),
       planned("AW303", "files", "time.sleep() -> await asyncio.sleep()"),
-      planned("AW401", "services", "callers of functions made async become async and await them, across modules"),
+      closure_transform(),
       routes_async_transform(),
       planned("AW502", "routes", "dependencies (Depends(f)) become async def when nothing blocks"),
       middleware_http_transform(),

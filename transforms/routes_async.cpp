@@ -17,16 +17,20 @@ bool is_path_operation(TSNode def, const FileContext& context) {
   return false;
 }
 
-// Why making this handler async would hurt, or nullopt when it is safe.
+// Why making this handler async would hurt, or nullopt when the plan makes it async.
 std::optional<std::string> reason_to_stay_sync(TSNode def, const FileContext& context) {
   if (auto blocking = blocking_reason(def, context)) return "kept sync: " + *blocking;
-  std::vector<std::string> callers = context.index.callers_of(qualified_name(def, context));
-  if (!callers.empty()) {
-    return "kept sync: it is also called directly (" + callers.front() +
-           "), and that caller would receive a coroutine; the services phase (not yet "
-           "written) will make such callers await";
+  std::string qualified = qualified_name(def, context);
+  if (context.plan.becomes_async(qualified)) return std::nullopt;
+  std::vector<Stop> stops = context.plan.stops_for(qualified);
+  if (stops.empty()) {
+    return "kept sync: the index did not plan it (its decorators or calls could not be resolved)";
   }
-  return std::nullopt;
+  const Stop& stop = stops.front();
+  std::string chain;
+  for (const std::string& link : stop.chain) chain += (chain.empty() ? "" : " <- ") + link;
+  return "kept sync: making it async would leave a caller with a coroutine: " + stop.reason +
+         " (" + chain + ")";
 }
 
 PassResult run(const FileContext& context) {
@@ -69,13 +73,14 @@ the project, and an app created inside a factory function).
 Refusals (the handler stays sync, with a finding): the body still makes a blocking call the
 engine knows (requests, time.sleep, open, subprocess, urllib.request, shutil, a sync SQLAlchemy
 Session, or a project function that makes one of these), since an async def that blocks stalls
-every request while a def runs in FastAPI's thread pool; the handler is also called directly
-from project code, which would then receive a coroutine.
+every request while a def runs in FastAPI's thread pool; or a caller of the handler cannot
+become async (see AW401: the closure makes project callers await it, or names the stop).
 
 Limits: calls the index cannot resolve (methods of objects it cannot type) are assumed not to
 block.)",
       {"@"},
-      run};
+      run,
+      path_operation_seeds};
 }
 
 }  // namespace awaitify

@@ -30,6 +30,8 @@ struct ScopeVisitor {
   std::function<void(TSNode def, const std::vector<std::string>& decorators,
                      const std::string& class_name)>
       definition;
+  // `obj.name(...)` where obj's type is unknown: Site.target is just the method name.
+  std::function<void(const Site&)> unresolved_method;
   // A use of a parameter holding a sync Session (blocking in itself).
   std::function<void(TSNode identifier)> session_use;
 };
@@ -50,6 +52,9 @@ class ScopeScanner {
   void visit_call(TSNode call, const ScopeVisitor& visitor);
   void visit_arguments(TSNode call, const std::string& callee, const ScopeVisitor& visitor);
   void track_assignment(TSNode assignment);
+  // `service: BookService` makes `service.list()` a call of BookService.list.
+  void add_parameter_types(TSNode def);
+  void track_with_target(TSNode as_pattern);
   CallContext context_of(TSNode node) const;
 
   const ModuleFacts& facts_;

@@ -31,6 +31,12 @@ class Gitignore {
   std::vector<Rule> rules_;
 };
 
+// The root of the project the paths belong to: the nearest directory above them (or the
+// directory itself) holding pyproject.toml, setup.py, setup.cfg, pytest.ini, tox.ini or .git;
+// else the directory of the first path. The whole project is indexed, so the closure sees
+// every caller, even when only a few files are selected.
+std::string find_project_root(const std::vector<std::string>& paths);
+
 // Files to process, sorted, as paths relative to the current directory where possible.
 // Errors: a path that does not exist, or a directory without any Python file.
 Result<std::vector<std::string>> discover(const std::vector<std::string>& paths);

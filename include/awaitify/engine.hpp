@@ -38,15 +38,28 @@ struct FileOutcome {
 
 struct RunOptions {
   unsigned jobs = 0;  // 0: every core
+  bool expand = true;  // the closure may change callers outside the selected files
+  // Other files of the project: indexed (so the closure sees every caller) but written only
+  // when the closure pulls them in.
+  std::vector<std::string> context_paths;
 };
 
-// Runs the transforms over a set of files. Outcomes come back in the order of `paths`.
-std::vector<FileOutcome> run(const std::vector<std::string>& paths,
-                             const std::vector<const TransformInfo*>& transforms,
-                             const RunOptions& options = {});
+struct RunResult {
+  std::vector<FileOutcome> outcomes;  // the selected files in order, then files pulled in
+  Plan plan;
+};
 
-// Runs the passes over one file already read, with an index of the given files (tests, stdin).
-FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index,
+// Runs the transforms over a set of files.
+RunResult run(const std::vector<std::string>& paths,
+              const std::vector<const TransformInfo*>& transforms, const RunOptions& options = {});
+
+// The seeds of the selected transforms, limited to functions defined in the selected files.
+std::vector<Seed> collect_seeds(const ProjectIndex& index,
+                                const std::vector<const TransformInfo*>& transforms,
+                                const std::set<std::string>& selected_paths);
+
+// Runs the passes over one file already read (tests, stdin).
+FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,
                              const std::vector<const TransformInfo*>& transforms);
 
 // Parses and extracts facts for one file; an Error is the user-facing reason it cannot be used.

@@ -46,6 +46,7 @@ struct FunctionFacts {
   std::vector<CallFact> calls;       // resolved calls made by the body (nested defs excluded)
   std::vector<CallFact> blocking;    // calls the engine knows block the event loop
   std::vector<CallFact> references;  // names passed as values (`Depends(f)`, `map(f, xs)`)
+  std::vector<CallFact> unresolved_methods;  // `obj.m()` on an object of unknown type: target "m"
 
   std::string name() const { return qualified.substr(qualified.rfind('.') + 1); }
 };
@@ -58,7 +59,8 @@ struct BlockingPath {
 
 struct ClassFacts {
   std::string name;
-  std::vector<std::string> bases;  // qualified
+  std::vector<std::string> bases;                // qualified
+  std::map<std::string, std::string> attributes;  // self.x set in __init__ -> its type
 };
 
 struct ModuleFacts {
@@ -89,8 +91,17 @@ class ProjectIndex;
 std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, std::string_view src,
                                          const ProjectIndex* index = nullptr);
 
+// The type node an annotation names: `Session`, `Annotated[Session, ...]`, `Optional[X]`.
+TSNode annotated_type(TSNode annotation);
+
 // Extracts the facts of one parsed file.
 ModuleFacts extract_facts(const SourceFile& source, TSNode root);
+
+struct CallSite {
+  const FunctionFacts* caller = nullptr;  // the scope that makes the call (maybe <module>)
+  std::string path;                       // the file it is in
+  CallFact fact;
+};
 
 class ProjectIndex {
  public:
@@ -125,6 +136,25 @@ class ProjectIndex {
   std::string blocking_chain(const std::string& qualified) const;
   // Every resolved call to a function, as "path:line".
   std::vector<std::string> callers_of(const std::string& qualified) const;
+  // Every resolved call to a project function, and every place its name is passed as a value.
+  const std::vector<CallSite>& call_sites_of(const std::string& qualified) const;
+  const std::vector<CallSite>& references_to(const std::string& qualified) const;
+  // The file that defines a project function.
+  std::string path_of(const FunctionFacts& function) const;
+  // Whether another project module imports this one (a module nobody imports is a script).
+  bool imported_by_project(const std::string& module) const;
+  // A path operation: decorated with get/post/.../api_route of a FastAPI app or APIRouter.
+  bool is_path_operation(const FunctionFacts& function) const;
+  // Methods of the same name in classes above and below this method's class: a caller that
+  // holds the base type may run any of them.
+  std::vector<const FunctionFacts*> related_methods(const FunctionFacts& method) const;
+  // The top-level package names of the project's modules (the "local" import group).
+  std::set<std::string> first_party_packages() const;
+  // Calls `obj.name(...)` whose object the index could not type: any method of that name may
+  // be what runs there.
+  const std::vector<CallSite>& unresolved_calls_named(const std::string& method) const;
+  // Every function of the project, in module order.
+  std::vector<const FunctionFacts*> functions() const;
 
  private:
   std::optional<BlockingPath> blocking_path(const std::string& qualified, int depth,
@@ -132,7 +162,10 @@ class ProjectIndex {
   std::map<std::string, ModuleFacts> modules_;
   std::map<std::string, std::string> path_to_module_;
   std::map<std::string, std::pair<const ModuleFacts*, size_t>> functions_;
-  std::map<std::string, std::vector<std::string>> callers_;
+  std::map<std::string, std::vector<CallSite>> call_sites_;
+  std::map<std::string, std::vector<CallSite>> references_;
+  std::set<std::string> imported_modules_;
+  std::map<std::string, std::vector<CallSite>> unresolved_methods_;
 };
 
 }  // namespace awaitify

@@ -25,6 +25,13 @@ std::vector<Edit> make_async(TSNode function_definition);
 // function is or becomes async).
 Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_becomes_async = true);
 
+// `fn(a, b)` -> `await run_in_threadpool(fn, a, b)` (parenthesized when the result is used
+// further). With whole_chain, a method chain ending at this call's outermost trailer is moved
+// as one: `db.query(X).all()` -> `await run_in_threadpool(db.query(X).all)`.
+std::vector<Edit> wrap_in_threadpool(TSNode call, std::string_view src, bool whole_chain);
+// `f(x)` -> `asyncio.run(f(x))`.
+std::vector<Edit> wrap_in_asyncio_run(TSNode call);
+
 // Re-indents every line of a block of text from one indentation to another. Lines that do not
 // start with `from` (continuation lines inside strings, say) keep their relative indentation.
 std::string reindent(std::string_view block, std::string_view from, std::string_view to);

@@ -10,6 +10,7 @@
 
 #include "awaitify/edit.hpp"
 #include "awaitify/index.hpp"
+#include "awaitify/plan.hpp"
 #include "awaitify/source.hpp"
 
 namespace awaitify {
@@ -29,6 +30,7 @@ struct FileContext {
   TSNode root;
   const ModuleFacts& facts;
   const ProjectIndex& index;
+  const Plan& plan;
 
   std::string_view text() const { return source.text(); }
   Finding finding(std::string id, TSNode at, Severity severity, std::string message) const;
@@ -40,6 +42,9 @@ struct PassResult {
 };
 
 using TransformFn = std::function<PassResult(const FileContext&)>;
+// The functions a transform makes async, decided from the index before any pass runs, so the
+// closure (AW401) can make their callers await them across files.
+using SeedFn = std::function<std::vector<Seed>(const ProjectIndex&)>;
 
 struct TransformInfo {
   std::string id;       // stable: AW1xx db, AW2xx http, AW3xx files, AW4xx services, ...
@@ -49,6 +54,7 @@ struct TransformInfo {
   // A file whose text contains none of these strings cannot match: the pass is skipped.
   std::vector<std::string> triggers;
   TransformFn run;  // empty while the transform is planned, not written
+  SeedFn seeds = {};
   bool implemented() const { return static_cast<bool>(run); }
 };
 
@@ -62,5 +68,7 @@ const std::vector<PhaseInfo>& phase_table();
 // Every transform, written or planned, in phase order.
 const std::vector<TransformInfo>& transform_table();
 const TransformInfo* find_transform(std::string_view id);
+// The closure pass (AW401): it runs after the selected passes whenever the plan has work.
+const TransformInfo& closure_transform();
 
 }  // namespace awaitify

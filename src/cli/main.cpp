@@ -32,6 +32,8 @@ struct CommonOptions {
   int verbosity = 0;
   bool quiet = false;
   std::string color = "auto";
+  bool no_expand = false;
+  std::string format = "text";
 };
 
 void add_common_options(CLI::App& command, CommonOptions& options) {
@@ -57,6 +59,9 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_flag("-q,--quiet", options.quiet, "only errors");
   command.add_option("--color", options.color, "colour the diff: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  command.add_flag("--no-expand", options.no_expand,
+                   "never change callers outside PATHS: a function whose callers are outside "
+                   "stays sync, and they are listed");
 }
 
 void configure_logging(const CommonOptions& options) {
@@ -155,7 +160,8 @@ int run_stdin(const std::vector<const TransformInfo*>& transforms, bool apply) {
   }
   std::vector<ModuleFacts> modules{*facts};
   ProjectIndex index(std::move(modules));
-  FileOutcome outcome = transform_source(*source, index, transforms);
+  Plan plan = build_plan(index, collect_seeds(index, transforms, {"stdin.py"}), PlanOptions{});
+  FileOutcome outcome = transform_source(*source, index, plan, transforms);
   Totals totals = summarize({outcome});
   if (apply) std::cout << (outcome.changed() ? outcome.result_bytes() : bytes);
   else std::cout << unified_diff("stdin.py", source->text(), outcome.result);
@@ -163,7 +169,36 @@ int run_stdin(const std::vector<const TransformInfo*>& transforms, bool apply) {
   return (!apply && outcome.changed()) ? kExitChanges : kExitOk;
 }
 
-int run_files(const CommonOptions& options, bool apply) {
+enum class Mode { diff, apply, plan };
+
+// The selected files and the rest of their project (indexed, written only when pulled in).
+Result<std::pair<std::vector<std::string>, std::vector<std::string>>> files_and_context(
+    const std::vector<std::string>& paths) {
+  auto files = discover(paths);
+  if (!files) return files.error();
+  std::string root = find_project_root(paths);
+  auto context = discover({root});
+  std::vector<std::string> rest = context ? *context : std::vector<std::string>{};
+  spdlog::debug("awaitify: {} Python files selected, {} in the project at {}", files->size(),
+                rest.size(), root);
+  return std::make_pair(std::move(*files), std::move(rest));
+}
+
+int print_plan(const RunResult& result, const CommonOptions& options) {
+  std::cout << (options.format == "json" ? result.plan.to_json() : result.plan.describe());
+  return kExitOk;
+}
+
+void report_pulled_in(const Plan& plan, bool apply) {
+  for (const std::string& path : plan.pulled_in()) {
+    spdlog::warn("awaitify: {} is outside the selected paths but {} because callers there must "
+                 "await functions made async (--no-expand refuses instead)",
+                 path, apply ? "was changed" : "would change");
+  }
+}
+
+int run_files(const CommonOptions& options, Mode mode) {
+  bool apply = mode == Mode::apply;
   auto transforms = selection_of(options);
   if (!transforms) {
     spdlog::error("awaitify: error: {}", transforms.error().message);
@@ -171,15 +206,18 @@ int run_files(const CommonOptions& options, bool apply) {
   }
   std::vector<std::string> paths = options.paths.empty() ? std::vector<std::string>{"."} : options.paths;
   if (paths == std::vector<std::string>{"-"}) return run_stdin(*transforms, apply);
-  auto files = discover(paths);
+  auto files = files_and_context(paths);
   if (!files) {
     spdlog::error("awaitify: error: {}", files.error().message);
     return kExitError;
   }
-  spdlog::debug("awaitify: {} Python files", files->size());
   if (apply) install_interrupt_handlers();
-  std::vector<FileOutcome> outcomes = run(*files, *transforms, RunOptions{options.jobs});
+  RunOptions run_options{options.jobs, !options.no_expand, files->second};
+  RunResult result = run(files->first, *transforms, run_options);
+  if (mode == Mode::plan) return print_plan(result, options);
+  const std::vector<FileOutcome>& outcomes = result.outcomes;
   Totals totals = summarize(outcomes);
+  report_pulled_in(result.plan, apply);
   bool color = options.color == "always" || (options.color == "auto" && ::isatty(STDOUT_FILENO));
   size_t written = 0;
   for (const FileOutcome& outcome : outcomes) {
@@ -241,11 +279,14 @@ int main(int argc, char** argv) {
   CLI::App app{"awaitify: migrates synchronous FastAPI applications to async code, phase by phase"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "awaitify 0.1.0");
-  CommonOptions diff_options, apply_options;
+  CommonOptions diff_options, apply_options, plan_options;
   CLI::App* diff = app.add_subcommand("diff", "dry run: unified diff on stdout, summary on stderr");
   add_common_options(*diff, diff_options);
   CLI::App* apply = app.add_subcommand("apply", "edit files in place (atomically), summary on stderr");
   add_common_options(*apply, apply_options);
+  CLI::App* plan = app.add_subcommand("plan", "the async closure as a tree: which functions become async and why, and where it stops");
+  add_common_options(*plan, plan_options);
+  plan->add_option("--format", plan_options.format, "text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_subcommand("list", "phases and transforms with their IDs and one-line summaries");
   std::string explain_id;
   CLI::App* explain = app.add_subcommand("explain", "a transform's before/after, conditions and limits");
@@ -258,7 +299,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("list")) return list_transforms();
   if (app.got_subcommand("explain")) return explain_transform(explain_id);
-  const CommonOptions& options = diff->parsed() ? diff_options : apply_options;
+  const CommonOptions& options = diff->parsed() ? diff_options : apply->parsed() ? apply_options : plan_options;
   configure_logging(options);
-  return run_files(options, apply->parsed());
+  return run_files(options, diff->parsed() ? Mode::diff : apply->parsed() ? Mode::apply : Mode::plan);
 }

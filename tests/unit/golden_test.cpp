@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -103,7 +104,20 @@ TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
   fs::path saved_cwd = fs::current_path();
   fs::current_path(work);
   for (std::string& file : files) file = fs::relative(file, work).string();
-  std::vector<FileOutcome> outcomes = run(files, *transforms);
+  RunOptions options;
+  options.expand = !fs::exists(c.dir / "no-expand");
+  if (fs::exists(c.dir / "selected")) {
+    // Only these files are selected; the rest of the case is the project around them.
+    options.context_paths = files;
+    std::istringstream lines(read_file(c.dir / "selected"));
+    files.clear();
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty()) files.push_back(line);
+    }
+  }
+  std::vector<FileOutcome> outcomes = run(files, *transforms, options).outcomes;
+  std::sort(outcomes.begin(), outcomes.end(),
+            [](const FileOutcome& a, const FileOutcome& b) { return a.path < b.path; });
   fs::current_path(saved_cwd);
 
   std::string findings;
@@ -117,6 +131,17 @@ TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
       findings += (folder ? relative.string() + ":" : "") + describe(finding) + "\n";
     }
   }
+  if (folder) {
+    // Files the run did not touch must be expected unchanged.
+    std::set<std::string> touched;
+    for (const FileOutcome& outcome : outcomes) touched.insert(outcome.path);
+    for (const auto& entry : fs::recursive_directory_iterator(expected)) {
+      std::string relative = fs::relative(entry.path(), expected).string();
+      if (entry.is_regular_file() && !touched.count(relative)) {
+        EXPECT_EQ(read_file(entry.path()), read_file(input / relative)) << relative << " was not run";
+      }
+    }
+  }
   std::string expected_findings =
       fs::exists(c.dir / "findings.txt") ? read_file(c.dir / "findings.txt") : "";
   EXPECT_EQ(findings, expected_findings);
@@ -125,7 +150,7 @@ TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
   std::vector<std::string> again = stage(expected, work);
   fs::current_path(work);
   for (std::string& file : again) file = fs::relative(file, work).string();
-  for (const FileOutcome& outcome : run(again, *transforms)) {
+  for (const FileOutcome& outcome : run(again, *transforms, options).outcomes) {
     EXPECT_FALSE(outcome.changed()) << outcome.path << " changed on a second run";
   }
   fs::current_path(saved_cwd);

@@ -1,0 +1,69 @@
+#pragma once
+// The async closure: from the functions a phase makes async (the seeds), every project caller
+// that must become async and await them, across modules — or, where the chain meets a caller
+// that cannot be async, the seed stays sync and the stop is reported with its chain.
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "awaitify/index.hpp"
+
+namespace awaitify {
+
+struct Seed {
+  std::string function;  // qualified
+  std::string reason;    // why it becomes async ("path operation (AW501)")
+  std::string origin;    // the transform that seeded it, which reports a refusal
+};
+
+struct Stop {
+  std::string seed;
+  std::string origin;
+  std::vector<std::string> chain;  // "path:line function" from the seed to the stopping caller
+  std::string reason;
+};
+
+struct PlanOptions {
+  // Files the run may write; callers elsewhere in the project are pulled in when `expand`,
+  // else they stop the closure. Empty: every file of the index.
+  std::set<std::string> selected_paths;
+  bool expand = true;
+};
+
+class Plan {
+ public:
+  bool becomes_async(const std::string& qualified) const { return async_.count(qualified) > 0; }
+  bool refused(const std::string& seed) const { return refused_.count(seed) > 0; }
+  // Why a function is in the plan: its seed reason, or "calls X (path:line)".
+  std::string reason(const std::string& qualified) const;
+  const std::vector<Stop>& stops() const { return stops_; }
+  std::vector<Stop> stops_for(const std::string& seed) const;
+  // Files outside the selection that the plan changes.
+  const std::set<std::string>& pulled_in() const { return pulled_in_; }
+  const std::set<std::string>& functions() const { return async_; }
+  bool empty() const { return async_.empty(); }
+  // A readable tree of the closure: which functions become async and why, and the stops.
+  std::string describe() const;
+  std::string to_json() const;
+
+ private:
+  friend Plan build_plan(const ProjectIndex&, const std::vector<Seed>&, const PlanOptions&);
+  std::set<std::string> async_;
+  std::map<std::string, std::string> reasons_;
+  std::map<std::string, std::string> parents_;  // function -> the async function it calls
+  std::vector<std::string> seeds_;
+  std::set<std::string> refused_;
+  std::vector<Stop> stops_;
+  std::set<std::string> pulled_in_;
+};
+
+Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const PlanOptions& options);
+
+// Seeds for the services phase on its own: project functions that are already async but are
+// called without await from sync code (a coroutine that never runs).
+std::vector<Seed> unawaited_async_seeds(const ProjectIndex& index);
+// Seeds for the routes phase: path operations that make no blocking call.
+std::vector<Seed> path_operation_seeds(const ProjectIndex& index);
+
+}  // namespace awaitify

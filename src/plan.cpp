@@ -1,0 +1,287 @@
+#include "awaitify/plan.hpp"
+
+#include <deque>
+#include <functional>
+
+namespace awaitify {
+
+namespace {
+
+// Callers that can never be async: Python calls them itself and does not await them.
+bool is_sync_protocol_method(const FunctionFacts& fn) {
+  static const std::set<std::string> names{"__init__", "__new__", "__enter__", "__exit__",
+                                           "__iter__", "__next__", "__del__", "__repr__",
+                                           "__str__", "__len__", "__getitem__", "__setitem__",
+                                           "__contains__", "__eq__", "__hash__", "__bool__"};
+  return !fn.class_name.empty() && names.count(fn.name()) > 0;
+}
+
+bool has_decorator_ending(const FunctionFacts& fn, const std::string& suffix) {
+  for (const std::string& decorator : fn.decorators) {
+    if (decorator == suffix || (decorator.size() > suffix.size() &&
+                                decorator.compare(decorator.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+                                decorator[decorator.size() - suffix.size() - 1] == '.')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool is_pytest_test(const FunctionFacts& fn, const std::string& path) {
+  std::string file = path.substr(path.rfind('/') + 1);
+  bool test_file = file.rfind("test_", 0) == 0 || (file.size() > 8 && file.substr(file.size() - 8) == "_test.py") ||
+                   file == "conftest.py";
+  return test_file && (fn.name().rfind("test", 0) == 0 || has_decorator_ending(fn, "fixture"));
+}
+
+bool dependency_injection(const std::string& callee) {
+  return callee == "fastapi.Depends" || callee == "fastapi.Security" ||
+         callee == "fastapi.params.Depends" || callee == "fastapi.params.Security";
+}
+
+std::string site_text(const CallSite& site) {
+  return site.path + ":" + std::to_string(site.fact.line) + " " + site.caller->qualified;
+}
+
+// Why this caller cannot become async (empty when it can).
+std::string caller_refusal(const ProjectIndex& index, const CallSite& site, const PlanOptions& options) {
+  const FunctionFacts& caller = *site.caller;
+  switch (site.fact.context) {
+    case CallContext::lambda: return "called inside a lambda, which cannot await";
+    case CallContext::generator: return "called inside a generator expression";
+    case CallContext::class_body: return "called in a class body, at import time";
+    case CallContext::default_argument: return "called in a parameter default, at definition time";
+    case CallContext::comprehension:
+    case CallContext::plain:
+    case CallContext::main_guard:
+    case CallContext::module_level: break;
+  }
+  if (caller.is_module) {
+    if (site.fact.context == CallContext::main_guard) return {};
+    std::string module = caller.qualified.substr(0, caller.qualified.rfind('.'));
+    if (!index.imported_by_project(module)) return {};  // a script's top level: asyncio.run
+    return "called at import time by module-level code of a module other modules import";
+  }
+  if (is_sync_protocol_method(caller)) return "called from " + caller.name() + ", which Python calls synchronously";
+  if (has_decorator_ending(caller, "property")) return "called from a property, which cannot be awaited";
+  if (is_pytest_test(caller, site.path)) return "called from a pytest test or fixture; the tests phase converts those";
+  if (caller.is_generator && !caller.is_async) return "called from a sync generator; its consumers would need async for";
+  if (!options.expand && !options.selected_paths.empty() && !options.selected_paths.count(site.path)) {
+    return "the caller is outside the selected paths (--no-expand)";
+  }
+  return {};
+}
+
+struct Closure {
+  std::set<std::string> functions;
+  std::map<std::string, std::string> parents;  // caller -> callee that made it async
+  std::map<std::string, std::string> reasons;
+  std::set<std::string> outside;
+  std::vector<Stop> stops;
+};
+
+std::vector<std::string> chain_to(const Closure& closure, const std::string& function) {
+  std::vector<std::string> chain{function};
+  for (auto it = closure.parents.find(function); it != closure.parents.end();
+       it = closure.parents.find(it->second)) {
+    chain.insert(chain.begin(), it->second);
+  }
+  return chain;
+}
+
+Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOptions& options) {
+  Closure closure;
+  std::deque<std::string> pending{seed.function};
+  closure.functions.insert(seed.function);
+  closure.reasons[seed.function] = seed.reason;
+  auto add = [&](const std::string& function, const std::string& parent, const std::string& why) {
+    if (!closure.functions.insert(function).second) return;
+    closure.parents[function] = parent;
+    closure.reasons[function] = why;
+    pending.push_back(function);
+  };
+  while (!pending.empty()) {
+    std::string current = pending.front();
+    pending.pop_front();
+    const FunctionFacts* fn = index.function(current);
+    if (!fn) continue;
+    for (const FunctionFacts* related : index.related_methods(*fn)) {
+      if (!related->is_async) add(related->qualified, current, "shares the method name with " + current + " in its class hierarchy");
+    }
+    if (!fn->class_name.empty()) {
+      // A method may also run where the index cannot see the object's type.
+      for (const CallSite& site : index.unresolved_calls_named(fn->name())) {
+        if (site.fact.awaited) continue;
+        std::vector<std::string> chain = chain_to(closure, current);
+        chain.push_back(site_text(site));
+        closure.stops.push_back(Stop{seed.function, seed.origin, chain,
+                                     "`." + fn->name() + "(...)` is called on an object whose type the "
+                                     "index cannot tell; it may be this method"});
+      }
+    }
+    bool generator = fn->is_generator && !fn->is_async;
+    for (const CallSite& site : index.call_sites_of(current)) {
+      if (site.fact.awaited) continue;
+      if (generator) {
+        // An async generator is iterated with `async for`, not awaited: callers are not rewritten.
+        std::vector<std::string> chain = chain_to(closure, current);
+        chain.push_back(site_text(site));
+        closure.stops.push_back(Stop{seed.function, seed.origin, chain,
+                                     "calls a generator that would become an async generator (iterate it with async for)"});
+        continue;
+      }
+      std::string why = caller_refusal(index, site, options);
+      if (!why.empty()) {
+        std::vector<std::string> chain = chain_to(closure, current);
+        chain.push_back(site_text(site));
+        closure.stops.push_back(Stop{seed.function, seed.origin, chain, why});
+        continue;
+      }
+      if (site.caller->is_module || site.caller->is_async) continue;  // asyncio.run / await only
+      if (!options.selected_paths.empty() && !options.selected_paths.count(site.path)) {
+        closure.outside.insert(site.path);
+      }
+      add(site.caller->qualified, current,
+          "calls " + current + " (" + site.path + ":" + std::to_string(site.fact.line) + ")");
+    }
+    for (const CallSite& site : index.references_to(current)) {
+      if (dependency_injection(site.fact.passed_to)) continue;  // FastAPI awaits async dependencies
+      std::vector<std::string> chain = chain_to(closure, current);
+      chain.push_back(site_text(site));
+      std::string callee = site.fact.passed_to.empty() ? "a call" : site.fact.passed_to;
+      closure.stops.push_back(Stop{seed.function, seed.origin, chain, "passed as a value to " + callee + ", which would receive a coroutine function"});
+    }
+  }
+  return closure;
+}
+
+}  // namespace
+
+std::string Plan::reason(const std::string& qualified) const {
+  auto it = reasons_.find(qualified);
+  return it == reasons_.end() ? std::string() : it->second;
+}
+
+std::vector<Stop> Plan::stops_for(const std::string& seed) const {
+  std::vector<Stop> result;
+  for (const Stop& stop : stops_) {
+    if (stop.seed == seed) result.push_back(stop);
+  }
+  return result;
+}
+
+Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const PlanOptions& options) {
+  Plan plan;
+  for (const Seed& seed : seeds) {
+    const FunctionFacts* fn = index.function(seed.function);
+    if (!fn) continue;
+    Seed canonical{fn->qualified, seed.reason, seed.origin};
+    Closure closure = close_over(index, canonical, options);
+    plan.seeds_.push_back(canonical.function);
+    if (!closure.stops.empty()) {
+      plan.refused_.insert(canonical.function);
+      plan.stops_.insert(plan.stops_.end(), closure.stops.begin(), closure.stops.end());
+      continue;
+    }
+    for (const std::string& function : closure.functions) {
+      const FunctionFacts* member = index.function(function);
+      if (member && member->is_async) continue;
+      if (plan.async_.insert(function).second) {
+        plan.reasons_[function] = closure.reasons[function];
+        if (closure.parents.count(function)) plan.parents_[function] = closure.parents[function];
+      }
+    }
+    plan.pulled_in_.insert(closure.outside.begin(), closure.outside.end());
+  }
+  return plan;
+}
+
+std::vector<Seed> unawaited_async_seeds(const ProjectIndex& index) {
+  std::vector<Seed> seeds;
+  for (const FunctionFacts* fn : index.functions()) {
+    if (!fn->is_async) continue;
+    for (const CallSite& site : index.call_sites_of(fn->qualified)) {
+      if (!site.fact.awaited && !site.caller->is_async) {
+        seeds.push_back({fn->qualified,
+                         "async def called without await (" + site.path + ":" + std::to_string(site.fact.line) + ")",
+                         "AW401"});
+        break;
+      }
+    }
+  }
+  return seeds;
+}
+
+std::vector<Seed> path_operation_seeds(const ProjectIndex& index) {
+  std::vector<Seed> seeds;
+  for (const FunctionFacts* fn : index.functions()) {
+    if (fn->is_async || !index.is_path_operation(*fn)) continue;
+    if (index.blocking_path(fn->qualified)) continue;  // AW501 keeps it sync and says why
+    seeds.push_back({fn->qualified, "path operation (AW501)", "AW501"});
+  }
+  return seeds;
+}
+
+std::string Plan::describe() const {
+  std::string out;
+  std::map<std::string, std::vector<std::string>> children;
+  for (const auto& [child, parent] : parents_) children[parent].push_back(child);
+  std::function<void(const std::string&, int)> print = [&](const std::string& function, int depth) {
+    out += std::string(2 * depth, ' ') + "async " + function + "  — " + reason(function) + "\n";
+    for (const std::string& child : children[function]) print(child, depth + 1);
+  };
+  for (const std::string& function : async_) {
+    if (!parents_.count(function) || !async_.count(parents_.at(function))) print(function, 0);
+  }
+  for (const Stop& stop : stops_) {
+    out += "stop: " + stop.seed + " stays sync: " + stop.reason + "\n";
+    for (size_t i = 0; i < stop.chain.size(); ++i) {
+      out += std::string(2 * (i + 1), ' ') + (i ? "<- " : "") + stop.chain[i] + "\n";
+    }
+  }
+  for (const std::string& path : pulled_in_) out += "pulled in (outside the selected paths): " + path + "\n";
+  return out;
+}
+
+namespace {
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (c == '\n') out += "\\n";
+    else if (static_cast<unsigned char>(c) < 0x20) out += "\\u00" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 15];
+    else out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string Plan::to_json() const {
+  std::string out = "{\"async\": [";
+  bool first = true;
+  for (const std::string& function : async_) {
+    out += std::string(first ? "" : ", ") + "{\"function\": " + json_string(function) +
+           ", \"reason\": " + json_string(reason(function)) + "}";
+    first = false;
+  }
+  out += "], \"stops\": [";
+  first = true;
+  for (const Stop& stop : stops_) {
+    out += std::string(first ? "" : ", ") + "{\"seed\": " + json_string(stop.seed) +
+           ", \"reason\": " + json_string(stop.reason) + ", \"chain\": [";
+    for (size_t i = 0; i < stop.chain.size(); ++i) out += (i ? ", " : "") + json_string(stop.chain[i]);
+    out += "]}";
+    first = false;
+  }
+  out += "], \"pulled_in\": [";
+  first = true;
+  for (const std::string& path : pulled_in_) {
+    out += std::string(first ? "" : ", ") + json_string(path);
+    first = false;
+  }
+  return out + "]}\n";
+}
+
+}  // namespace awaitify

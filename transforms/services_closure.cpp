@@ -1,0 +1,188 @@
+// AW401: the async closure applied to one file. The plan (built once from the index) says which
+// project functions become async; this pass makes them `async def`, awaits every call to an
+// async project function from async code, runs entry points with asyncio.run, and moves
+// blocking calls left in functions it made async to the thread pool.
+#include "awaitify/calls.hpp"
+#include "awaitify/fastapi.hpp"
+#include "awaitify/imports.hpp"
+#include "awaitify/knowledge.hpp"
+#include "awaitify/rewrite.hpp"
+#include "awaitify/syntax.hpp"
+#include "transforms.hpp"
+
+namespace awaitify {
+
+namespace {
+
+constexpr const char* kId = "AW401";
+
+struct ScopeState {
+  std::string qualified;
+  bool async_after = false;    // is async, or becomes async in this run
+  bool made_async = false;     // becomes async in this run (its blocking calls need care)
+  bool entry_point = false;    // module-level code that may call asyncio.run
+};
+
+class ClosurePass {
+ public:
+  explicit ClosurePass(const FileContext& context) : context_(context), src_(context.text()) {}
+
+  PassResult run() {
+    const ModuleFacts& facts = context_.facts;
+    ScopeState module{facts.module + ".<module>", false, false,
+                      !context_.index.imported_by_project(facts.module)};
+    scan_scope(context_.root, module, "", {}, true, facts.module);
+    add_imports();
+    return std::move(result_);
+  }
+
+ private:
+  bool async_after(const std::string& target) const {
+    const FunctionFacts* fn = context_.index.function(target);
+    if (!fn) return false;
+    return fn->is_async || context_.plan.becomes_async(fn->qualified);
+  }
+
+  void on_call(const Site& site, const ScopeState& scope) {
+    if (site.awaited) return;
+    if (site.blocking && scope.made_async) return move_to_threadpool(site);
+    if (!async_after(site.target)) return;
+    if (scope.async_after) return await_call(site);
+    bool main_block = site.context == CallContext::main_guard;
+    if (main_block || (scope.entry_point && site.context == CallContext::module_level)) {
+      add(wrap_in_asyncio_run(site.node));
+      need_asyncio_ = true;
+      result_.findings.push_back(context_.finding(
+          kId, site.node, Severity::note,
+          "entry point: `" + site.target + "` is async now and runs with asyncio.run"));
+    }
+  }
+
+  void await_call(const Site& site) {
+    auto edits = await_expression(site.node, true);
+    if (!edits) {
+      result_.findings.push_back(context_.finding(
+          kId, site.node, Severity::warning,
+          "`" + site.target + "` is async but this call cannot be awaited: " + edits.error().message));
+      return;
+    }
+    add(*edits);
+  }
+
+  void move_to_threadpool(const Site& site) {
+    bool session = site.target.rfind("sqlalchemy.orm.Session.", 0) == 0;
+    add(wrap_in_threadpool(site.node, src_, session));
+    need_threadpool_ = true;
+    result_.findings.push_back(context_.finding(
+        kId, site.node, Severity::note,
+        "`" + site.target + "` blocks: run in the thread pool until a later phase migrates it"));
+  }
+
+  void scan_scope(TSNode body, const ScopeState& scope, const std::string& self_class,
+                  std::set<std::string> sessions, bool module_scope, const std::string& name) {
+    ScopeScanner scanner(context_.facts, src_, name, self_class, std::move(sessions), module_scope);
+    ScopeVisitor visitor;
+    visitor.call = [&](const Site& site) { on_call(site, scope); };
+    visitor.definition = [&](TSNode def, const std::vector<std::string>&, const std::string& class_name) {
+      std::string qualified =
+          (class_name.empty() ? name : class_name) + "." + std::string(node_text(field(def, "name"), src_));
+      bool planned = context_.plan.becomes_async(qualified);
+      if (planned) add(make_async(def));
+      report_refusal(def, qualified);
+      ScopeState inner{qualified, is_async_function(def) || planned, planned && !is_async_function(def), false};
+      nested_.push_back({def, inner, class_name,
+                         session_parameters(context_.facts, def, src_, &context_.index)});
+    };
+    scanner.scan(body, visitor);
+    // Nested scopes after this one's scan: each gets its own locals.
+    std::vector<Nested> mine = std::move(nested_);
+    nested_.clear();
+    for (Nested& nested : mine) {
+      scan_scope(field(nested.def, "body"), nested.state, nested.class_name, nested.sessions, false,
+                 nested.state.qualified);
+    }
+  }
+
+  // Seeds of this pass (async functions called without await) that the closure could not
+  // repair; other transforms report their own seeds.
+  void report_refusal(TSNode def, const std::string& qualified) {
+    for (const Stop& stop : context_.plan.stops_for(qualified)) {
+      if (stop.origin != kId) continue;
+      std::string chain;
+      for (const std::string& link : stop.chain) chain += (chain.empty() ? "" : " <- ") + link;
+      result_.findings.push_back(context_.finding(
+          kId, field(def, "name"), Severity::warning,
+          "callers left as they are: " + stop.reason + " (" + chain + ")"));
+    }
+  }
+
+  void add(const std::vector<Edit>& edits) { result_.edits.insert(result_.edits.end(), edits.begin(), edits.end()); }
+
+  void add_imports() {
+    if (!need_asyncio_ && !need_threadpool_) return;
+    ImportEditor imports(context_.source, context_.root, context_.index.first_party_packages());
+    if (need_asyncio_) imports.require_module("asyncio");
+    if (need_threadpool_) imports.require_from("starlette.concurrency", "run_in_threadpool");
+    add(imports.edits());
+  }
+
+  struct Nested {
+    TSNode def;
+    ScopeState state;
+    std::string class_name;
+    std::set<std::string> sessions;
+  };
+
+  const FileContext& context_;
+  std::string_view src_;
+  PassResult result_;
+  std::vector<Nested> nested_;
+  bool need_asyncio_ = false;
+  bool need_threadpool_ = false;
+};
+
+PassResult run(const FileContext& context) { return ClosurePass(context).run(); }
+
+std::vector<Seed> seeds(const ProjectIndex& index) { return unawaited_async_seeds(index); }
+
+}  // namespace
+
+const TransformInfo& closure_transform() {
+  static const TransformInfo info{
+      kId,
+      "services",
+      "callers of functions made async become async and await them, across modules",
+      R"(Before (db.py's load() was made async by an earlier phase):
+    # service.py                       # main.py
+    def total():                       if __name__ == "__main__":
+        return sum(load())                 print(total())
+After:
+    async def total():                 if __name__ == "__main__":
+        return sum(await load())           print(asyncio.run(total()))
+
+The plan is computed once from the project index: from the functions a phase makes async (a
+route handler, a function whose body now awaits), every project caller becomes async def and
+its call gains await (parenthesized where the result is used further), transitively, across
+modules and through methods (a method's namesakes in its class hierarchy follow it). Calls
+from `if __name__ == "__main__":` and from the top level of a script nobody imports become
+asyncio.run(...). A function made async that still makes a blocking call gets that call
+wrapped as `await run_in_threadpool(fn, *args)` (starlette.concurrency) until a later phase
+migrates it.
+
+Stops (the seed stays sync, and the chain is reported): a caller inside a lambda or generator
+expression, in a class body or parameter default, in module-level code of an imported module,
+in __init__/__enter__/__exit__ and other methods Python calls synchronously, in a property, a
+sync generator, a pytest test or fixture (the tests phase converts those); a function passed
+as a value (map, sorted(key=...), threading.Thread(target=...)) except to Depends/Security;
+with --no-expand, a caller outside the selected paths. Callers inside the project but outside
+the selected paths are pulled into the change by default and listed.
+
+On its own (--phase services) it repairs async project functions that sync code calls
+without await. `awaitify plan` prints the closure as a tree.)",
+      {},
+      run,
+      seeds};
+  return info;
+}
+
+}  // namespace awaitify
