@@ -19,7 +19,8 @@ const std::set<std::string, std::less<>>& builtin_names() {
   static const std::set<std::string, std::less<>> names{
       "open", "input", "print", "len", "range", "map", "filter", "sorted", "list", "dict",
       "set", "tuple", "str", "int", "float", "bool", "isinstance", "getattr", "setattr",
-      "enumerate", "zip", "sum", "min", "max", "any", "all", "iter", "next", "super"};
+      "enumerate", "zip", "sum", "min", "max", "any", "all", "iter", "next", "super",
+      "property", "staticmethod", "classmethod"};
   return names;
 }
 
