@@ -16,6 +16,14 @@ bool is_main_guard(TSNode if_statement, std::string_view src) {
   return compact == "__name__==__main__" || compact == "__main__==__name__";
 }
 
+// The call that receives node as an argument, if any.
+TSNode receiving_call(TSNode node) {
+  TSNode parent = ts_node_parent(node);
+  if (is(parent, "keyword_argument")) parent = ts_node_parent(parent);
+  if (!is(parent, "argument_list")) return TSNode{};
+  return ts_node_parent(parent);
+}
+
 bool is_awaited(TSNode node) {
   TSNode parent = ts_node_parent(node);
   while (is(parent, "parenthesized_expression")) parent = ts_node_parent(parent);
@@ -117,6 +125,17 @@ void ScopeScanner::visit_arguments(TSNode call, const std::string& callee, const
   }
 }
 
+bool ScopeScanner::handed_to_runner(TSNode call) const {
+  TSNode receiver = receiving_call(call);
+  if (ts_node_is_null(receiver)) return false;
+  TSNode function = field(receiver, "function");
+  std::string target = resolve(dotted_name(function, src_));
+  if (!target.empty()) return is_coroutine_runner(target);
+  // `loop.run_until_complete(f())`, `tg.create_task(f())` on untyped objects.
+  return is(function, "attribute") &&
+         is_coroutine_runner_method(node_text(field(function, "attribute"), src_));
+}
+
 void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
   std::string dotted = dotted_name(field(call, "function"), src_);
   std::string target;
@@ -150,7 +169,9 @@ void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
     }
   }
   if (!target.empty() && visitor.call) {
-    visitor.call(Site{call, target, blocking, is_awaited(call), context_of(call), {}});
+    Site site{call, target, blocking, is_awaited(call), context_of(call), {}};
+    site.as_argument = handed_to_runner(call);
+    visitor.call(site);
   }
   visit_arguments(call, target, visitor);
 }

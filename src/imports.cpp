@@ -11,15 +11,36 @@ namespace {
 
 enum Group { kFuture = 0, kStdlib = 1, kThirdParty = 2, kLocal = 3 };
 
+// Python 3.11's sys.stdlib_module_names (public ones).
 bool is_stdlib(const std::string& top) {
   static const std::set<std::string> names{
-      "abc", "argparse", "asyncio", "base64", "collections", "concurrent", "contextlib",
-      "contextvars", "copy", "csv", "dataclasses", "datetime", "decimal", "enum", "functools",
-      "glob", "hashlib", "http", "importlib", "inspect", "io", "itertools", "json", "logging",
-      "math", "multiprocessing", "os", "pathlib", "pickle", "platform", "queue", "random", "re",
-      "secrets", "shutil", "signal", "socket", "sqlite3", "string", "struct", "subprocess", "sys",
-      "tempfile", "textwrap", "threading", "time", "traceback", "types", "typing", "unittest",
-      "urllib", "uuid", "warnings", "weakref", "zipfile"};
+      "abc", "aifc", "antigravity", "argparse", "array", "ast", "asynchat", "asyncio", "asyncore",
+      "atexit", "audioop", "base64", "bdb", "binascii", "bisect", "builtins", "bz2", "cProfile",
+      "calendar", "cgi", "cgitb", "chunk", "cmath", "cmd", "code", "codecs", "codeop",
+      "collections", "colorsys", "compileall", "concurrent", "configparser", "contextlib",
+      "contextvars", "copy", "copyreg", "crypt", "csv", "ctypes", "curses", "dataclasses",
+      "datetime", "dbm", "decimal", "difflib", "dis", "distutils", "doctest", "email",
+      "encodings", "ensurepip", "enum", "errno", "faulthandler", "fcntl", "filecmp", "fileinput",
+      "fnmatch", "fractions", "ftplib", "functools", "gc", "genericpath", "getopt", "getpass",
+      "gettext", "glob", "graphlib", "grp", "gzip", "hashlib", "heapq", "hmac", "html", "http",
+      "idlelib", "imaplib", "imghdr", "imp", "importlib", "inspect", "io", "ipaddress",
+      "itertools", "json", "keyword", "lib2to3", "linecache", "locale", "logging", "lzma",
+      "mailbox", "mailcap", "marshal", "math", "mimetypes", "mmap", "modulefinder", "msilib",
+      "msvcrt", "multiprocessing", "netrc", "nis", "nntplib", "nt", "ntpath", "nturl2path",
+      "numbers", "opcode", "operator", "optparse", "os", "ossaudiodev", "pathlib", "pdb",
+      "pickle", "pickletools", "pipes", "pkgutil", "platform", "plistlib", "poplib", "posix",
+      "posixpath", "pprint", "profile", "pstats", "pty", "pwd", "py_compile", "pyclbr", "pydoc",
+      "pydoc_data", "pyexpat", "queue", "quopri", "random", "re", "readline", "reprlib",
+      "resource", "rlcompleter", "runpy", "sched", "secrets", "select", "selectors", "shelve",
+      "shlex", "shutil", "signal", "site", "smtpd", "smtplib", "sndhdr", "socket", "socketserver",
+      "spwd", "sqlite3", "sre_compile", "sre_constants", "sre_parse", "ssl", "stat", "statistics",
+      "string", "stringprep", "struct", "subprocess", "sunau", "symtable", "sys", "sysconfig",
+      "syslog", "tabnanny", "tarfile", "telnetlib", "tempfile", "termios", "textwrap", "this",
+      "threading", "time", "timeit", "tkinter", "token", "tokenize", "tomllib", "trace",
+      "traceback", "tracemalloc", "tty", "turtle", "turtledemo", "types", "typing", "unicodedata",
+      "unittest", "urllib", "uu", "uuid", "venv", "warnings", "wave", "weakref", "webbrowser",
+      "winreg", "winsound", "wsgiref", "xdrlib", "xml", "xmlrpc", "zipapp", "zipfile",
+      "zipimport", "zlib", "zoneinfo"};
   return names.count(top) > 0;
 }
 
@@ -154,8 +175,37 @@ std::vector<Edit> ImportEditor::merge_into(const Statement& statement,
   return edits;
 }
 
+const ImportEditor::Statement* ImportEditor::sorted_neighbour(int group, bool is_from,
+                                                              const std::string& module) const {
+  // isort's default: in a group, `import x` lines come before `from x import y` lines, each
+  // kind sorted by module. Only a group that already follows that order gets a sorted place.
+  std::vector<const Statement*> same_kind;
+  const Statement* first_from = nullptr;
+  for (const Statement& statement : statements_) {
+    if (statement.group != group) continue;
+    if (statement.is_from && !first_from) first_from = &statement;
+    if (statement.is_from == is_from) same_kind.push_back(&statement);
+  }
+  bool sorted = std::is_sorted(same_kind.begin(), same_kind.end(),
+                               [](const Statement* a, const Statement* b) { return a->module < b->module; });
+  if (sorted) {
+    for (const Statement* statement : same_kind) {
+      if (statement->module > module) return statement;
+    }
+  }
+  if (!is_from && same_kind.empty()) return first_from;
+  return nullptr;
+}
+
 std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& text) const {
   const std::string& nl = source_.newline();
+  bool is_from = text.rfind("from ", 0) == 0;
+  std::string module = text.substr(is_from ? 5 : 7);
+  module = module.substr(0, module.find(' '));
+  if (const Statement* before = sorted_neighbour(group, is_from, module)) {
+    uint32_t at = source_.line_start(source_.position(ts_node_start_byte(before->node)).line);
+    return {Edit::insert(at, text + nl)};
+  }
   const Statement* last_same = nullptr;
   const Statement* last_before = nullptr;
   const Statement* first_after = nullptr;

@@ -224,7 +224,8 @@ bool contains_yield(TSNode def) {
 
 CallFact fact_of(const Site& site) {
   TSPoint at = ts_node_start_point(site.node);
-  return CallFact{site.target, at.row + 1, at.column + 1, site.awaited, site.context, site.passed_to};
+  return CallFact{site.target, at.row + 1, at.column + 1, site.awaited, site.as_argument, site.context,
+                  site.passed_to};
 }
 
 void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,

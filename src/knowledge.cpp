@@ -108,4 +108,19 @@ bool is_route_decorator_method(std::string_view method) {
   return one_of(method, kNames);
 }
 
+bool is_coroutine_runner(std::string_view qualified) {
+  static constexpr std::array<std::string_view, 13> kNames{
+      "asyncio.run",         "asyncio.gather",  "asyncio.create_task", "asyncio.ensure_future",
+      "asyncio.wait_for",    "asyncio.wait",    "asyncio.shield",      "asyncio.as_completed",
+      "asyncio.run_coroutine_threadsafe",     "asyncio.timeout",     "anyio.run",
+      "trio.run",            "starlette.concurrency.run_until_first_complete"};
+  return one_of(qualified, kNames);
+}
+
+bool is_coroutine_runner_method(std::string_view method) {
+  static constexpr std::array<std::string_view, 5> kNames{
+      "run_until_complete", "create_task", "ensure_future", "start_soon", "add_task"};
+  return one_of(method, kNames);
+}
+
 }  // namespace awaitify

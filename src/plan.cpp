@@ -75,16 +75,23 @@ std::string caller_refusal(const ProjectIndex& index, const CallSite& site, cons
 struct Closure {
   std::set<std::string> functions;
   std::map<std::string, std::string> parents;  // caller -> callee that made it async
+  std::map<std::string, std::string> sites;    // function -> "path:line" (its call, or its def)
   std::map<std::string, std::string> reasons;
   std::set<std::string> outside;
   std::vector<Stop> stops;
 };
 
+// "path:line function" from the seed (where it is defined) through each caller (where it
+// makes the call) to function.
 std::vector<std::string> chain_to(const Closure& closure, const std::string& function) {
-  std::vector<std::string> chain{function};
-  for (auto it = closure.parents.find(function); it != closure.parents.end();
-       it = closure.parents.find(it->second)) {
-    chain.insert(chain.begin(), it->second);
+  std::vector<std::string> chain;
+  std::string current = function;
+  for (;;) {
+    auto site = closure.sites.find(current);
+    chain.insert(chain.begin(), (site == closure.sites.end() ? "" : site->second + " ") + current);
+    auto parent = closure.parents.find(current);
+    if (parent == closure.parents.end()) break;
+    current = parent->second;
   }
   return chain;
 }
@@ -94,9 +101,14 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
   std::deque<std::string> pending{seed.function};
   closure.functions.insert(seed.function);
   closure.reasons[seed.function] = seed.reason;
-  auto add = [&](const std::string& function, const std::string& parent, const std::string& why) {
+  if (const FunctionFacts* fn = index.function(seed.function)) {
+    closure.sites[seed.function] = index.path_of(*fn) + ":" + std::to_string(fn->line);
+  }
+  auto add = [&](const std::string& function, const std::string& parent, const std::string& why,
+                 const std::string& where) {
     if (!closure.functions.insert(function).second) return;
     closure.parents[function] = parent;
+    closure.sites[function] = where;
     closure.reasons[function] = why;
     pending.push_back(function);
   };
@@ -106,7 +118,10 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
     const FunctionFacts* fn = index.function(current);
     if (!fn) continue;
     for (const FunctionFacts* related : index.related_methods(*fn)) {
-      if (!related->is_async) add(related->qualified, current, "shares the method name with " + current + " in its class hierarchy");
+      if (!related->is_async) {
+        add(related->qualified, current, "shares the method name with " + current + " in its class hierarchy",
+            index.path_of(*related) + ":" + std::to_string(related->line));
+      }
     }
     if (!fn->class_name.empty()) {
       // A method may also run where the index cannot see the object's type.
@@ -121,7 +136,7 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
     }
     bool generator = fn->is_generator && !fn->is_async;
     for (const CallSite& site : index.call_sites_of(current)) {
-      if (site.fact.awaited) continue;
+      if (site.fact.awaited || (fn->is_async && site.fact.as_argument)) continue;
       if (generator) {
         // An async generator is iterated with `async for`, not awaited: callers are not rewritten.
         std::vector<std::string> chain = chain_to(closure, current);
@@ -141,8 +156,8 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
       if (!options.selected_paths.empty() && !options.selected_paths.count(site.path)) {
         closure.outside.insert(site.path);
       }
-      add(site.caller->qualified, current,
-          "calls " + current + " (" + site.path + ":" + std::to_string(site.fact.line) + ")");
+      std::string where = site.path + ":" + std::to_string(site.fact.line);
+      add(site.caller->qualified, current, "calls " + current + " (" + where + ")", where);
     }
     for (const CallSite& site : index.references_to(current)) {
       if (dependency_injection(site.fact.passed_to)) continue;  // FastAPI awaits async dependencies
@@ -156,6 +171,12 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
 }
 
 }  // namespace
+
+std::string chain_text(const Stop& stop) {
+  std::string text;
+  for (const std::string& link : stop.chain) text += (text.empty() ? "" : " → ") + link;
+  return text;
+}
 
 std::string Plan::reason(const std::string& qualified) const {
   auto it = reasons_.find(qualified);
@@ -183,6 +204,7 @@ Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const
       plan.stops_.insert(plan.stops_.end(), closure.stops.begin(), closure.stops.end());
       continue;
     }
+    if (fn->is_async) plan.repaired_.insert(fn->qualified);
     for (const std::string& function : closure.functions) {
       const FunctionFacts* member = index.function(function);
       if (member && member->is_async) continue;
@@ -201,7 +223,8 @@ std::vector<Seed> unawaited_async_seeds(const ProjectIndex& index) {
   for (const FunctionFacts* fn : index.functions()) {
     if (!fn->is_async) continue;
     for (const CallSite& site : index.call_sites_of(fn->qualified)) {
-      if (!site.fact.awaited && !site.caller->is_async) {
+      // `asyncio.run(main())` hands the coroutine over: nothing is forgotten there.
+      if (!site.fact.awaited && !site.fact.as_argument && !site.caller->is_async) {
         seeds.push_back({fn->qualified,
                          "async def called without await (" + site.path + ":" + std::to_string(site.fact.line) + ")",
                          "AW401"});
@@ -234,10 +257,7 @@ std::string Plan::describe() const {
     if (!parents_.count(function) || !async_.count(parents_.at(function))) print(function, 0);
   }
   for (const Stop& stop : stops_) {
-    out += "stop: " + stop.seed + " stays sync: " + stop.reason + "\n";
-    for (size_t i = 0; i < stop.chain.size(); ++i) {
-      out += std::string(2 * (i + 1), ' ') + (i ? "<- " : "") + stop.chain[i] + "\n";
-    }
+    out += "stop: " + stop.seed + " stays sync: " + stop.reason + "\n  " + chain_text(stop) + "\n";
   }
   for (const std::string& path : pulled_in_) out += "pulled in (outside the selected paths): " + path + "\n";
   return out;

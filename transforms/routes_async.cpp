@@ -27,10 +27,8 @@ std::optional<std::string> reason_to_stay_sync(TSNode def, const FileContext& co
     return "kept sync: the index did not plan it (its decorators or calls could not be resolved)";
   }
   const Stop& stop = stops.front();
-  std::string chain;
-  for (const std::string& link : stop.chain) chain += (chain.empty() ? "" : " <- ") + link;
   return "kept sync: making it async would leave a caller with a coroutine: " + stop.reason +
-         " (" + chain + ")";
+         " (" + chain_text(stop) + ")";
 }
 
 PassResult run(const FileContext& context) {

@@ -37,16 +37,23 @@ class ClosurePass {
   }
 
  private:
-  bool async_after(const std::string& target) const {
-    const FunctionFacts* fn = context_.index.function(target);
+  // Whether this call must be awaited (or run) now: the callee becomes async in this run, or
+  // it was async already and the call was a forgotten await in code this run makes async. A
+  // coroutine passed straight to another call (asyncio.gather(f()), asyncio.run(main())) is
+  // handed over on purpose and stays as it is.
+  bool needs_await(const Site& site, const ScopeState& scope) const {
+    const FunctionFacts* fn = context_.index.function(site.target);
     if (!fn) return false;
-    return fn->is_async || context_.plan.becomes_async(fn->qualified);
+    if (context_.plan.becomes_async(fn->qualified)) return true;
+    if (!fn->is_async || site.as_argument) return false;
+    if (scope.async_after && !scope.made_async) return false;  // async code already: verify's job
+    return context_.plan.repairs(fn->qualified);
   }
 
   void on_call(const Site& site, const ScopeState& scope) {
     if (site.awaited) return;
     if (site.blocking && scope.made_async) return move_to_threadpool(site);
-    if (!async_after(site.target)) return;
+    if (!needs_await(site, scope)) return;
     if (scope.async_after) return await_call(site);
     bool main_block = site.context == CallContext::main_guard;
     if (main_block || (scope.entry_point && site.context == CallContext::module_level)) {
@@ -108,11 +115,9 @@ class ClosurePass {
   void report_refusal(TSNode def, const std::string& qualified) {
     for (const Stop& stop : context_.plan.stops_for(qualified)) {
       if (stop.origin != kId) continue;
-      std::string chain;
-      for (const std::string& link : stop.chain) chain += (chain.empty() ? "" : " <- ") + link;
       result_.findings.push_back(context_.finding(
           kId, field(def, "name"), Severity::warning,
-          "callers left as they are: " + stop.reason + " (" + chain + ")"));
+          "callers left as they are: " + stop.reason + " (" + chain_text(stop) + ")"));
     }
   }
 

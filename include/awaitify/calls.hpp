@@ -21,6 +21,9 @@ struct Site {
   bool awaited = false;
   CallContext context = CallContext::plain;
   std::string passed_to;  // for references: the call the name is an argument of
+  // The call is handed to something that runs coroutines (`asyncio.gather(f())`,
+  // `asyncio.run(main())`, `loop.run_until_complete(f())`): not a forgotten await.
+  bool as_argument = false;
 };
 
 struct ScopeVisitor {
@@ -56,6 +59,7 @@ class ScopeScanner {
   void add_parameter_types(TSNode def);
   void track_with_target(TSNode as_pattern);
   CallContext context_of(TSNode node) const;
+  bool handed_to_runner(TSNode call) const;
 
   const ModuleFacts& facts_;
   std::string_view src_;

@@ -19,7 +19,9 @@ class ImportEditor {
 
   // `from module import name`, once: nothing when the file already has it; merged into an
   // existing `from module import ...` (in sorted position when that list is sorted); otherwise
-  // a new statement after the last import of its group (future, stdlib, third party, local).
+  // a new statement in its group (future, stdlib, third party, local): in sorted position when
+  // the group is sorted (isort's order: plain imports, then from-imports), else after its last
+  // import.
   void require_from(const std::string& module, const std::string& name);
   // `import module`, once.
   void require_module(const std::string& module);
@@ -46,6 +48,7 @@ class ImportEditor {
   const Statement* from_statement(const std::string& module) const;
   std::vector<Edit> merge_into(const Statement& statement, std::vector<std::string> names) const;
   std::vector<Edit> insert_statement(int group, const std::string& text) const;
+  const Statement* sorted_neighbour(int group, bool is_from, const std::string& module) const;
   std::vector<Edit> removal(const Statement& statement, size_t index) const;
   bool used_elsewhere(const std::string& local) const;
   uint32_t line_end(uint32_t byte) const;  // offset just past the newline of byte's line

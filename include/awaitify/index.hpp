@@ -31,6 +31,7 @@ struct CallFact {
   uint32_t line = 0;
   uint32_t column = 0;
   bool awaited = false;
+  bool as_argument = false;  // the call's result is passed straight to another call
   CallContext context = CallContext::plain;
   std::string passed_to;  // references only: the callee the name is passed to
 };

@@ -20,6 +20,9 @@ bool is_sync_session_type(std::string_view qualified);
 // Session methods that perform I/O (a missed await on them silently does nothing).
 bool is_session_io_method(std::string_view method);
 bool is_route_decorator_method(std::string_view method);
+// Calls that take a coroutine and run it (asyncio.run, gather, create_task, anyio.run, ...).
+bool is_coroutine_runner(std::string_view qualified);
+bool is_coroutine_runner_method(std::string_view method);
 constexpr std::string_view kBaseHttpMiddleware = "starlette.middleware.base.BaseHTTPMiddleware";
 
 }  // namespace awaitify

@@ -24,6 +24,9 @@ struct Stop {
   std::string reason;
 };
 
+// "a.py:12 f → b.py:40 g → c.py:7 main": from the seed to the caller that stopped it.
+std::string chain_text(const Stop& stop);
+
 struct PlanOptions {
   // Files the run may write; callers elsewhere in the project are pulled in when `expand`,
   // else they stop the closure. Empty: every file of the index.
@@ -35,6 +38,8 @@ class Plan {
  public:
   bool becomes_async(const std::string& qualified) const { return async_.count(qualified) > 0; }
   bool refused(const std::string& seed) const { return refused_.count(seed) > 0; }
+  // An async function that sync code called without await, whose callers this run repairs.
+  bool repairs(const std::string& qualified) const { return repaired_.count(qualified) > 0; }
   // Why a function is in the plan: its seed reason, or "calls X (path:line)".
   std::string reason(const std::string& qualified) const;
   const std::vector<Stop>& stops() const { return stops_; }
@@ -42,7 +47,7 @@ class Plan {
   // Files outside the selection that the plan changes.
   const std::set<std::string>& pulled_in() const { return pulled_in_; }
   const std::set<std::string>& functions() const { return async_; }
-  bool empty() const { return async_.empty(); }
+  bool empty() const { return async_.empty() && repaired_.empty(); }
   // A readable tree of the closure: which functions become async and why, and the stops.
   std::string describe() const;
   std::string to_json() const;
@@ -54,6 +59,7 @@ class Plan {
   std::map<std::string, std::string> parents_;  // function -> the async function it calls
   std::vector<std::string> seeds_;
   std::set<std::string> refused_;
+  std::set<std::string> repaired_;
   std::vector<Stop> stops_;
   std::set<std::string> pulled_in_;
 };

@@ -144,12 +144,24 @@ TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
   }
   std::string expected_findings =
       fs::exists(c.dir / "findings.txt") ? read_file(c.dir / "findings.txt") : "";
+  // AWAITIFY_UPDATE_FINDINGS=1 rewrites findings.txt when a message's wording changed; it never
+  // touches code expectations, and a case whose code differs is not updated.
+  if (std::getenv("AWAITIFY_UPDATE_FINDINGS") && findings != expected_findings &&
+      !::testing::Test::HasFailure()) {
+    if (findings.empty()) fs::remove(c.dir / "findings.txt");
+    else testing_util::write_file(c.dir / "findings.txt", findings);
+    expected_findings = findings;
+  }
   EXPECT_EQ(findings, expected_findings);
 
   // Idempotence: the expected result is a fixed point.
   std::vector<std::string> again = stage(expected, work);
   fs::current_path(work);
   for (std::string& file : again) file = fs::relative(file, work).string();
+  if (fs::exists(c.dir / "selected")) {
+    options.context_paths = again;
+    again = files;  // the same selection as the first run
+  }
   for (const FileOutcome& outcome : run(again, *transforms, options).outcomes) {
     EXPECT_FALSE(outcome.changed()) << outcome.path << " changed on a second run";
   }

@@ -55,8 +55,20 @@ TEST(ImportEditor, NewStatementAfterTheLastImportOfItsGroup) {
             "import os\nimport sys\nfrom contextlib import asynccontextmanager\n\nfrom fastapi import "
             "FastAPI\n\nfrom app.db import x\n\nX = 1\n");
   EXPECT_EQ(edit_imports(text, [](ImportEditor& e) { e.require_module("httpx"); }),
-            "import os\nimport sys\n\nfrom fastapi import FastAPI\nimport httpx\n\nfrom app.db import "
+            "import os\nimport sys\n\nimport httpx\nfrom fastapi import FastAPI\n\nfrom app.db import "
             "x\n\nX = 1\n");
+}
+
+TEST(ImportEditor, SortedPositionInASortedGroupElseAfterTheLast) {
+  EXPECT_EQ(edit_imports("import os\nimport sys\n", [](ImportEditor& e) { e.require_module("asyncio"); }),
+            "import asyncio\nimport os\nimport sys\n");
+  EXPECT_EQ(edit_imports("import sys\nimport os\n", [](ImportEditor& e) { e.require_module("asyncio"); }),
+            "import sys\nimport os\nimport asyncio\n");
+  EXPECT_EQ(edit_imports("from typing import Any\n", [](ImportEditor& e) { e.require_module("asyncio"); }),
+            "import asyncio\nfrom typing import Any\n");
+  EXPECT_EQ(edit_imports("import os\nfrom typing import Any\n",
+                         [](ImportEditor& e) { e.require_from("contextlib", "contextmanager"); }),
+            "import os\nfrom contextlib import contextmanager\nfrom typing import Any\n");
 }
 
 TEST(ImportEditor, NewGroupGoesAfterTheGroupBeforeIt) {

@@ -76,8 +76,8 @@ TEST(Plan, AStopRefusesTheSeedWithItsChain) {
   const Stop& stop = plan.stops().front();
   EXPECT_EQ(stop.reason, "called from __init__, which Python calls synchronously");
   ASSERT_EQ(stop.chain.size(), 3u);
-  EXPECT_EQ(stop.chain[0], "m.low");
-  EXPECT_EQ(stop.chain[1], "m.mid");
+  EXPECT_EQ(stop.chain[0], (p->dir.path() / "m.py").string() + ":1 m.low");
+  EXPECT_EQ(stop.chain[1], (p->dir.path() / "m.py").string() + ":4 m.mid");
   EXPECT_NE(stop.chain[2].find("m.py:7 m.Box.__init__"), std::string::npos) << stop.chain[2];
 }
 
