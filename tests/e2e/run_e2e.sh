@@ -2,7 +2,7 @@
 # run_e2e.sh - end-to-end check of awaitify on the sample apps in fixtures/apps.
 #
 #   bash tests/e2e/run_e2e.sh --awaitify build/awaitify [--apps crud_app,...]
-#        [--phases db,http,...] [--steps baseline,cumulative,single,module,idempotent]
+#        [--phases db,http,...] [--steps baseline,cumulative,single,module,closure,idempotent]
 #        [--keep] [--root DIR] [--logs DIR]
 #
 # See tests/e2e/README.md for what each step checks.  Exit status: 0 when every
@@ -12,7 +12,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$HERE/../.." && pwd -P)
 ALL_PHASES=(db http files services routes middleware lifespan tests)
-ALL_STEPS=(baseline cumulative single module idempotent)
+ALL_STEPS=(baseline cumulative single module closure idempotent)
 
 usage() {
   sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -267,7 +267,7 @@ judge() {  # APP STEP ID START APPLY_RC COMPILE_RC MUST_PASS
 # ---------------------------------------------------------------- one app
 run_app() {
   local app=$1
-  BASELINE=pass; FIXED_BY=middleware; ROUTER_MODULE=""; MODULE_EXPECT=""
+  BASELINE=pass; FIXED_BY=middleware; ROUTER_MODULE=""; MODULE_EXPECT=""; SEED_ASYNC=""; SEED_MUST_CHANGE=""
   # shellcheck disable=SC1090
   source "$APPS_DIR/$app/e2e.conf"
   [[ "$BASELINE" == pass || "$BASELINE" == fail ]] || { record "$app" config FAIL - 0 "BASELINE must be pass or fail"; return; }
@@ -350,6 +350,32 @@ run_app() {
       judge "$app" "module $(basename "$ROUTER_MODULE")" "$id" "$start" "$apply_rc" "$compile_rc" "$must"
       [[ "$KEEP" == 1 ]] || rm -rf "$work"
     fi
+  fi
+
+  # (f) closure: one function deep in the service layer made async by hand (as a later phase
+  # would), then --phase services must make every caller await it and the suite still pass.
+  if in_list closure "${STEPS[@]}" && [[ -n "$SEED_ASYNC" ]]; then
+    start=$(now); id=$app/closure; log=$LOGS/$id.log; : > "$log"
+    work=$(fresh_copy "$app" closure)
+    local seed_file=${SEED_ASYNC%%:*} seed_name=${SEED_ASYNC##*:} problems=()
+    sed -i -E "s/^([[:space:]]*)def ${seed_name}\(/\1async def ${seed_name}(/" "$work/$seed_file"
+    grep -q "async def ${seed_name}(" "$work/$seed_file" || problems+=("SEED_ASYNC $SEED_ASYNC not found")
+    (cd "$work" && "$AWAITIFY" plan --phase services .) >> "$log" 2>&1 || true
+    apply_rc=0; apply_phases "$work" "$log" . services || apply_rc=$?
+    compile_rc=0; py_compile_all "$work" "$log" || compile_rc=$?
+    run_suite "$work" "$log" "$id"
+    save_diff "$app" "$work" "$id"
+    local changed
+    for changed in $SEED_MUST_CHANGE; do
+      cmp -s "$APPS_DIR/$app/$changed" "$work/$changed" && problems+=("$changed did not change")
+    done
+    if [[ ${#problems[@]} -gt 0 ]]; then
+      record "$app" "closure $seed_name" FAIL "$S_PASSED/$S_TESTS" "$(elapsed "$start")" "$(IFS=';'; echo "${problems[*]}")"
+    else
+      must=0; [[ "$BASELINE" == pass ]] && must=1
+      judge "$app" "closure $seed_name" "$id" "$start" "$apply_rc" "$compile_rc" "$must"
+    fi
+    [[ "$KEEP" == 1 ]] || rm -rf "$work"
   fi
 
   # (e) idempotence: after every phase, diff shows nothing
