@@ -181,12 +181,13 @@ void ScopeScanner::visit_definition(TSNode def, const ScopeVisitor& visitor) {
   for (TSNode param : named_children(field(def, "parameters"))) {
     if (!is(param, "default_parameter") && !is(param, "typed_default_parameter")) continue;
     walk(field(param, "value"), [&](TSNode node) {
-      if (is(node, "call") && visitor.call) {
+      if (is(node, "call")) {
         std::string target = resolve(dotted_name(field(node, "function"), src_));
-        if (!target.empty()) {
+        if (!target.empty() && visitor.call) {
           visitor.call(Site{node, target, blocking_api(target).has_value(), is_awaited(node),
                             CallContext::default_argument, {}});
         }
+        visit_arguments(node, target, visitor);  // `db = Depends(get_db)`
       }
       return !is(node, "lambda");
     });

@@ -252,6 +252,42 @@ std::set<std::string> ProjectIndex::first_party_packages() const {
   return packages;
 }
 
+std::vector<std::string> ProjectIndex::roles(const FunctionFacts& function) const {
+  std::vector<std::string> roles;
+  auto decorated = [&](std::string_view method) {
+    for (const std::string& decorator : function.decorators) {
+      auto [object, name] = split_last(decorator);
+      if (name == method && (is_fastapi_app_or_router(object) || is_fastapi_constructor(object) ||
+                             is_router_constructor(object))) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (is_path_operation(function)) roles.push_back("path operation");
+  for (const CallSite& site : references_to(function.qualified)) {
+    const std::string& callee = site.fact.passed_to;
+    if (callee == "fastapi.Depends" || callee == "fastapi.Security") {
+      roles.push_back("dependency");
+      break;
+    }
+  }
+  if (decorated("middleware") || derives_from(function.class_name, std::string(kBaseHttpMiddleware)))
+    if (function.name() == "dispatch" || function.class_name.empty()) roles.push_back("middleware");
+  if (decorated("on_event")) roles.push_back("event handler");
+  std::string path = path_of(function);
+  std::string file = path.substr(path.rfind('/') + 1);
+  bool test_file = file.rfind("test_", 0) == 0 || file == "conftest.py" ||
+                   (file.size() > 8 && file.compare(file.size() - 8, 8, "_test.py") == 0);
+  bool fixture = false;
+  for (const std::string& decorator : function.decorators) {
+    fixture |= decorator == "pytest.fixture" || decorator == "pytest_asyncio.fixture";
+  }
+  if (fixture) roles.push_back("fixture");
+  else if (test_file && function.name().rfind("test", 0) == 0 && !function.is_module) roles.push_back("test");
+  return roles;
+}
+
 std::vector<const FunctionFacts*> ProjectIndex::functions() const {
   std::vector<const FunctionFacts*> result;
   for (const auto& [name, facts] : modules_) {

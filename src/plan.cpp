@@ -57,10 +57,18 @@ std::string caller_refusal(const ProjectIndex& index, const CallSite& site, cons
     case CallContext::module_level: break;
   }
   if (caller.is_module) {
-    if (site.fact.context == CallContext::main_guard) return {};
     std::string module = caller.qualified.substr(0, caller.qualified.rfind('.'));
-    if (!index.imported_by_project(module)) return {};  // a script's top level: asyncio.run
-    return "called at import time by module-level code of a module other modules import";
+    bool entry = site.fact.context == CallContext::main_guard || !index.imported_by_project(module);
+    if (!entry) return "called at import time by module-level code of a module other modules import";
+    // One asyncio.run per top-level statement: a second project call on the same line could
+    // need its own loop while the first one runs.
+    for (const CallFact& other : caller.calls) {
+      if (other.line == site.fact.line && other.column != site.fact.column && index.function(other.target)) {
+        return "shares its top-level line with another project call; split the statement so each "
+               "async call gets its own asyncio.run";
+      }
+    }
+    return {};
   }
   if (is_sync_protocol_method(caller)) return "called from " + caller.name() + ", which Python calls synchronously";
   if (has_decorator_ending(caller, "property")) return "called from a property, which cannot be awaited";

@@ -154,6 +154,9 @@ class ProjectIndex {
   // Calls `obj.name(...)` whose object the index could not type: any method of that name may
   // be what runs there.
   const std::vector<CallSite>& unresolved_calls_named(const std::string& method) const;
+  // What FastAPI, Starlette and pytest make of a function: "path operation", "dependency",
+  // "middleware", "event handler", "test", "fixture" (several may apply).
+  std::vector<std::string> roles(const FunctionFacts& function) const;
   // Every function of the project, in module order.
   std::vector<const FunctionFacts*> functions() const;
 

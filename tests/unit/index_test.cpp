@@ -139,3 +139,51 @@ TEST(Index, MethodsOfModuleAndLocalInstances) {
   EXPECT_NE(index.blocking_chain("pkg.orders.local"), "");
   EXPECT_EQ(index.blocking_chain("pkg.orders.rebound"), "");
 }
+
+TEST(Index, ResolvesTypedParametersAttributesAndConstructedObjects) {
+  TempDir dir;
+  ProjectIndex index = index_of(dir, {
+      {"svc.py",
+       "from sqlalchemy.orm import Session\n"
+       "class Books:\n"
+       "    def __init__(self, db: Session):\n        self.db = db\n"
+       "    def count(self):\n        return self.db.query(B).count()\n"
+       "    def pure(self):\n        return 1\n"
+       "def by_param(books: Books):\n    return books.count()\n"
+       "def by_constructor(db):\n    return Books(db).count()\n"
+       "def pure_only(books: Books):\n    return books.pure()\n"},
+  });
+  EXPECT_EQ(index.blocking_chain("svc.Books.count").rfind("svc.Books.count -> sqlalchemy.orm.Session.query", 0), 0u);
+  EXPECT_NE(index.blocking_chain("svc.by_param"), "");
+  EXPECT_NE(index.blocking_chain("svc.by_constructor"), "");
+  EXPECT_EQ(index.blocking_chain("svc.pure_only"), "");
+  EXPECT_EQ(index.callers_of("svc.Books.count").size(), 2u);
+}
+
+TEST(Index, RecordsWhatCannotBeResolved) {
+  TempDir dir;
+  ProjectIndex index = index_of(dir, {{"m.py", "def f(thing):\n    return thing.save()\n"}});
+  ASSERT_EQ(index.unresolved_calls_named("save").size(), 1u);
+  EXPECT_EQ(index.unresolved_calls_named("save").front().caller->qualified, "m.f");
+}
+
+TEST(Index, KnowsTheRolesOfFunctions) {
+  TempDir dir;
+  ProjectIndex index = index_of(dir, {
+      {"main.py",
+       "from fastapi import FastAPI, Depends\nimport pytest\n"
+       "app = FastAPI()\n"
+       "def get_db():\n    yield 1\n"
+       "@app.get('/')\ndef root(db=Depends(get_db)):\n    return 1\n"
+       "@app.middleware('http')\nasync def mw(request, call_next):\n    return await call_next(request)\n"
+       "@app.on_event('startup')\ndef boot():\n    pass\n"},
+      {"test_main.py", "import pytest\n@pytest.fixture\ndef client():\n    return 1\ndef test_root(client):\n    pass\n"},
+  });
+  auto roles = [&](const std::string& name) { return index.roles(*index.function(name)); };
+  EXPECT_EQ(roles("main.root"), std::vector<std::string>{"path operation"});
+  EXPECT_EQ(roles("main.get_db"), std::vector<std::string>{"dependency"});
+  EXPECT_EQ(roles("main.mw"), std::vector<std::string>{"middleware"});
+  EXPECT_EQ(roles("main.boot"), std::vector<std::string>{"event handler"});
+  EXPECT_EQ(roles("test_main.client"), std::vector<std::string>{"fixture"});
+  EXPECT_EQ(roles("test_main.test_root"), std::vector<std::string>{"test"});
+}

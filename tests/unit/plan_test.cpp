@@ -125,6 +125,13 @@ TEST(Plan, ImportedModuleLevelCodeStopsButAScriptDoesNot) {
   EXPECT_NE(plan.stops().front().chain.back().find("pkg/lib.py:3"), std::string::npos);
 }
 
+TEST(Plan, OneAsyncioRunPerTopLevelStatement) {
+  auto p = project({{"script.py", "def f():\n    return 1\ndef g():\n    return 2\nprint(f(), g())\nprint(f())\n"}});
+  Plan plan = plan_from(*p, "script.g");
+  ASSERT_EQ(plan.stops().size(), 1u);
+  EXPECT_NE(plan.stops().front().reason.find("own asyncio.run"), std::string::npos);
+}
+
 TEST(Plan, NoExpandStopsAtCallersOutsideTheSelection) {
   auto p = project({{"a.py", "def f():\n    pass\n"}, {"b.py", "from a import f\ndef g():\n    f()\n"}});
   std::string a = (p->dir.path() / "a.py").string();
