@@ -32,7 +32,7 @@ std::vector<TransformInfo> build_table() {
       planned("AW502", "routes", "dependencies (Depends(f)) become async def when nothing blocks"),
       middleware_http_transform(),
       middleware_dispatch_transform(),
-      planned("AW701", "lifespan", "@app.on_event / add_event_handler -> one lifespan context manager"),
+      lifespan_transform(),
       planned("AW801", "tests", "TestClient -> httpx.AsyncClient over ASGITransport, lifespan kept"),
       planned("AW802", "tests", "tests using the client become async def with the pytest marker"),
   };

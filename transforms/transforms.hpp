@@ -7,6 +7,7 @@ namespace awaitify {
 TransformInfo routes_async_transform();         // AW501
 TransformInfo middleware_http_transform();      // AW601
 TransformInfo middleware_dispatch_transform();  // AW602
+TransformInfo lifespan_transform();             // AW701
 
 // Shared by the middleware transforms: makes a function async and awaits every call of its
 // call_next parameter (whatever it is named).
