@@ -253,6 +253,43 @@ void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
   });
 }
 
+namespace {
+
+struct PendingScope {
+  ScopeInfo info;
+  std::string self_class;
+  std::set<std::string> sessions;
+};
+
+}  // namespace
+
+void scan_file_scopes(const ModuleFacts& facts, TSNode root, std::string_view src,
+                      const ProjectIndex* index, const std::function<void(const ScopeInfo&)>& on_scope,
+                      const std::function<void(const Site&, const ScopeInfo&)>& on_call) {
+  std::vector<PendingScope> pending{{ScopeInfo{facts.module + ".<module>", TSNode{}}, "", {}}};
+  while (!pending.empty()) {
+    PendingScope scope = std::move(pending.back());
+    pending.pop_back();
+    if (on_scope) on_scope(scope.info);
+    bool module_scope = scope.info.is_module();
+    std::string name = module_scope ? facts.module : scope.info.qualified;
+    ScopeScanner scanner(facts, src, name, scope.self_class, scope.sessions, module_scope);
+    ScopeVisitor visitor;
+    visitor.call = [&](const Site& site) {
+      if (on_call) on_call(site, scope.info);
+    };
+    std::vector<PendingScope> nested;
+    visitor.definition = [&](TSNode def, const std::vector<std::string>&, const std::string& class_name) {
+      std::string qualified = (class_name.empty() ? name : class_name) + "." +
+                              std::string(node_text(field(def, "name"), src));
+      nested.push_back({ScopeInfo{qualified, def}, class_name, session_parameters(facts, def, src, index)});
+    };
+    scanner.scan(module_scope ? root : field(scope.info.def, "body"), visitor);
+    // Visit nested scopes in document order.
+    pending.insert(pending.end(), nested.rbegin(), nested.rend());
+  }
+}
+
 std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope, std::string_view src) {
   std::vector<std::string> result;
   TSNode parent = ts_node_parent(def);

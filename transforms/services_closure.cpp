@@ -17,7 +17,6 @@ namespace {
 constexpr const char* kId = "AW401";
 
 struct ScopeState {
-  std::string qualified;
   bool async_after = false;    // is async, or becomes async in this run
   bool made_async = false;     // becomes async in this run (its blocking calls need care)
   bool entry_point = false;    // module-level code that may call asyncio.run
@@ -29,14 +28,27 @@ class ClosurePass {
 
   PassResult run() {
     const ModuleFacts& facts = context_.facts;
-    ScopeState module{facts.module + ".<module>", false, false,
-                      !context_.index.imported_by_project(facts.module)};
-    scan_scope(context_.root, module, "", {}, true, facts.module);
+    bool script = !context_.index.imported_by_project(facts.module);
+    scan_file_scopes(
+        facts, context_.root, src_, &context_.index,
+        [&](const ScopeInfo& scope) {
+          if (scope.is_module()) return;
+          if (context_.plan.becomes_async(scope.qualified)) add(make_async(scope.def));
+          report_refusal(scope.def, scope.qualified);
+        },
+        [&](const Site& site, const ScopeInfo& scope) { on_call(site, state_of(scope, script)); });
     add_imports();
     return std::move(result_);
   }
 
  private:
+  ScopeState state_of(const ScopeInfo& scope, bool script) const {
+    if (scope.is_module()) return ScopeState{false, false, script};
+    bool planned = context_.plan.becomes_async(scope.qualified);
+    bool was_async = is_async_function(scope.def);
+    return ScopeState{was_async || planned, planned && !was_async, false};
+  }
+
   // Whether this call must be awaited (or run) now: the callee becomes async in this run, or
   // it was async already and the call was a forgotten await in code this run makes async. A
   // coroutine passed straight to another call (asyncio.gather(f()), asyncio.run(main())) is
@@ -85,31 +97,6 @@ class ClosurePass {
         "`" + site.target + "` blocks: run in the thread pool until a later phase migrates it"));
   }
 
-  void scan_scope(TSNode body, const ScopeState& scope, const std::string& self_class,
-                  std::set<std::string> sessions, bool module_scope, const std::string& name) {
-    ScopeScanner scanner(context_.facts, src_, name, self_class, std::move(sessions), module_scope);
-    ScopeVisitor visitor;
-    visitor.call = [&](const Site& site) { on_call(site, scope); };
-    visitor.definition = [&](TSNode def, const std::vector<std::string>&, const std::string& class_name) {
-      std::string qualified =
-          (class_name.empty() ? name : class_name) + "." + std::string(node_text(field(def, "name"), src_));
-      bool planned = context_.plan.becomes_async(qualified);
-      if (planned) add(make_async(def));
-      report_refusal(def, qualified);
-      ScopeState inner{qualified, is_async_function(def) || planned, planned && !is_async_function(def), false};
-      nested_.push_back({def, inner, class_name,
-                         session_parameters(context_.facts, def, src_, &context_.index)});
-    };
-    scanner.scan(body, visitor);
-    // Nested scopes after this one's scan: each gets its own locals.
-    std::vector<Nested> mine = std::move(nested_);
-    nested_.clear();
-    for (Nested& nested : mine) {
-      scan_scope(field(nested.def, "body"), nested.state, nested.class_name, nested.sessions, false,
-                 nested.state.qualified);
-    }
-  }
-
   // Seeds of this pass (async functions called without await) that the closure could not
   // repair; other transforms report their own seeds.
   void report_refusal(TSNode def, const std::string& qualified) {
@@ -131,17 +118,9 @@ class ClosurePass {
     add(imports.edits());
   }
 
-  struct Nested {
-    TSNode def;
-    ScopeState state;
-    std::string class_name;
-    std::set<std::string> sessions;
-  };
-
   const FileContext& context_;
   std::string_view src_;
   PassResult result_;
-  std::vector<Nested> nested_;
   bool need_asyncio_ = false;
   bool need_threadpool_ = false;
 };

@@ -71,6 +71,20 @@ class ScopeScanner {
   std::map<std::string, std::string> locals_;  // `svc = ItemService(db)`: svc -> its class
 };
 
+// One scope of a file, as scan_file_scopes visits it.
+struct ScopeInfo {
+  std::string qualified;  // module.<module> for module-level code, else the function's name
+  TSNode def{};           // the function_definition; null for module-level code
+  bool is_module() const { return ts_node_is_null(def); }
+};
+
+// Visits module-level code and then every function and method of a file (nested ones too),
+// resolving calls exactly as the index did: on_scope for each scope before its calls, on_call
+// for each call with the scope that makes it.
+void scan_file_scopes(const ModuleFacts& facts, TSNode root, std::string_view src,
+                      const ProjectIndex* index, const std::function<void(const ScopeInfo&)>& on_scope,
+                      const std::function<void(const Site&, const ScopeInfo&)>& on_call);
+
 // The resolved decorators of a function_definition, in order ("pkg.main.app.get").
 std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope, std::string_view src);
 
