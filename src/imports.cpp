@@ -243,6 +243,10 @@ bool ImportEditor::used_elsewhere(const std::string& local) const {
   walk(root_, [&](TSNode node) {
     if (used) return false;
     if (is(node, "import_statement") || is(node, "import_from_statement")) return false;
+    uint32_t at = ts_node_start_byte(node);
+    for (const auto& [start, end] : ignored_) {
+      if (at >= start && at < end) return false;
+    }
     if (is(node, "identifier") && node_text(node, src) == local) {
       TSNode parent = ts_node_parent(node);
       bool attribute_name = is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node);

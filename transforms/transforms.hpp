@@ -4,6 +4,8 @@
 
 namespace awaitify {
 
+TransformInfo files_upload_transform();         // AW302
+TransformInfo files_sleep_transform();          // AW303
 TransformInfo routes_async_transform();         // AW501
 TransformInfo middleware_http_transform();      // AW601
 TransformInfo middleware_dispatch_transform();  // AW602

@@ -27,6 +27,8 @@ class ImportEditor {
   void require_module(const std::string& module);
   // Drops the binding of a local name from its import when nothing else in the file uses it.
   void drop_if_unused(const std::string& name);
+  // A byte range the same pass rewrites: uses of a name inside it no longer count.
+  void ignore_uses_in(uint32_t start, uint32_t end) { ignored_.emplace_back(start, end); }
 
   std::vector<Edit> edits() const;
 
@@ -60,6 +62,7 @@ class ImportEditor {
   std::vector<std::pair<std::string, std::string>> wanted_from_;  // module, name (in order)
   std::vector<std::string> wanted_modules_;
   std::vector<std::string> dropped_;
+  std::vector<std::pair<uint32_t, uint32_t>> ignored_;
 };
 
 }  // namespace awaitify

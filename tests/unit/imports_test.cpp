@@ -118,3 +118,14 @@ TEST(ImportEditor, KeepsAnImportThatIsStillUsed) {
   std::string attribute_only = "import get\nobj.get()\n";
   EXPECT_EQ(edit_imports(attribute_only, [](ImportEditor& e) { e.drop_if_unused("get"); }), "obj.get()\n");
 }
+
+TEST(ImportEditor, UsesInsideARewrittenRangeDoNotKeepAnImport) {
+  std::string text = "import time\ndef f():\n    time.sleep(1)\n";
+  EXPECT_EQ(edit_imports(text,
+                         [&](ImportEditor& e) {
+                           e.ignore_uses_in(static_cast<uint32_t>(text.find("time.sleep")),
+                                            static_cast<uint32_t>(text.find("(1)")));
+                           e.drop_if_unused("time");
+                         }),
+            "def f():\n    time.sleep(1)\n");
+}

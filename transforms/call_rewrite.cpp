@@ -1,0 +1,91 @@
+#include "call_rewrite.hpp"
+
+#include "awaitify/rewrite.hpp"
+#include "awaitify/syntax.hpp"
+
+namespace awaitify {
+
+namespace {
+
+bool runs_in_scope(const Site& site) {
+  return site.context == CallContext::plain || site.context == CallContext::comprehension;
+}
+
+// Whether the scope will be async when this run is done.
+bool async_after(const ScopeInfo& scope, const Plan& plan) {
+  if (scope.is_module()) return false;
+  return is_async_function(scope.def) || plan.becomes_async(scope.qualified);
+}
+
+std::string why_sync(const ScopeInfo& scope, const Plan& plan) {
+  if (scope.is_module()) return "it runs at module level, outside any function";
+  std::vector<Stop> stops = plan.stops_for(scope.qualified);
+  if (stops.empty()) return "its function stays sync";
+  return "its function stays sync: " + stops.front().reason + " (" + chain_text(stops.front()) + ")";
+}
+
+}  // namespace
+
+PassResult run_call_rewrite(const CallRewrite& rewrite, const FileContext& context) {
+  PassResult result;
+  std::string_view src = context.text();
+  ImportEditor imports(context.source, context.root, context.index.first_party_packages());
+  bool changed = false;
+  scan_file_scopes(context.facts, context.root, src, &context.index, nullptr,
+                   [&](const Site& site, const ScopeInfo& scope) {
+    if (site.awaited || !rewrite.matches(site.target)) return;
+    if (!runs_in_scope(site) || !async_after(scope, context.plan)) {
+      std::string why = runs_in_scope(site) ? why_sync(scope, context.plan)
+                                             : std::string("it is inside ") + describe(site.context);
+      result.findings.push_back(context.finding(rewrite.id, site.node, Severity::warning,
+                                                "`" + site.target + "` left as it is: " + why));
+      return;
+    }
+    std::string why;
+    std::vector<Edit> edits = rewrite.rewrite(site, context, why);
+    if (edits.empty()) {
+      result.findings.push_back(context.finding(rewrite.id, site.node, Severity::warning,
+                                                "`" + site.target + "` left as it is: " + why));
+      return;
+    }
+    auto awaited = await_expression(site.node, true);
+    if (!awaited) {
+      result.findings.push_back(context.finding(rewrite.id, site.node, Severity::warning,
+                                                "`" + site.target + "` left as it is: " + awaited.error().message));
+      return;
+    }
+    result.edits.insert(result.edits.end(), edits.begin(), edits.end());
+    result.edits.insert(result.edits.end(), awaited->begin(), awaited->end());
+    imports.ignore_uses_in(ts_node_start_byte(site.node), ts_node_end_byte(site.node));
+    changed = true;
+  });
+  if (!changed) return result;
+  if (rewrite.imports) rewrite.imports(imports);
+  for (const auto& [local, target] : context.facts.imports) {
+    for (const std::string& name : rewrite.drop_when_unused) {
+      if (target == name) imports.drop_if_unused(local);
+    }
+  }
+  std::vector<Edit> import_edits = imports.edits();
+  result.edits.insert(result.edits.end(), import_edits.begin(), import_edits.end());
+  return result;
+}
+
+std::vector<Seed> call_rewrite_seeds(const ProjectIndex& index,
+                                     const std::function<bool(const std::string&)>& matches,
+                                     const std::string& reason, const std::string& origin) {
+  std::vector<Seed> seeds;
+  for (const FunctionFacts* fn : index.functions()) {
+    if (fn->is_async || fn->is_module) continue;
+    for (const CallFact& call : fn->blocking) {
+      if (call.context != CallContext::lambda && call.context != CallContext::generator &&
+          matches(call.target)) {
+        seeds.push_back(Seed{fn->qualified, reason, origin});
+        break;
+      }
+    }
+  }
+  return seeds;
+}
+
+}  // namespace awaitify

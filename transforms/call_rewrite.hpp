@@ -1,0 +1,33 @@
+#pragma once
+// The shape several transforms share: a blocking library call becomes its awaited async form
+// in every function that is (or, by the plan, becomes) async. The functions that make such a
+// call are the transform's seeds, so their callers await them through the closure (AW401).
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "awaitify/calls.hpp"
+#include "awaitify/imports.hpp"
+#include "awaitify/transform.hpp"
+
+namespace awaitify {
+
+struct CallRewrite {
+  std::string id;
+  std::function<bool(const std::string& target)> matches;
+  // Edits turning the call into the expression to await (the helper adds the await). Empty:
+  // this call cannot be rewritten; `why` says so in a finding.
+  std::function<std::vector<Edit>(const Site&, const FileContext&, std::string& why)> rewrite;
+  // What the rewritten calls need imported.
+  std::function<void(ImportEditor&)> imports;
+  // Qualified names whose imports go when no use is left ("time", "time.sleep").
+  std::vector<std::string> drop_when_unused;
+};
+
+PassResult run_call_rewrite(const CallRewrite& rewrite, const FileContext& context);
+// Sync functions that make a matching call where it runs (not in a lambda).
+std::vector<Seed> call_rewrite_seeds(const ProjectIndex& index,
+                                     const std::function<bool(const std::string&)>& matches,
+                                     const std::string& reason, const std::string& origin);
+
+}  // namespace awaitify
