@@ -222,19 +222,28 @@ std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& t
     uint32_t at = source_.line_start(source_.position(ts_node_start_byte(first_after->node)).line);
     return {Edit::insert(at, text + nl + nl)};
   }
-  // No imports: after the module docstring, if any, else at the top.
+  // No imports: after the module docstring, if any, else at the top; then as many blank lines
+  // as the code below wants (two before a def or class, PEP 8's rule).
   TSNode first = ts_node_named_child(root_, 0);
   while (!ts_node_is_null(first) && is(first, "comment")) first = ts_node_next_named_sibling(first);
-  if (!ts_node_is_null(first) && is(first, "expression_statement") &&
-      is(ts_node_named_child(first, 0), "string")) {
-    uint32_t at = line_end(ts_node_end_byte(first));
-    const std::string& rest = source_.text();
-    bool blank_follows = at >= rest.size() || rest[at] == '\n' || rest[at] == '\r';
-    return {Edit::insert(at, nl + text + nl + (blank_follows ? "" : nl))};
-  }
-  uint32_t at = ts_node_is_null(first) ? static_cast<uint32_t>(source_.text().size())
-                                       : source_.line_start(source_.position(ts_node_start_byte(first)).line);
-  return {Edit::insert(at, text + nl + (ts_node_is_null(first) ? "" : nl))};
+  bool docstring = !ts_node_is_null(first) && is(first, "expression_statement") &&
+                   is(ts_node_named_child(first, 0), "string");
+  TSNode code = docstring ? ts_node_next_named_sibling(first) : first;
+  while (!ts_node_is_null(code) && is(code, "comment")) code = ts_node_next_named_sibling(code);
+  bool definition = is(code, "function_definition") || is(code, "class_definition") ||
+                    is(code, "decorated_definition");
+  size_t wanted = ts_node_is_null(code) ? 0 : definition ? 2 : 1;
+  uint32_t at = docstring ? line_end(ts_node_end_byte(first))
+                          : ts_node_is_null(first) ? static_cast<uint32_t>(source_.text().size())
+                                                   : source_.line_start(source_.position(ts_node_start_byte(first)).line);
+  // Blank lines already there between the insertion point and the code.
+  size_t present = 0;
+  const std::string& rest = source_.text();
+  for (uint32_t i = at; i < rest.size() && (rest[i] == '\n' || rest[i] == '\r'); ++i) present += rest[i] == '\n';
+  std::string before = docstring ? nl : "";
+  std::string after = nl;
+  for (size_t i = present; i < wanted; ++i) after += nl;
+  return {Edit::insert(at, before + text + after)};
 }
 
 bool ImportEditor::used_elsewhere(const std::string& local) const {

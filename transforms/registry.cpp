@@ -24,7 +24,7 @@ std::vector<TransformInfo> build_table() {
       planned("AW106", "db", "selectinload() where migrated code reads a relationship"),
       planned("AW201", "http", "requests calls -> awaited httpx.AsyncClient calls"),
       planned("AW202", "http", "requests exceptions -> httpx exceptions"),
-      planned("AW301", "files", "open() -> aiofiles.open() under async with"),
+      files_open_transform(),
       files_upload_transform(),
       files_sleep_transform(),
       closure_transform(),

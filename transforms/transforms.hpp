@@ -4,6 +4,7 @@
 
 namespace awaitify {
 
+TransformInfo files_open_transform();           // AW301
 TransformInfo files_upload_transform();         // AW302
 TransformInfo files_sleep_transform();          // AW303
 TransformInfo routes_async_transform();         // AW501

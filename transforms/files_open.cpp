@@ -1,0 +1,261 @@
+// AW301: `with open(...) as f:` -> `async with aiofiles.open(...) as f:` in code that is or
+// becomes async, with every use of f in the block awaited (read, write, seek, ...), `for line
+// in f` -> `async for`, json.load(f) -> json.loads(await f.read()) and json.dump(obj, f) ->
+// await f.write(json.dumps(obj)). A file object used any other way (passed to csv.reader, to a
+// function the engine cannot follow, kept after the block) is a refusal: the whole `with`
+// stays as it is and the function is not seeded, so it is not made async for nothing.
+#include <map>
+
+#include "awaitify/calls.hpp"
+#include "awaitify/engine.hpp"
+#include "awaitify/imports.hpp"
+#include "awaitify/rewrite.hpp"
+#include "awaitify/syntax.hpp"
+#include "transforms.hpp"
+
+namespace awaitify {
+
+namespace {
+
+constexpr const char* kId = "AW301";
+
+bool is_open(const std::string& target) { return target == "builtins.open" || target == "io.open"; }
+
+bool is_awaitable_method(std::string_view method) {
+  for (std::string_view name : {"read", "readline", "readlines", "write", "writelines", "seek",
+                                "flush", "truncate", "tell", "close"}) {
+    if (method == name) return true;
+  }
+  return false;
+}
+
+// One `with open(...) as name:` and what its block does with name.
+struct OpenUse {
+  TSNode with_statement{};
+  TSNode call{};         // open(...)
+  std::string name;      // the file object
+  std::vector<TSNode> awaited_calls;    // name.read(...), ...
+  std::vector<TSNode> for_statements;   // for x in name:
+  std::vector<TSNode> json_loads;       // json.load(name)
+  std::vector<TSNode> json_dumps;       // json.dump(obj, name, ...)
+  std::string refusal;   // empty when the whole `with` can move
+};
+
+// How the block uses the file object; sets use.refusal when some use cannot move.
+void classify_uses(OpenUse& use, TSNode block, const ModuleFacts& facts, std::string_view src) {
+  walk(block, [&](TSNode node) {
+    if (!use.refusal.empty()) return false;
+    if (!is(node, "identifier") || node_text(node, src) != use.name) return true;
+    TSNode parent = ts_node_parent(node);
+    if (is(parent, "attribute") && ts_node_eq(field(parent, "object"), node)) {
+      std::string attribute(node_text(field(parent, "attribute"), src));
+      TSNode call = ts_node_parent(parent);
+      bool called = is(call, "call") && ts_node_eq(field(call, "function"), parent);
+      if (called && is_awaitable_method(attribute)) use.awaited_calls.push_back(call);
+      else if (called) use.refusal = "`" + use.name + "." + attribute + "()` has no aiofiles counterpart";
+      return true;  // name, mode, closed: plain attributes
+    }
+    if (is(parent, "for_statement") && ts_node_eq(field(parent, "right"), node)) {
+      use.for_statements.push_back(parent);
+      return true;
+    }
+    TSNode args = parent;
+    TSNode call = ts_node_parent(args);
+    if (is(args, "argument_list") && is(call, "call")) {
+      std::string target = facts.resolve(dotted_name(field(call, "function"), src));
+      std::vector<TSNode> positional = named_children(args);
+      if (target == "json.load" && positional.size() == 1) {
+        use.json_loads.push_back(call);
+        return true;
+      }
+      if (target == "json.dump" && positional.size() >= 2 && ts_node_eq(positional[1], node)) {
+        use.json_dumps.push_back(call);
+        return true;
+      }
+      use.refusal = "`" + use.name + "` is passed to `" + std::string(node_text(field(call, "function"), src)) +
+                    "`, which the engine cannot follow";
+      return true;
+    }
+    use.refusal = "`" + use.name + "` is used in a way aiofiles does not support (line " +
+                  std::to_string(ts_node_start_point(node).row + 1) + ")";
+    return true;
+  });
+}
+
+// Every `open()` call in one function body (nested functions excluded), as OpenUses; an open()
+// that is not the only item of a `with ... as name:` is a refusal.
+std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string_view src,
+                               const ProjectIndex* index) {
+  std::vector<OpenUse> uses;
+  ScopeScanner scanner(facts, src, facts.module, "", session_parameters(facts, def, src, index), false);
+  ScopeVisitor visitor;
+  visitor.call = [&](const Site& site) {
+    if (!is_open(site.target) || site.context == CallContext::lambda) return;
+    OpenUse use;
+    use.call = site.node;
+    TSNode pattern = ts_node_parent(site.node);
+    TSNode item = ts_node_parent(pattern);
+    TSNode clause = ts_node_parent(item);
+    TSNode with = ts_node_parent(clause);
+    TSNode target = is(pattern, "as_pattern") ? field(pattern, "alias") : TSNode{};
+    if (is(target, "as_pattern_target")) target = ts_node_named_child(target, 0);
+    if (!is(pattern, "as_pattern") || !is(item, "with_item") || !is(with, "with_statement") ||
+        !is(target, "identifier")) {
+      use.refusal = "open() is not used as `with open(...) as name:`";
+    } else if (named_children(clause).size() != 1) {
+      use.refusal = "the `with` also manages other context managers";
+    } else if (site.context != CallContext::plain) {
+      use.refusal = std::string("it is inside ") + describe(site.context);
+    } else {
+      use.with_statement = with;
+      use.name = std::string(node_text(target, src));
+      classify_uses(use, field(with, "body"), facts, src);
+    }
+    uses.push_back(use);
+  };
+  scanner.scan(field(def, "body"), visitor);
+  return uses;
+}
+
+bool all_convertible(const std::vector<OpenUse>& uses) {
+  for (const OpenUse& use : uses) {
+    if (!use.refusal.empty()) return false;
+  }
+  return !uses.empty();
+}
+
+// The arguments of json.dump(obj, f, ...) after the file: the options json.dumps takes too.
+std::string json_options(TSNode call, std::string_view src) {
+  std::string options;
+  std::vector<TSNode> arguments = named_children(field(call, "arguments"));
+  for (size_t i = 2; i < arguments.size(); ++i) options += ", " + std::string(node_text(arguments[i], src));
+  return options;
+}
+
+void add(PassResult& result, const std::vector<Edit>& edits) {
+  result.edits.insert(result.edits.end(), edits.begin(), edits.end());
+}
+
+void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& result) {
+  std::string_view src = context.text();
+  add(result, {Edit::insert(ts_node_start_byte(use.with_statement), "async ")});
+  TSNode function = field(use.call, "function");
+  add(result, {Edit::replace(ts_node_start_byte(function), ts_node_end_byte(function), "aiofiles.open")});
+  for (TSNode call : use.awaited_calls) {
+    if (auto edits = await_expression(call, true)) add(result, *edits);
+  }
+  for (TSNode loop : use.for_statements) add(result, {Edit::insert(ts_node_start_byte(loop), "async ")});
+  for (TSNode call : use.json_loads) {
+    std::string wrapped = std::string(node_text(field(call, "function"), src));
+    wrapped = wrapped.substr(0, wrapped.size() - 4) + "loads(await " + use.name + ".read())";
+    add(result, {Edit::replace(ts_node_start_byte(call), ts_node_end_byte(call), wrapped)});
+  }
+  for (TSNode call : use.json_dumps) {
+    std::string module(node_text(field(call, "function"), src));
+    module = module.substr(0, module.size() - 4);  // "json." of "json.dump"
+    std::string payload(node_text(named_children(field(call, "arguments"))[0], src));
+    std::string options = json_options(call, src);
+    std::string text = "await " + use.name + ".write(" + module + "dumps(" + payload + options + "))";
+    add(result, {Edit::replace(ts_node_start_byte(call), ts_node_end_byte(call), text)});
+  }
+}
+
+PassResult run_pass(const FileContext& context) {
+  PassResult result;
+  std::string_view src = context.text();
+  bool changed = false;
+  scan_file_scopes(context.facts, context.root, src, &context.index,
+                   [&](const ScopeInfo& scope) {
+    if (scope.is_module()) return;
+    std::vector<OpenUse> uses = open_uses(scope.def, context.facts, src, &context.index);
+    if (uses.empty()) return;
+    bool async_after = is_async_function(scope.def) || context.plan.becomes_async(scope.qualified);
+    for (const OpenUse& use : uses) {
+      std::string why = use.refusal;
+      if (why.empty() && !async_after) {
+        auto stops = context.plan.stops_for(scope.qualified);
+        why = stops.empty() ? "its function stays sync"
+                            : "its function stays sync: " + stops.front().reason + " (" + chain_text(stops.front()) + ")";
+      }
+      if (why.empty() && !all_convertible(uses)) why = "another open() in the same function cannot move";
+      if (!why.empty()) {
+        result.findings.push_back(context.finding(kId, use.call, Severity::warning, "open() left as it is: " + why));
+        continue;
+      }
+      rewrite_use(use, context, result);
+      changed = true;
+    }
+  }, nullptr);
+  if (changed) {
+    ImportEditor imports(context.source, context.root, context.index.first_party_packages());
+    imports.require_module("aiofiles");
+    add(result, imports.edits());
+  }
+  return result;
+}
+
+// Seeds: sync functions whose every open() can move. Their files are parsed again here, once
+// each; a function with an open() that cannot move is not made async for it.
+std::vector<Seed> open_seeds(const ProjectIndex& index) {
+  std::map<std::string, std::vector<const FunctionFacts*>> candidates;
+  for (const FunctionFacts* fn : index.functions()) {
+    if (fn->is_async || fn->is_module) continue;
+    for (const CallFact& call : fn->blocking) {
+      if (is_open(call.target) && call.context == CallContext::plain) {
+        candidates[index.path_of(*fn)].push_back(fn);
+        break;
+      }
+    }
+  }
+  std::vector<Seed> result;
+  for (const auto& [path, functions] : candidates) {
+    auto source = SourceFile::load(path);
+    if (!source) continue;
+    Parser parser;
+    auto tree = parser.parse(source->text());
+    const ModuleFacts* facts = index.module_for_path(path);
+    if (!tree || !facts) continue;
+    std::set<std::string> wanted;
+    for (const FunctionFacts* fn : functions) wanted.insert(fn->qualified);
+    scan_file_scopes(*facts, tree->root(), source->text(), &index, [&](const ScopeInfo& scope) {
+      if (scope.is_module() || !wanted.count(scope.qualified)) return;
+      if (all_convertible(open_uses(scope.def, *facts, source->text(), &index))) {
+        result.push_back(Seed{scope.qualified, "opens files with open() (AW301)", kId});
+      }
+    }, nullptr);
+  }
+  return result;
+}
+
+}  // namespace
+
+TransformInfo files_open_transform() {
+  return TransformInfo{
+      kId,
+      "files",
+      "with open() -> async with aiofiles.open(), file calls awaited, json.load/dump kept",
+      R"(Before:
+    def save_order(order: dict, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump(order, f, indent=2)
+After:
+    async def save_order(order: dict, path: str) -> None:
+        async with aiofiles.open(path, "w") as f:
+            await f.write(json.dumps(order, indent=2))
+
+In the block, f.read/readline/readlines/write/writelines/seek/flush/truncate/tell/close are
+awaited and `for line in f` becomes `async for`; json.load(f) becomes
+json.loads(await f.read()). The function becomes async through the closure (AW401): its
+callers await it, across modules. `import aiofiles` is added once.
+
+Refusals (the `with` stays, with a finding, and the function is not made async for it): open()
+outside `with ... as name:`, a `with` that manages other context managers too, the file object
+passed to a function the engine cannot follow (csv.reader, shutil.copyfileobj, ...) or used in
+another way, any other open() in the same function that cannot move, and a function the
+closure keeps sync.)",
+      {"open("},
+      run_pass,
+      open_seeds};
+}
+
+}  // namespace awaitify
