@@ -62,9 +62,20 @@ class ClosurePass {
     return context_.plan.repairs(fn->qualified);
   }
 
+  // A sync project function that blocks (as far as the index can follow), called from code
+  // this run makes async: it runs in the thread pool until its own phase migrates it.
+  bool blocking_project_call(const Site& site) const {
+    const FunctionFacts* fn = context_.index.function(site.target);
+    if (!fn || fn->is_async || context_.plan.becomes_async(fn->qualified)) return false;
+    return context_.index.blocking_path(fn->qualified).has_value();
+  }
+
   void on_call(const Site& site, const ScopeState& scope) {
     if (site.awaited) return;
-    if (site.blocking && scope.made_async) return move_to_threadpool(site);
+    bool runs_here = site.context == CallContext::plain || site.context == CallContext::comprehension;
+    if (scope.made_async && runs_here && (site.blocking || blocking_project_call(site))) {
+      return move_to_threadpool(site);
+    }
     if (!needs_await(site, scope)) return;
     if (scope.async_after) return await_call(site);
     bool main_block = site.context == CallContext::main_guard;
