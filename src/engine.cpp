@@ -85,7 +85,7 @@ Result<ModuleFacts> facts_for(const SourceFile& source) {
 }
 
 FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,
-                             const std::vector<const TransformInfo*>& selected) {
+                             const std::vector<const TransformInfo*>& selected, const Settings& settings) {
   // The closure pass runs last, after every seeding pass, whenever the plan has work.
   std::vector<const TransformInfo*> transforms;
   bool closure = !plan.empty();
@@ -109,7 +109,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
       }
       tree.emplace(std::move(*parsed));
     }
-    FileContext context{current, tree->root(), facts ? *facts : empty_facts(), index, plan};
+    FileContext context{current, tree->root(), facts ? *facts : empty_facts(), index, plan, &settings};
     PassResult pass = transform->run(context);
     outcome.findings.insert(outcome.findings.end(), pass.findings.begin(), pass.findings.end());
     if (pass.edits.empty()) continue;
@@ -194,7 +194,7 @@ RunResult run(const std::vector<std::string>& paths,
       outcome.input_error = errors[i];
       return;
     }
-    result.outcomes[k] = transform_source(*sources[i], index, result.plan, transforms);
+    result.outcomes[k] = transform_source(*sources[i], index, result.plan, transforms, options.settings);
   });
   return result;
 }

@@ -42,6 +42,7 @@ struct RunOptions {
   // Other files of the project: indexed (so the closure sees every caller) but written only
   // when the closure pulls them in.
   std::vector<std::string> context_paths;
+  Settings settings;
 };
 
 struct RunResult {
@@ -60,7 +61,8 @@ std::vector<Seed> collect_seeds(const ProjectIndex& index,
 
 // Runs the passes over one file already read (tests, stdin).
 FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,
-                             const std::vector<const TransformInfo*>& transforms);
+                             const std::vector<const TransformInfo*>& transforms,
+                             const Settings& settings = {});
 
 // Parses and extracts facts for one file; an Error is the user-facing reason it cannot be used.
 Result<ModuleFacts> facts_for(const SourceFile& source);

@@ -2,6 +2,7 @@
 // A transform is one pass: it reads one parsed file plus the index and returns edits and
 // findings. Every transform is registered once, in the table in transforms/registry.cpp.
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,14 +26,28 @@ struct Finding {
   std::string message;
 };
 
+// Choices a user makes for a run (`--http-client scoped`, `--wrap-blocking`, targets), by name.
+struct Settings {
+  std::map<std::string, std::string> values;
+  std::string get(const std::string& key, const std::string& fallback = "") const {
+    auto it = values.find(key);
+    return it == values.end() ? fallback : it->second;
+  }
+  bool flag(const std::string& key) const { return get(key) == "true"; }
+};
+
 struct FileContext {
   const SourceFile& source;
   TSNode root;
   const ModuleFacts& facts;
   const ProjectIndex& index;
   const Plan& plan;
+  const Settings* settings = nullptr;
 
   std::string_view text() const { return source.text(); }
+  std::string setting(const std::string& key, const std::string& fallback = "") const {
+    return settings ? settings->get(key, fallback) : fallback;
+  }
   Finding finding(std::string id, TSNode at, Severity severity, std::string message) const;
 };
 

@@ -34,6 +34,7 @@ struct CommonOptions {
   std::string color = "auto";
   bool no_expand = false;
   std::string format = "text";
+  Settings settings;
 };
 
 void add_common_options(CLI::App& command, CommonOptions& options) {
@@ -59,6 +60,20 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_flag("-q,--quiet", options.quiet, "only errors");
   command.add_option("--color", options.color, "colour the diff: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  auto& values = options.settings.values;
+  command.add_option_function<std::string>(
+             "--http-client", [&values](const std::string& v) { values["http-client"] = v; },
+             "requests -> httpx: one shared AsyncClient closed in the lifespan, or async with per call")
+      ->check(CLI::IsMember({"shared", "scoped"}));
+  command.add_option_function<std::string>(
+      "--http-timeout", [&values](const std::string& v) { values["http-timeout"] = v; },
+      "timeout for migrated HTTP calls that had none (default: none, as requests)");
+  command.add_option_function<std::string>(
+             "--http-library", [&values](const std::string& v) { values["http-library"] = v; },
+             "the async HTTP client module: httpx or httpx2")
+      ->check(CLI::IsMember({"httpx", "httpx2"}));
+  command.add_flag_callback("--wrap-blocking", [&values] { values["wrap-blocking"] = "true"; },
+                            "wrap blocking calls with no async form in run_in_threadpool");
   command.add_flag("--no-expand", options.no_expand,
                    "never change callers outside PATHS: a function whose callers are outside "
                    "stays sync, and they are listed");
@@ -212,7 +227,7 @@ int run_files(const CommonOptions& options, Mode mode) {
     return kExitError;
   }
   if (apply) install_interrupt_handlers();
-  RunOptions run_options{options.jobs, !options.no_expand, files->second};
+  RunOptions run_options{options.jobs, !options.no_expand, files->second, options.settings};
   RunResult result = run(files->first, *transforms, run_options);
   if (mode == Mode::plan) return print_plan(result, options);
   const std::vector<FileOutcome>& outcomes = result.outcomes;
