@@ -102,7 +102,9 @@ std::string unified_diff(const std::string& path, std::string_view before, std::
     ops.back().type = '-';
     ops.push_back({'+', &b.lines.back(), last.old_index + 1, last.new_index});
   }
-  std::string out = "--- a/" + path + "\n+++ b/" + path + "\n";
+  // An absolute path (a file outside the current directory) keeps one slash after a/ and b/.
+  std::string shown = !path.empty() && path.front() == '/' ? path.substr(1) : path;
+  std::string out = "--- a/" + shown + "\n+++ b/" + shown + "\n";
   size_t i = 0;
   auto ctx = static_cast<size_t>(context);
   while (i < ops.size()) {
