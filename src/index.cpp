@@ -288,6 +288,12 @@ std::vector<std::string> ProjectIndex::roles(const FunctionFacts& function) cons
   return roles;
 }
 
+std::vector<const ModuleFacts*> ProjectIndex::modules() const {
+  std::vector<const ModuleFacts*> result;
+  for (const auto& [name, facts] : modules_) result.push_back(&facts);
+  return result;
+}
+
 std::vector<const FunctionFacts*> ProjectIndex::functions() const {
   std::vector<const FunctionFacts*> result;
   for (const auto& [name, facts] : modules_) {

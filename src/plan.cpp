@@ -201,6 +201,12 @@ std::vector<Stop> Plan::stops_for(const std::string& seed) const {
 
 Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const PlanOptions& options) {
   Plan plan;
+  for (const ModuleFacts* module : index.modules()) {
+    for (const std::string& star : module->star_imports) {
+      plan.unresolved_.push_back(module->path + ": `from " + star +
+                                 " import *`: calls through the names it brings in are not followed");
+    }
+  }
   for (const Seed& seed : seeds) {
     const FunctionFacts* fn = index.function(seed.function);
     if (!fn) continue;
@@ -268,6 +274,9 @@ std::string Plan::describe() const {
     out += "stop: " + stop.seed + " stays sync: " + stop.reason + "\n  " + chain_text(stop) + "\n";
   }
   for (const std::string& path : pulled_in_) out += "pulled in (outside the selected paths): " + path + "\n";
+  if (!async_.empty() || !stops_.empty()) {
+    for (const std::string& note : unresolved_) out += "unresolved: " + note + "\n";
+  }
   return out;
 }
 

@@ -157,6 +157,8 @@ class ProjectIndex {
   // What FastAPI, Starlette and pytest make of a function: "path operation", "dependency",
   // "middleware", "event handler", "test", "fixture" (several may apply).
   std::vector<std::string> roles(const FunctionFacts& function) const;
+  // Every module of the project.
+  std::vector<const ModuleFacts*> modules() const;
   // Every function of the project, in module order.
   std::vector<const FunctionFacts*> functions() const;
 

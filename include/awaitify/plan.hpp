@@ -43,6 +43,8 @@ class Plan {
   // Why a function is in the plan: its seed reason, or "calls X (path:line)".
   std::string reason(const std::string& qualified) const;
   const std::vector<Stop>& stops() const { return stops_; }
+  // What the index could not follow (star imports), so the closure may miss callers there.
+  const std::vector<std::string>& unresolved() const { return unresolved_; }
   std::vector<Stop> stops_for(const std::string& seed) const;
   // Files outside the selection that the plan changes.
   const std::set<std::string>& pulled_in() const { return pulled_in_; }
@@ -62,6 +64,7 @@ class Plan {
   std::set<std::string> repaired_;
   std::vector<Stop> stops_;
   std::set<std::string> pulled_in_;
+  std::vector<std::string> unresolved_;
 };
 
 Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const PlanOptions& options);

@@ -153,6 +153,15 @@ TEST(Plan, UntypedCallsOfAMethodNameStopIt) {
   EXPECT_NE(plan.stops().front().reason.find("`.save(...)` is called on an object"), std::string::npos);
 }
 
+TEST(Plan, ReportsStarImportsAsUnresolved) {
+  auto p = project({{"a.py", "def f():\n    pass\n"}, {"b.py", "from a import *\ndef g():\n    f()\n"}});
+  Plan plan = plan_from(*p, "a.f");
+  ASSERT_EQ(plan.unresolved().size(), 1u);
+  EXPECT_NE(plan.unresolved().front().find("`from a import *`"), std::string::npos);
+  EXPECT_NE(plan.describe().find("unresolved: "), std::string::npos);
+  EXPECT_FALSE(plan.becomes_async("b.g"));  // not followed: said, not guessed
+}
+
 TEST(Plan, DescribesTheTreeAndJson) {
   auto p = project({{"m.py", "def low():\n    pass\ndef top():\n    return low()\n"}});
   Plan plan = plan_from(*p, "m.low");
