@@ -13,6 +13,7 @@
 #include "awaitify/discover.hpp"
 #include "awaitify/emit.hpp"
 #include "awaitify/engine.hpp"
+#include "commands.hpp"
 
 namespace {
 
@@ -306,6 +307,7 @@ int main(int argc, char** argv) {
   std::string explain_id;
   CLI::App* explain = app.add_subcommand("explain", "a transform's before/after, conditions and limits");
   explain->add_option("ID", explain_id, "transform ID, e.g. AW501")->required();
+  awaitify::cli::ReportCommands report_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -314,6 +316,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("list")) return list_transforms();
   if (app.got_subcommand("explain")) return explain_transform(explain_id);
+  if (auto code = report_commands.run()) return *code;
   const CommonOptions& options = diff->parsed() ? diff_options : apply->parsed() ? apply_options : plan_options;
   configure_logging(options);
   return run_files(options, diff->parsed() ? Mode::diff : apply->parsed() ? Mode::apply : Mode::plan);

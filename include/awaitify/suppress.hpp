@@ -1,0 +1,38 @@
+#pragma once
+// Suppression comments for audit, verify and check:
+//   x = f()  # awaitify: ignore              every finding on this line
+//   x = f()  # awaitify: ignore[AWV003]      one rule (several: ignore[AWV003, AWV004])
+//   # awaitify: skip-file                    the whole file (on a line of its own, anywhere)
+// Only real comments count (a string that contains the text does not).
+#include <tree_sitter/api.h>
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace awaitify {
+
+class Suppressions {
+ public:
+  bool skip_file() const { return skip_file_; }
+  // Whether a finding of `rule` reported on `line` (1-based) is suppressed.
+  bool suppresses(uint32_t line, const std::string& rule) const;
+  // Directives that could not be read (`# awaitify: ignroe`), as "line: text", to warn about.
+  const std::vector<std::string>& malformed() const { return malformed_; }
+
+  // The directives in a parsed file's comments.
+  static Suppressions from_tree(TSNode root, std::string_view src);
+  // Parses src itself (tests, and files whose tree is not at hand).
+  static Suppressions from_text(std::string_view src);
+
+ private:
+  void add_comment(uint32_t line, std::string_view comment);
+  bool skip_file_ = false;
+  std::set<uint32_t> every_rule_;                    // lines with a bare `ignore`
+  std::map<uint32_t, std::set<std::string>> lines_;  // lines with `ignore[...]`: the rules
+  std::vector<std::string> malformed_;
+};
+
+}  // namespace awaitify

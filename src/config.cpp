@@ -1,0 +1,429 @@
+#include "awaitify/config.hpp"
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "awaitify/discover.hpp"
+
+namespace awaitify {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A recursive-descent reader over the whole text; `line` follows the position for messages.
+class TomlReader {
+ public:
+  explicit TomlReader(std::string_view text) : text_(text) {}
+
+  Result<TomlDocument> read() {
+    TomlDocument document;
+    std::string table;
+    while (skip_blank_lines(), !at_end()) {
+      if (peek() == '[') {
+        bool array_table = peek(1) == '[';
+        pos_ += array_table ? 2 : 1;
+        auto key = read_key();
+        if (!key) return key.error();
+        skip_spaces();
+        if (!consume(']') || (array_table && !consume(']')))
+          return error("expected ']' after the table name");
+        // Keys of an array of tables are kept under "name[]" (read, never configuration).
+        table = *key + (array_table ? "[]" : "");
+        document.tables.insert(table);
+      } else {
+        auto key = read_key();
+        if (!key) return key.error();
+        skip_spaces();
+        if (!consume('=')) return error("expected '=' after the key '" + *key + "'");
+        skip_spaces();
+        auto value = read_value();
+        if (!value) return value.error();
+        document.values[table.empty() ? *key : table + "." + *key] = std::move(*value);
+      }
+      skip_spaces();
+      if (peek() == '#') skip_comment();
+      if (!at_end() && peek() != '\n' && peek() != '\r')
+        return error("unexpected text after a value");
+    }
+    return document;
+  }
+
+ private:
+  bool at_end() const { return pos_ >= text_.size(); }
+  char peek(size_t ahead = 0) const {
+    return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0';
+  }
+  bool consume(char c) {
+    if (peek() != c) return false;
+    ++pos_;
+    return true;
+  }
+  Error error(const std::string& message) const {
+    return Error{"line " + std::to_string(line_) + ": " + message};
+  }
+  void skip_spaces() {
+    while (peek() == ' ' || peek() == '\t') ++pos_;
+  }
+  void skip_comment() {
+    while (!at_end() && peek() != '\n') ++pos_;
+  }
+  void skip_blank_lines() {  // spaces, newlines and comments
+    for (;;) {
+      skip_spaces();
+      if (peek() == '#') skip_comment();
+      if (peek() == '\r') ++pos_;
+      if (peek() != '\n') return;
+      ++pos_;
+      ++line_;
+    }
+  }
+
+  Result<std::string> read_key() {
+    std::string key;
+    for (;;) {
+      skip_spaces();
+      if (peek() == '"' || peek() == '\'') {
+        auto part = read_string();
+        if (!part) return part.error();
+        key += part->text;
+      } else {
+        size_t start = pos_;
+        while (std::isalnum(static_cast<unsigned char>(peek())) || peek() == '_' || peek() == '-')
+          ++pos_;
+        if (pos_ == start) return error("expected a key");
+        key += std::string(text_.substr(start, pos_ - start));
+      }
+      skip_spaces();
+      if (!consume('.')) return key;
+      key += '.';
+    }
+  }
+
+  Result<TomlValue> read_string() {
+    TomlValue value;
+    value.kind = TomlValue::Kind::string;
+    value.line = line_;
+    char quote = peek();
+    bool multiline = peek(1) == quote && peek(2) == quote;
+    pos_ += multiline ? 3 : 1;
+    if (multiline && peek() == '\n')
+      ++pos_, ++line_;
+    else if (multiline && peek() == '\r' && peek(1) == '\n')
+      pos_ += 2, ++line_;
+    for (;;) {
+      if (at_end()) return error("unterminated string");
+      char c = text_[pos_];
+      if (c == quote && (!multiline || (peek(1) == quote && peek(2) == quote))) {
+        pos_ += multiline ? 3 : 1;
+        return value;
+      }
+      if (c == '\n') {
+        if (!multiline) return error("unterminated string");
+        ++line_;
+      }
+      ++pos_;
+      if (c == '\\' && quote == '"') {
+        char escaped = peek();
+        ++pos_;
+        switch (escaped) {
+          case 'n':
+            value.text += '\n';
+            break;
+          case 't':
+            value.text += '\t';
+            break;
+          case 'r':
+            value.text += '\r';
+            break;
+          case '"':
+            value.text += '"';
+            break;
+          case '\\':
+            value.text += '\\';
+            break;
+          case '\n':
+            ++line_;
+            while (std::isspace(static_cast<unsigned char>(peek()))) {
+              if (peek() == '\n') ++line_;
+              ++pos_;
+            }
+            break;
+          default:
+            value.text += '\\';
+            value.text += escaped;
+            break;  // \uXXXX kept as written
+        }
+        continue;
+      }
+      value.text += c;
+    }
+  }
+
+  Result<TomlValue> read_value() {
+    char c = peek();
+    if (c == '"' || c == '\'') return read_string();
+    if (c == '[') return read_array();
+    if (c == '{') return read_inline_table();
+    TomlValue value;
+    value.line = line_;
+    size_t start = pos_;
+    while (!at_end() && peek() != ',' && peek() != ']' && peek() != '}' && peek() != '\n' &&
+           peek() != '\r' && peek() != '#') {
+      // A bare value ends at a space, except the one between a date and a time.
+      bool date_time = pos_ - start == 10 && text_[start + 4] == '-' &&
+                       std::isdigit(static_cast<unsigned char>(peek(1)));
+      if ((peek() == ' ' || peek() == '\t') && !date_time) break;
+      ++pos_;
+    }
+    value.text = std::string(text_.substr(start, pos_ - start));
+    while (!value.text.empty() && std::isspace(static_cast<unsigned char>(value.text.back())))
+      value.text.pop_back();
+    if (value.text.empty()) return error("expected a value");
+    if (value.text == "true" || value.text == "false") {
+      value.kind = TomlValue::Kind::boolean;
+      value.boolean = value.text == "true";
+    } else if (std::isdigit(static_cast<unsigned char>(value.text[0])) || value.text[0] == '-' ||
+               value.text[0] == '+' || value.text == "inf" || value.text == "nan") {
+      value.kind = TomlValue::Kind::number;  // numbers and dates
+    } else {
+      return error("cannot read the value '" + value.text + "'");
+    }
+    return value;
+  }
+
+  Result<TomlValue> read_array() {
+    TomlValue array;
+    array.kind = TomlValue::Kind::array;
+    array.line = line_;
+    ++pos_;
+    for (;;) {
+      skip_blank_lines();
+      if (consume(']')) return array;
+      auto item = read_value();
+      if (!item) return item.error();
+      array.items.push_back(std::move(*item));
+      skip_blank_lines();
+      if (consume(']')) return array;
+      if (!consume(',')) return error("expected ',' or ']' in an array");
+    }
+  }
+
+  Result<TomlValue> read_inline_table() {
+    TomlValue table;
+    table.kind = TomlValue::Kind::table;
+    table.line = line_;
+    ++pos_;
+    for (;;) {
+      skip_spaces();
+      if (consume('}')) return table;
+      auto key = read_key();
+      if (!key) return key.error();
+      skip_spaces();
+      if (!consume('=')) return error("expected '=' in an inline table");
+      skip_spaces();
+      auto value = read_value();
+      if (!value) return value.error();
+      table.fields[*key] = std::move(*value);
+      skip_spaces();
+      if (consume('}')) return table;
+      if (!consume(',')) return error("expected ',' or '}' in an inline table");
+    }
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+  uint32_t line_ = 1;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+const std::set<std::string>& known_keys() {
+  static const std::set<std::string> keys{"phases",       "only",         "skip",
+                                          "include",      "exclude",      "http-client",
+                                          "http-timeout", "http-library", "wrap-blocking"};
+  return keys;
+}
+
+Result<std::vector<std::string>> string_list(const TomlValue& value, const std::string& where) {
+  if (value.kind == TomlValue::Kind::string) return std::vector<std::string>{value.text};
+  if (value.kind != TomlValue::Kind::array) return Error{where + " must be a list of strings"};
+  std::vector<std::string> result;
+  for (const TomlValue& item : value.items) {
+    if (item.kind != TomlValue::Kind::string) return Error{where + " must be a list of strings"};
+    result.push_back(item.text);
+  }
+  return result;
+}
+
+// The passes' settings: a value checked as the command line checks it; nullopt for other keys.
+std::optional<Result<std::string>> setting_value(const std::string& key, const TomlValue& value,
+                                                 const std::string& where) {
+  if (key == "wrap-blocking") {
+    if (value.kind != TomlValue::Kind::boolean)
+      return Result<std::string>(Error{where + " must be true or false"});
+    return Result<std::string>(value.boolean ? std::string("true") : std::string("false"));
+  }
+  if (key == "http-timeout") {
+    if (value.kind != TomlValue::Kind::number && value.kind != TomlValue::Kind::string)
+      return Result<std::string>(Error{where + " must be a number of seconds"});
+    return Result<std::string>(value.text);
+  }
+  static const std::map<std::string, std::set<std::string>> choices{
+      {"http-client", {"shared", "scoped"}}, {"http-library", {"httpx", "httpx2"}}};
+  auto it = choices.find(key);
+  if (it == choices.end()) return std::nullopt;
+  if (value.kind != TomlValue::Kind::string || !it->second.count(value.text)) {
+    std::string allowed;
+    for (const std::string& choice : it->second)
+      allowed += (allowed.empty() ? "" : " or ") + choice;
+    return Result<std::string>(Error{where + " must be " + allowed});
+  }
+  return Result<std::string>(value.text);
+}
+
+Result<Config> config_from(const TomlDocument& document, const std::string& table,
+                           const std::string& path) {
+  Config config;
+  config.path = path;
+  config.base = fs::absolute(fs::path(path)).parent_path().lexically_normal().string();
+  std::string prefix = table.empty() ? "" : table + ".";
+  for (const std::string& key : document.keys_under(table)) {
+    const TomlValue& value = document.values.at(prefix + key);
+    std::string where = path + ":" + std::to_string(value.line) + ": " +
+                        (table.empty() ? "" : "[" + table + "] ") + "'" + key + "'";
+    if (!known_keys().count(key)) {
+      return Error{path + ":" + std::to_string(value.line) + ": unknown key '" + key + "'" +
+                   (table.empty() ? "" : " in [" + table + "]") +
+                   " (known: phases, only, skip, include, exclude, http-client, http-timeout, "
+                   "http-library, wrap-blocking)"};
+    }
+    if (auto setting = setting_value(key, value, where)) {
+      if (!*setting) return setting->error();
+      config.settings[key] = **setting;
+      continue;
+    }
+    auto list = string_list(value, where);
+    if (!list) return list.error();
+    if (key == "phases")
+      config.phases = *list;
+    else if (key == "only")
+      config.only = *list;
+    else if (key == "skip")
+      config.skip = *list;
+    else if (key == "include")
+      config.include = *list;
+    else
+      config.exclude = *list;
+  }
+  return config;
+}
+
+// Gitignore-style: a pattern without '/' matches any component of the path (a directory name
+// excludes everything under it); one with '/' matches the path or a directory above the file.
+bool glob_matches(const std::string& pattern, const std::string& relative) {
+  std::string cleaned = pattern;
+  if (cleaned.rfind("./", 0) == 0) cleaned = cleaned.substr(2);
+  while (!cleaned.empty() && cleaned.back() == '/') cleaned.pop_back();
+  if (!cleaned.empty() && cleaned[0] == '/') cleaned = cleaned.substr(1);
+  if (cleaned.empty()) return false;
+  bool anchored = cleaned.find('/') != std::string::npos;
+  size_t start = 0;
+  for (;;) {
+    size_t slash = relative.find('/', start);
+    std::string prefix = relative.substr(0, slash);
+    std::string component =
+        relative.substr(start, slash == std::string::npos ? slash : slash - start);
+    if (gitignore_glob_match(cleaned, anchored ? prefix : component)) return true;
+    if (slash == std::string::npos) return false;
+    start = slash + 1;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> TomlDocument::keys_under(const std::string& table) const {
+  std::vector<std::string> keys;
+  std::string prefix = table.empty() ? "" : table + ".";
+  for (const auto& [key, value] : values) {
+    if (key.rfind(prefix, 0) != 0) continue;
+    std::string rest = key.substr(prefix.size());
+    // Top level (no table): only keys outside every table.
+    if (table.empty() && tables.count(key.substr(0, key.rfind('.')))) continue;
+    keys.push_back(rest);
+  }
+  return keys;
+}
+
+Result<TomlDocument> parse_toml(std::string_view text) {
+  return TomlReader(text).read();
+}
+
+bool Config::selects(const std::string& file) const {
+  if (include.empty() && exclude.empty()) return true;
+  fs::path absolute = fs::absolute(fs::path(file)).lexically_normal();
+  std::string relative = base.empty() ? file : absolute.lexically_relative(base).generic_string();
+  if (relative.rfind("..", 0) == 0) return true;  // outside the configured project: not filtered
+  for (const std::string& pattern : exclude) {
+    if (glob_matches(pattern, relative)) return false;
+  }
+  if (include.empty()) return true;
+  for (const std::string& pattern : include) {
+    if (glob_matches(pattern, relative)) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> Config::filter(const std::vector<std::string>& files) const {
+  std::vector<std::string> kept;
+  for (const std::string& file : files) {
+    if (selects(file)) kept.push_back(file);
+  }
+  return kept;
+}
+
+Result<Config> load_config(const std::string& file) {
+  std::error_code error;
+  if (!fs::is_regular_file(file, error)) return Error{file + ": no such configuration file"};
+  auto document = parse_toml(read_text(file));
+  if (!document) return Error{file + ": " + document.error().message};
+  bool has_table =
+      document->tables.count("tool.awaitify") || !document->keys_under("tool.awaitify").empty();
+  return config_from(*document, has_table ? "tool.awaitify" : "", file);
+}
+
+Result<Config> find_config(const std::vector<std::string>& paths) {
+  std::error_code error;
+  fs::path start = fs::absolute(paths.empty() ? "." : paths.front(), error).lexically_normal();
+  if (!fs::is_directory(start, error)) start = start.parent_path();
+  for (fs::path dir = start;; dir = dir.parent_path()) {
+    fs::path candidate = dir / "pyproject.toml";
+    if (fs::is_regular_file(candidate, error)) {
+      std::string text = read_text(candidate);
+      if (text.find("tool.awaitify") != std::string::npos) {
+        std::string shown = fs::relative(candidate, fs::current_path(), error).string();
+        if (error || shown.empty()) shown = candidate.string();
+        auto document = parse_toml(text);
+        if (!document) return Error{shown + ": " + document.error().message};
+        if (document->tables.count("tool.awaitify") ||
+            !document->keys_under("tool.awaitify").empty()) {
+          auto config = config_from(*document, "tool.awaitify", shown);
+          if (config) config->base = dir.string();
+          return config;
+        }
+      }
+    }
+    if (!dir.has_relative_path()) break;
+  }
+  return Config{};
+}
+
+}  // namespace awaitify

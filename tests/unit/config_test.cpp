@@ -1,0 +1,144 @@
+// Configuration: the TOML subset reader, [tool.awaitify] found by walking up from the paths or
+// given with --config, unknown keys named in the error, include/exclude globs.
+#include "awaitify/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include "report_cli.hpp"
+
+using namespace awaitify;
+using namespace awaitify::testing_util;
+namespace fs = std::filesystem;
+
+TEST(Toml, ReadsWhatPyprojectFilesUse) {
+  auto document = parse_toml(R"(# a comment
+[project]
+name = "demo"  # trailing comment
+version = '1.0'
+authors = [{name = "A. Person", email = "a@example.com"}]
+dependencies = [
+  "fastapi>=0.110",
+  "sqlalchemy[asyncio]",  # trailing comma next
+]
+description = """
+Multi-line "text"
+"""
+dynamic.readme = true
+"quoted.key" = 3
+
+[[tool.mypy.overrides]]
+module = "x.*"
+
+[tool.awaitify]
+phases = ["db", "routes"]
+wrap-blocking = false
+http-timeout = 10.5
+escaped = "a\"b\\c\n"
+)");
+  ASSERT_TRUE(document.ok()) << document.error().message;
+  const auto& values = document->values;
+  EXPECT_EQ(values.at("project.name").text, "demo");
+  EXPECT_EQ(values.at("project.version").text, "1.0");
+  EXPECT_EQ(values.at("project.authors").items[0].fields.at("email").text, "a@example.com");
+  EXPECT_EQ(values.at("project.dependencies").items.size(), 2u);
+  EXPECT_EQ(values.at("project.description").text, "Multi-line \"text\"\n");
+  EXPECT_TRUE(values.at("project.dynamic.readme").boolean);
+  EXPECT_EQ(values.at("project.quoted.key").text, "3");
+  EXPECT_EQ(values.at("tool.mypy.overrides[].module").text, "x.*");
+  EXPECT_EQ(values.at("tool.awaitify.phases").items[1].text, "routes");
+  EXPECT_EQ(values.at("tool.awaitify.phases").line, 20u);
+  EXPECT_EQ(values.at("tool.awaitify.wrap-blocking").kind, TomlValue::Kind::boolean);
+  EXPECT_EQ(values.at("tool.awaitify.http-timeout").text, "10.5");
+  EXPECT_EQ(values.at("tool.awaitify.escaped").text, "a\"b\\c\n");
+  EXPECT_TRUE(document->tables.count("tool.awaitify"));
+}
+
+TEST(Toml, ErrorsNameTheLine) {
+  auto unterminated = parse_toml("[tool.awaitify]\nphases = [\"db\"\nskip = 1\n");
+  ASSERT_FALSE(unterminated.ok());
+  EXPECT_EQ(unterminated.error().message.rfind("line 3:", 0), 0u) << unterminated.error().message;
+  EXPECT_TRUE(parse_toml("when = 1979-05-27 07:32:00Z\n").ok());
+  auto junk = parse_toml("a = 1 2\n");
+  ASSERT_FALSE(junk.ok());
+  EXPECT_EQ(junk.error().message, "line 1: unexpected text after a value");
+}
+
+TEST(Config, FoundByWalkingUpAndCheckedKeyByKey) {
+  TempDir dir;
+  write_file(
+      dir.path() / "pyproject.toml",
+      "[project]\nname = \"demo\"\n\n[tool.awaitify]\nphases = [\"routes\"]\nskip = \"AWV006\"\n"
+      "exclude = [\"legacy/**\", \"*_pb2.py\"]\nhttp-client = \"scoped\"\nwrap-blocking = true\n");
+  write_file(dir.path() / "app/deep/m.py", "x = 1\n");
+  auto config = find_config({(dir.path() / "app/deep/m.py").string()});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->phases, std::vector<std::string>{"routes"});
+  EXPECT_EQ(config->skip, std::vector<std::string>{"AWV006"});
+  EXPECT_EQ(config->settings.at("http-client"), "scoped");
+  EXPECT_EQ(config->settings.at("wrap-blocking"), "true");
+  EXPECT_TRUE(config->selects((dir.path() / "app/deep/m.py").string()));
+  EXPECT_FALSE(config->selects((dir.path() / "legacy/old.py").string()));
+  EXPECT_FALSE(config->selects((dir.path() / "app/api_pb2.py").string()));
+
+  write_file(dir.path() / "pyproject.toml",
+             "[tool.awaitify]\nphases = [\"db\"]\ntargets = [\"sqlalchemy\"]\n");
+  auto unknown = find_config({dir.path().string()});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find(":3: unknown key 'targets' in [tool.awaitify]"),
+            std::string::npos)
+      << unknown.error().message;
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphases = 3\n");
+  EXPECT_NE(
+      find_config({dir.path().string()}).error().message.find("'phases' must be a list of strings"),
+      std::string::npos);
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nhttp-client = \"pooled\"\n");
+  EXPECT_NE(find_config({dir.path().string()}).error().message.find("must be scoped or shared"),
+            std::string::npos);
+  write_file(dir.path() / "pyproject.toml", "[tool.other]\nx = 1\n");
+  auto none = find_config({dir.path().string()});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->path.empty());
+}
+
+TEST(Config, IncludeKeepsOnlyMatchingFiles) {
+  Config config;
+  config.base = "/p";
+  config.include = {"app/**"};
+  config.exclude = {"app/migrations"};
+  EXPECT_TRUE(config.selects("/p/app/main.py"));
+  EXPECT_FALSE(config.selects("/p/app/migrations/0001.py"));
+  EXPECT_FALSE(config.selects("/p/scripts/run.py"));
+  EXPECT_TRUE(config.selects("/elsewhere/x.py"));  // outside the configured project
+}
+
+TEST(ConfigCli, DrivesCheckAndReportsBadKeys) {
+  TempDir dir;
+  write_file(dir.path() / "pyproject.toml",
+             "[tool.awaitify]\nphases = [\"middleware\"]\nskip = [\"AWV001\"]\nexclude = "
+             "[\"legacy.py\"]\n");
+  write_file(dir.path() / "main.py",
+             "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/')\ndef root():\n    "
+             "return 1\n");
+  write_file(dir.path() / "legacy.py", "import time\n\n\nasync def f():\n    time.sleep(1)\n");
+  // The routes phase is not configured and AWV001 is skipped, legacy.py is excluded: all clean.
+  CliOutput configured = run_awaitify(dir.path(), "check");
+  EXPECT_EQ(configured.status, 0) << configured.out << configured.err;
+  // The command line wins over the configuration.
+  CliOutput overridden = run_awaitify(dir.path(), "check --phase routes");
+  EXPECT_EQ(overridden.status, 1);
+  EXPECT_NE(overridden.out.find("main.py: would change (AW501"), std::string::npos)
+      << overridden.out;
+  write_file(dir.path() / "other.toml", "only = [\"AWV004\"]\n");
+  CliOutput explicit_config = run_awaitify(dir.path(), "verify --config other.toml");
+  EXPECT_EQ(explicit_config.status, 1);
+  EXPECT_NE(explicit_config.out.find("legacy.py:5:5: AWV004"), std::string::npos)
+      << explicit_config.out;
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphase = [\"db\"]\n");
+  CliOutput bad = run_awaitify(dir.path(), "verify");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(
+      bad.err.rfind("awaitify: error: pyproject.toml:2: unknown key 'phase' in [tool.awaitify]", 0),
+      0u)
+      << bad.err;
+  EXPECT_EQ(run_awaitify(dir.path(), "verify --config missing.toml").status, 2);
+}
