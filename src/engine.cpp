@@ -109,7 +109,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
       }
       tree.emplace(std::move(*parsed));
     }
-    FileContext context{current, tree->root(), facts ? *facts : empty_facts(), index, plan, &settings};
+    FileContext context{current, tree->root(), facts ? *facts : empty_facts(), index, plan, &settings, &selected};
     PassResult pass = transform->run(context);
     outcome.findings.insert(outcome.findings.end(), pass.findings.begin(), pass.findings.end());
     if (pass.edits.empty()) continue;

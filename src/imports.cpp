@@ -269,21 +269,28 @@ bool ImportEditor::used_elsewhere(const std::string& local) const {
   return used;
 }
 
-std::vector<Edit> ImportEditor::removal(const Statement& statement, size_t index) const {
-  const std::string& text = source_.text();
-  if (statement.names.size() == 1) {
+std::vector<Edit> ImportEditor::removal(const Statement& statement, const std::vector<bool>& dropped) const {
+  size_t kept = static_cast<size_t>(std::count(dropped.begin(), dropped.end(), false));
+  if (kept == dropped.size()) return {};
+  if (kept == 0) {
     uint32_t start = source_.line_start(source_.position(ts_node_start_byte(statement.node)).line);
     return {Edit::replace(start, line_end(ts_node_end_byte(statement.node)), "")};
   }
-  const ImportedName& name = statement.names[index];
-  if (index + 1 < statement.names.size()) {
-    uint32_t next = ts_node_start_byte(statement.names[index + 1].node);
-    return {Edit::replace(ts_node_start_byte(name.node), next, "")};
+  // The names that end the list go with the comma before them; any other with the one after
+  // it. Treating the tail as one run keeps the edits apart (`a, b, c` dropping b and c).
+  size_t tail = dropped.size();
+  while (tail > 0 && dropped[tail - 1]) --tail;
+  std::vector<Edit> edits;
+  for (size_t i = 0; i < tail; ++i) {
+    if (!dropped[i]) continue;
+    edits.push_back(Edit::replace(ts_node_start_byte(statement.names[i].node),
+                                  ts_node_start_byte(statement.names[i + 1].node), ""));
   }
-  uint32_t previous_end = ts_node_end_byte(statement.names[index - 1].node);
-  uint32_t end = ts_node_end_byte(name.node);
-  (void)text;
-  return {Edit::replace(previous_end, end, "")};
+  if (tail < dropped.size()) {
+    edits.push_back(Edit::replace(ts_node_end_byte(statement.names[tail - 1].node),
+                                  ts_node_end_byte(statement.names.back().node), ""));
+  }
+  return edits;
 }
 
 std::vector<Edit> ImportEditor::edits() const {
@@ -331,15 +338,17 @@ std::vector<Edit> ImportEditor::edits() const {
     auto inserted = insert_statement(group_of(module), "import " + module);
     edits.insert(edits.end(), inserted.begin(), inserted.end());
   }
+  std::vector<std::string> unused;
   for (const std::string& local : dropped_) {
-    if (used_elsewhere(local)) continue;
-    for (const Statement& statement : statements_) {
-      for (size_t i = 0; i < statement.names.size(); ++i) {
-        if (statement.names[i].local != local) continue;
-        auto removed = removal(statement, i);
-        edits.insert(edits.end(), removed.begin(), removed.end());
-      }
+    if (!used_elsewhere(local)) unused.push_back(local);
+  }
+  for (const Statement& statement : statements_) {
+    std::vector<bool> dropped(statement.names.size(), false);
+    for (size_t i = 0; i < statement.names.size(); ++i) {
+      dropped[i] = std::find(unused.begin(), unused.end(), statement.names[i].local) != unused.end();
     }
+    auto removed = removal(statement, dropped);
+    edits.insert(edits.end(), removed.begin(), removed.end());
   }
   return edits;
 }

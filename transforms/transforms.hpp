@@ -4,6 +4,8 @@
 
 namespace awaitify {
 
+TransformInfo http_requests_transform();        // AW201
+TransformInfo http_exceptions_transform();      // AW202
 TransformInfo files_open_transform();           // AW301
 TransformInfo files_upload_transform();         // AW302
 TransformInfo files_sleep_transform();          // AW303

@@ -51,7 +51,8 @@ class ImportEditor {
   std::vector<Edit> merge_into(const Statement& statement, std::vector<std::string> names) const;
   std::vector<Edit> insert_statement(int group, const std::string& text) const;
   const Statement* sorted_neighbour(int group, bool is_from, const std::string& module) const;
-  std::vector<Edit> removal(const Statement& statement, size_t index) const;
+  // Edits removing the names marked in `dropped` (the whole statement when all are).
+  std::vector<Edit> removal(const Statement& statement, const std::vector<bool>& dropped) const;
   bool used_elsewhere(const std::string& local) const;
   uint32_t line_end(uint32_t byte) const;  // offset just past the newline of byte's line
 

@@ -36,6 +36,8 @@ struct Settings {
   bool flag(const std::string& key) const { return get(key) == "true"; }
 };
 
+struct TransformInfo;
+
 struct FileContext {
   const SourceFile& source;
   TSNode root;
@@ -43,12 +45,17 @@ struct FileContext {
   const ProjectIndex& index;
   const Plan& plan;
   const Settings* settings = nullptr;
+  // The transforms this run selected (null outside a run). A pass whose right result depends
+  // on another pass of the run (AW202 rewrites except clauses only where AW201 migrates the
+  // calls) asks runs(id).
+  const std::vector<const TransformInfo*>* transforms = nullptr;
 
   std::string_view text() const { return source.text(); }
   std::string setting(const std::string& key, const std::string& fallback = "") const {
     return settings ? settings->get(key, fallback) : fallback;
   }
   Finding finding(std::string id, TSNode at, Severity severity, std::string message) const;
+  bool runs(std::string_view id) const;
 };
 
 struct PassResult {
@@ -83,6 +90,14 @@ const std::vector<PhaseInfo>& phase_table();
 // Every transform, written or planned, in phase order.
 const std::vector<TransformInfo>& transform_table();
 const TransformInfo* find_transform(std::string_view id);
+
+inline bool FileContext::runs(std::string_view id) const {
+  if (!transforms) return false;
+  for (const TransformInfo* transform : *transforms) {
+    if (transform->id == id) return true;
+  }
+  return false;
+}
 // The closure pass (AW401): it runs after the selected passes whenever the plan has work.
 const TransformInfo& closure_transform();
 

@@ -1,7 +1,8 @@
 // The golden-fixture runner: every fixtures/<group>/<case>/ turns `before` into `after` exactly,
 // reports exactly the findings in findings.txt, and leaves `after` unchanged when run again.
 //
-// A case is either before.py/after.py or, for several modules, before/ and after/ folders.
+// A case is either before.py/after.py or, for several modules, before/ and after/ folders; an
+// optional `settings` file holds the choices a user would pass as flags (key=value lines).
 // fixtures/<group>/selection names the transforms the group runs ("only=AW501" or
 // "phase=routes"), so each group's cases test its own transform.
 #include <gtest/gtest.h>
@@ -60,6 +61,19 @@ Selection selection_for(const fs::path& group) {
   return selection;
 }
 
+// A case's `settings` file: the user's choices for its run, one `key=value` a line
+// ("http-client=scoped", as --http-client scoped would set).
+Settings settings_for(const fs::path& dir) {
+  Settings settings;
+  if (!fs::exists(dir / "settings")) return settings;
+  std::istringstream lines(read_file(dir / "settings"));
+  for (std::string line; std::getline(lines, line);) {
+    size_t equals = line.find('=');
+    if (equals != std::string::npos) settings.values[line.substr(0, equals)] = line.substr(equals + 1);
+  }
+  return settings;
+}
+
 // Copies the case's input into a fresh folder (so package layout and module names are real)
 // and returns the Python files in it, relative to it.
 std::vector<std::string> stage(const fs::path& input, const fs::path& work) {
@@ -106,6 +120,7 @@ TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
   for (std::string& file : files) file = fs::relative(file, work).string();
   RunOptions options;
   options.expand = !fs::exists(c.dir / "no-expand");
+  options.settings = settings_for(c.dir);
   if (fs::exists(c.dir / "selected")) {
     // Only these files are selected; the rest of the case is the project around them.
     options.context_paths = files;

@@ -110,6 +110,18 @@ TEST(ImportEditor, RemovesAnImportWithoutUsers) {
             "from x import b\nb()\n");
 }
 
+TEST(ImportEditor, RemovesSeveralNamesOfOneStatement) {
+  auto drop = [](std::vector<std::string> names) {
+    return [names](ImportEditor& e) {
+      for (const std::string& name : names) e.drop_if_unused(name);
+    };
+  };
+  EXPECT_EQ(edit_imports("from requests import Session, get\nx = 1\n", drop({"get", "Session"})), "x = 1\n");
+  EXPECT_EQ(edit_imports("from x import a, b, c\na()\n", drop({"b", "c"})), "from x import a\na()\n");
+  EXPECT_EQ(edit_imports("from x import a, b, c\nc()\n", drop({"a", "b"})), "from x import c\nc()\n");
+  EXPECT_EQ(edit_imports("from x import a, b, c\nb()\n", drop({"a", "c"})), "from x import b\nb()\n");
+}
+
 TEST(ImportEditor, KeepsAnImportThatIsStillUsed) {
   std::string used = "import requests\nrequests.get('u')\n";
   EXPECT_EQ(edit_imports(used, [](ImportEditor& e) { e.drop_if_unused("requests"); }), used);

@@ -1,0 +1,126 @@
+#include "http_reach.hpp"
+
+#include <tuple>
+
+#include "awaitify/syntax.hpp"
+#include "http_api.hpp"
+#include "http_client.hpp"
+#include "http_migration.hpp"
+
+namespace awaitify::http {
+
+namespace {
+
+constexpr int kMaxDepth = 16;
+
+bool runs_in_scope(CallContext context) {
+  return context == CallContext::plain || context == CallContext::comprehension;
+}
+
+}  // namespace
+
+// The files as they were before this run, read once each: which requests calls of which
+// function AW201 can move (the same analysis its seeds and pass use).
+struct ReachFinder::Originals {
+  using Position = std::tuple<std::string, uint32_t, uint32_t>;  // function, line, column
+  std::map<std::string, std::set<Position>> movable;             // by path
+
+  // scoped: --http-client scoped, where a call moves only if its statement can be wrapped.
+  const std::set<Position>& of(const std::string& path, const ProjectIndex& index, bool scoped) {
+    auto found = movable.find(path);
+    if (found != movable.end()) return found->second;
+    std::set<Position>& positions = movable[path];
+    auto source = SourceFile::load(path);
+    const ModuleFacts* facts = index.module_for_path(path);
+    if (!source || !facts) return positions;
+    Parser parser;
+    auto tree = parser.parse(source->text());
+    if (!tree) return positions;
+    for (const ScopeSites& scope : file_sites(*facts, tree->root(), source->text(), &index)) {
+      ScopeMigration migration = analyze_scope(scope, *facts, source->text());
+      auto add = [&](TSNode call) {
+        TSPoint at = ts_node_start_point(call);
+        positions.emplace(scope.scope.qualified, at.row + 1, at.column + 1);
+      };
+      for (const RequestsCall& call : migration.calls) {
+        std::string why;
+        bool wrapped = (scoped || !call.client_options().empty()) && !call.stream;
+        if (wrapped && ts_node_is_null(wrap_statement(call.call, source->text(), why))) continue;
+        if (call.refusal.empty()) add(call.call);
+      }
+      for (const SessionUse& session : migration.sessions) {
+        if (!session.refusal.empty()) continue;
+        for (const RequestsCall& call : session.calls) add(call.call);
+      }
+    }
+    return positions;
+  }
+};
+
+ReachFinder::ReachFinder(const FileContext& context, const ModuleFacts& current)
+    : context_(context),
+      current_(current),
+      aw201_(context.runs("AW201")),
+      originals_(std::make_unique<Originals>()) {}
+
+ReachFinder::~ReachFinder() = default;
+
+bool is_requests_http_call(const std::string& target) {
+  return !requests_function(target).empty() || is_request_method(session_member(target));
+}
+
+bool ReachFinder::is_shared_client_call(const std::string& target) const {
+  std::string prefix = current_.module + ".";
+  if (target.rfind(prefix, 0) != 0) return false;
+  std::string rest = target.substr(prefix.size());
+  auto instance = current_.instances.find(rest.substr(0, rest.find('.')));
+  return instance != current_.instances.end() && is_library_target(instance->second);
+}
+
+// `http_client.get(...)` on a module-level client, as the index resolves it
+// ("pkg.clients.http_client.get").
+bool ReachFinder::is_library_instance_call(const std::string& target) const {
+  size_t dot = target.rfind('.');
+  if (dot == std::string::npos) return false;
+  auto type = context_.index.instance_type(target.substr(0, dot));
+  return type && is_library_target(*type);
+}
+
+Reach ReachFinder::of_site(const Site& site) {
+  if (is_library_target(site.target) || is_shared_client_call(site.target))
+    return Reach{true, false};
+  if (is_requests_http_call(site.target)) return Reach{false, true};
+  const FunctionFacts* function = context_.index.function(site.target);
+  return function ? of_function(*function, 0) : Reach{};
+}
+
+Reach ReachFinder::of_function(const FunctionFacts& function, int depth) {
+  if (auto known = done_.find(function.qualified); known != done_.end()) return known->second;
+  if (depth > kMaxDepth || !visiting_.insert(function.qualified).second) return Reach{};
+  Reach reach;
+  for (const auto* calls : {&function.blocking, &function.calls}) {
+    for (const CallFact& call : *calls) {
+      if (is_library_target(call.target) || is_library_instance_call(call.target)) {
+        reach.httpx = true;
+      } else if (is_requests_http_call(call.target)) {
+        reach |= of_requests_call(function, call);
+      } else if (const FunctionFacts* callee = context_.index.function(call.target)) {
+        reach |= of_function(*callee, depth + 1);
+      }
+    }
+  }
+  visiting_.erase(function.qualified);
+  done_[function.qualified] = reach;
+  return reach;
+}
+
+Reach ReachFinder::of_requests_call(const FunctionFacts& function, const CallFact& call) {
+  bool async_after = function.is_async || context_.plan.becomes_async(function.qualified);
+  if (!aw201_ || !async_after || !runs_in_scope(call.context)) return Reach{false, true};
+  bool scoped = context_.setting("http-client", "shared") == "scoped";
+  const auto& movable = originals_->of(context_.index.path_of(function), context_.index, scoped);
+  bool moves = movable.count({function.qualified, call.line, call.column}) > 0;
+  return moves ? Reach{true, false} : Reach{false, true};
+}
+
+}  // namespace awaitify::http
