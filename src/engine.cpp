@@ -40,6 +40,14 @@ std::string syntax_error_message(const SourceFile& source, TSNode error) {
          ": syntax error (" + what + "); file left unchanged";
 }
 
+// A tests-phase transform that seeds the closure (AW802) makes the tests and fixtures it
+// reaches async with their pytest marker; only then may they join the closure.
+bool tests_join_closure(const std::vector<const TransformInfo*>& transforms) {
+  return std::any_of(transforms.begin(), transforms.end(), [](const TransformInfo* transform) {
+    return transform->phase == "tests" && transform->implemented() && transform->seeds;
+  });
+}
+
 const ModuleFacts& empty_facts() {
   static const ModuleFacts facts;
   return facts;
@@ -178,6 +186,7 @@ RunResult run(const std::vector<std::string>& paths,
 
   RunResult result;
   PlanOptions plan_options{selected, options.expand};
+  plan_options.tests_join_closure = tests_join_closure(transforms);
   result.plan = build_plan(index, collect_seeds(index, transforms, selected), plan_options);
   std::vector<size_t> chosen;
   for (size_t i = 0; i < all.size(); ++i) {

@@ -72,8 +72,14 @@ std::string caller_refusal(const ProjectIndex& index, const CallSite& site, cons
   }
   if (is_sync_protocol_method(caller)) return "called from " + caller.name() + ", which Python calls synchronously";
   if (has_decorator_ending(caller, "property")) return "called from a property, which cannot be awaited";
-  if (is_pytest_test(caller, site.path)) return "called from a pytest test or fixture; the tests phase converts those";
-  if (caller.is_generator && !caller.is_async) return "called from a sync generator; its consumers would need async for";
+  bool pytest_function = is_pytest_test(caller, site.path);
+  if (pytest_function && !options.tests_join_closure) {
+    return "called from a pytest test or fixture; the tests phase converts those";
+  }
+  // A yield fixture may become an async generator: pytest consumes it, no caller iterates it.
+  if (!pytest_function && caller.is_generator && !caller.is_async) {
+    return "called from a sync generator; its consumers would need async for";
+  }
   if (!options.expand && !options.selected_paths.empty() && !options.selected_paths.count(site.path)) {
     return "the caller is outside the selected paths (--no-expand)";
   }

@@ -33,8 +33,8 @@ std::vector<TransformInfo> build_table() {
       middleware_http_transform(),
       middleware_dispatch_transform(),
       lifespan_transform(),
-      planned("AW801", "tests", "TestClient -> httpx.AsyncClient over ASGITransport, lifespan kept"),
-      planned("AW802", "tests", "tests using the client become async def with the pytest marker"),
+      tests_client_transform(),
+      tests_async_transform(),
   };
 }
 

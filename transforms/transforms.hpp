@@ -13,6 +13,8 @@ TransformInfo routes_async_transform();         // AW501
 TransformInfo middleware_http_transform();      // AW601
 TransformInfo middleware_dispatch_transform();  // AW602
 TransformInfo lifespan_transform();             // AW701
+TransformInfo tests_client_transform();         // AW801
+TransformInfo tests_async_transform();          // AW802
 
 // Shared by the middleware transforms: makes a function async and awaits every call of its
 // call_next parameter (whatever it is named).

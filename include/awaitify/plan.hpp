@@ -32,6 +32,10 @@ struct PlanOptions {
   // else they stop the closure. Empty: every file of the index.
   std::set<std::string> selected_paths;
   bool expand = true;
+  // The tests phase runs (AW802 makes the tests and fixtures the closure reaches async, with
+  // their pytest marker): they join the closure instead of stopping it. Without it, an async
+  // test would be skipped by pytest, so a test or fixture caller stops the closure.
+  bool tests_join_closure = false;
 };
 
 class Plan {

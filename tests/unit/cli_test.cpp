@@ -72,7 +72,7 @@ TEST(Cli, ListShowsEveryPhaseInOrderWithPlannedMarked) {
   }
   EXPECT_NE(output.out.find("db (planned)"), std::string::npos);
   EXPECT_NE(output.out.find("AW501  ready"), std::string::npos);
-  EXPECT_NE(output.out.find("AW801  planned"), std::string::npos);
+  EXPECT_NE(output.out.find("AW101  planned"), std::string::npos);
 }
 
 TEST(Cli, ExplainKnownAndUnknownIds) {

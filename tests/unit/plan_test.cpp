@@ -169,3 +169,32 @@ TEST(Plan, DescribesTheTreeAndJson) {
                                  (p->dir.path() / "m.py").string() + ":4)\n");
   EXPECT_NE(plan.to_json().find("\"function\": \"m.top\""), std::string::npos);
 }
+
+TEST(Plan, TestsAndFixturesJoinTheClosureOnlyWhenTheTestsPhaseRuns) {
+  auto p = project({{"tests/test_api.py",
+                     "import pytest\n"
+                     "def login(client):\n    return client.post('/login')\n"
+                     "@pytest.fixture\ndef session(client):\n    yield login(client)\n"
+                     "def test_login(client):\n    assert login(client)\n"}});
+  Plan stopped = plan_from(*p, "test_api.login");
+  EXPECT_TRUE(stopped.refused("test_api.login"));
+  EXPECT_EQ(stopped.stops().front().reason, "called from a pytest test or fixture; the tests phase converts those");
+
+  PlanOptions tests_phase;
+  tests_phase.tests_join_closure = true;
+  Plan joined = plan_from(*p, "test_api.login", tests_phase);
+  EXPECT_TRUE(joined.stops().empty());
+  EXPECT_TRUE(joined.becomes_async("test_api.test_login"));
+  EXPECT_TRUE(joined.becomes_async("test_api.session"));  // a yield fixture: an async generator
+}
+
+TEST(Plan, ASyncGeneratorThatIsNoFixtureStillStopsInTheTestsPhase) {
+  auto p = project({{"tests/test_api.py",
+                     "def login(client):\n    return client.post('/login')\n"
+                     "def logins(client):\n    yield login(client)\n"}});
+  PlanOptions tests_phase;
+  tests_phase.tests_join_closure = true;
+  Plan plan = plan_from(*p, "test_api.login", tests_phase);
+  ASSERT_EQ(plan.stops().size(), 1u);
+  EXPECT_EQ(plan.stops().front().reason, "called from a sync generator; its consumers would need async for");
+}
