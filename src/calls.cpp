@@ -136,6 +136,30 @@ bool ScopeScanner::handed_to_runner(TSNode call) const {
          is_coroutine_runner_method(node_text(field(function, "attribute"), src_));
 }
 
+bool ScopeScanner::library_chain(TSNode object) const {
+  // `db.query(X).filter(...)`, `self.db.query(X)...`: a chain built on a session or on a library
+  // call returns library objects, never a project class.
+  for (TSNode node = object; is(node, "call") || is(node, "attribute");) {
+    if (is(node, "attribute")) {
+      node = field(node, "object");
+      continue;
+    }
+    TSNode function = field(node, "function");
+    std::string dotted = dotted_name(function, src_);
+    if (!dotted.empty()) {
+      if (sessions_.count(dotted.substr(0, dotted.find('.')))) return true;
+      std::string target = resolve(dotted);
+      std::string owner = target.substr(0, target.rfind('.'));
+      if (is_sync_session_type(owner) || target.rfind("sqlalchemy.", 0) == 0 || target.rfind("sqlmodel.", 0) == 0) {
+        return true;
+      }
+      return false;
+    }
+    node = function;
+  }
+  return false;
+}
+
 void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
   std::string dotted = dotted_name(field(call, "function"), src_);
   std::string target;
@@ -164,8 +188,10 @@ void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
       std::string type = resolve(dotted_name(field(object, "function"), src_));
       if (!type.empty()) target = type + "." + method;
     }
-    if (target.empty() && visitor.unresolved_method) {
-      visitor.unresolved_method(Site{call, method, false, is_awaited(call), context_of(call), {}});
+    if (target.empty() && visitor.unresolved_method && !library_chain(object)) {
+      // passed_to carries the receiver's name, when it is a plain name, for the plan to judge.
+      std::string receiver = is(object, "identifier") ? std::string(node_text(object, src_)) : std::string();
+      visitor.unresolved_method(Site{call, method, false, is_awaited(call), context_of(call), receiver});
     }
   }
   if (!target.empty() && visitor.call) {

@@ -146,11 +146,24 @@ std::vector<Seed> collect_seeds(const ProjectIndex& index,
                                 const std::vector<const TransformInfo*>& transforms,
                                 const std::set<std::string>& selected_paths) {
   std::vector<Seed> seeds;
+  std::set<std::string> grouped;
   for (const TransformInfo* transform : transforms) {
     if (!transform->seeds) continue;
-    for (Seed& seed : transform->seeds(index)) {
+    std::vector<Seed> offered = transform->seeds(index);
+    // A group comes in whole when one of its members is in the selected paths.
+    std::set<std::string> selected_groups;
+    auto selected = [&](const Seed& seed) {
       const FunctionFacts* fn = index.function(seed.function);
-      if (fn && selected_paths.count(index.path_of(*fn))) seeds.push_back(std::move(seed));
+      return fn && selected_paths.count(index.path_of(*fn)) > 0;
+    };
+    for (const Seed& seed : offered) {
+      if (!seed.group.empty() && selected(seed)) selected_groups.insert(seed.group);
+    }
+    for (Seed& seed : offered) {
+      bool wanted = seed.group.empty() ? selected(seed) : selected_groups.count(seed.group) > 0;
+      // Passes of one phase may offer the same group (each can run alone): keep it once.
+      if (wanted && !seed.group.empty() && !grouped.insert(seed.function + "\n" + seed.group).second) continue;
+      if (wanted) seeds.push_back(std::move(seed));
     }
   }
   return seeds;

@@ -1,6 +1,7 @@
 #include "awaitify/imports.hpp"
 
 #include <algorithm>
+#include <set>
 #include <map>
 
 #include "awaitify/syntax.hpp"
@@ -314,9 +315,36 @@ std::vector<Edit> ImportEditor::edits() const {
       fresh[module].push_back(name);
     }
   }
+  std::vector<std::string> unused;
+  for (const std::string& local : dropped_) {
+    if (!used_elsewhere(local)) unused.push_back(local);
+  }
+  auto is_unused = [&](const ImportedName& imported) {
+    return std::find(unused.begin(), unused.end(), imported.local) != unused.end();
+  };
+  std::set<const Statement*> rebuilt;
   for (const auto& [module, names] : merge) {
-    auto merged = merge_into(*from_statement(module), names);
-    edits.insert(edits.end(), merged.begin(), merged.end());
+    const Statement& statement = *from_statement(module);
+    bool drops = std::any_of(statement.names.begin(), statement.names.end(), is_unused);
+    if (!drops) {
+      auto merged = merge_into(statement, names);
+      edits.insert(edits.end(), merged.begin(), merged.end());
+      continue;
+    }
+    // Names leave and arrive in one statement: write it again, once.
+    std::vector<std::string> kept;
+    for (const ImportedName& imported : statement.names) {
+      if (!is_unused(imported)) kept.emplace_back(node_text(imported.node, source_.text()));
+    }
+    bool sorted = std::is_sorted(kept.begin(), kept.end());
+    std::vector<std::string> added = names;
+    std::sort(added.begin(), added.end());
+    kept.insert(kept.end(), added.begin(), added.end());
+    if (sorted) std::sort(kept.begin(), kept.end());
+    std::string line = "from " + module + " import ";
+    for (size_t i = 0; i < kept.size(); ++i) line += (i ? ", " : "") + kept[i];
+    edits.push_back(Edit::replace(ts_node_start_byte(statement.node), ts_node_end_byte(statement.node), line));
+    rebuilt.insert(&statement);
   }
   for (const std::string& module : fresh_order) {
     std::vector<std::string> names = fresh[module];
@@ -338,11 +366,8 @@ std::vector<Edit> ImportEditor::edits() const {
     auto inserted = insert_statement(group_of(module), "import " + module);
     edits.insert(edits.end(), inserted.begin(), inserted.end());
   }
-  std::vector<std::string> unused;
-  for (const std::string& local : dropped_) {
-    if (!used_elsewhere(local)) unused.push_back(local);
-  }
   for (const Statement& statement : statements_) {
+    if (rebuilt.count(&statement)) continue;
     std::vector<bool> dropped(statement.names.size(), false);
     for (size_t i = 0; i < statement.names.size(); ++i) {
       dropped[i] = std::find(unused.begin(), unused.end(), statement.names[i].local) != unused.end();

@@ -5,8 +5,10 @@
 #include <tuple>
 
 #include "awaitify/calls.hpp"
+#include "awaitify/db.hpp"
 #include "awaitify/index.hpp"
 #include "awaitify/knowledge.hpp"
+#include "awaitify/lazy_load.hpp"
 #include "awaitify/syntax.hpp"
 
 namespace awaitify {
@@ -98,6 +100,36 @@ TSNode annotated_type(TSNode annotation) {
 
 namespace {
 
+// `engine = create_engine("sqlite:///x.db")`, `SessionLocal = sessionmaker(bind=engine)`.
+void record_engine(ModuleFacts& facts, const std::string& name, const std::string& constructor, TSNode call,
+                   std::string_view src) {
+  bool engine = constructor == "sqlalchemy.create_engine" || constructor == "sqlalchemy.engine.create_engine" ||
+                constructor == "sqlmodel.create_engine";
+  bool maker = constructor == "sqlalchemy.orm.sessionmaker" || constructor == "sqlalchemy.orm.session.sessionmaker";
+  if (!engine && !maker) return;
+  TSNode first{};
+  for (TSNode argument : named_children(field(call, "arguments"))) {
+    std::string_view key = is(argument, "keyword_argument") ? node_text(field(argument, "name"), src) : "";
+    if (!is(argument, "keyword_argument") && ts_node_is_null(first)) first = argument;
+    if (key == (engine ? "url" : "bind")) first = field(argument, "value");
+  }
+  if (maker) {
+    if (is(first, "identifier")) facts.maker_engines[name] = std::string(node_text(first, src));
+    return;
+  }
+  std::string scheme;
+  if (is(first, "string")) {
+    std::string text(node_text(first, src));
+    size_t quote = text.find_first_of("'\"");
+    size_t end = text.find("://");
+    if (quote != std::string::npos && end != std::string::npos && quote < end) {
+      size_t start = text.find_first_not_of("'\"", quote);
+      scheme = text.substr(start, end - start);
+    }
+  }
+  facts.engine_schemes[name] = scheme;
+}
+
 void record_assignment(ModuleFacts& facts, TSNode statement, std::string_view src) {
   TSNode expr = ts_node_named_child(statement, 0);
   if (!is(expr, "assignment")) return;
@@ -111,6 +143,7 @@ void record_assignment(ModuleFacts& facts, TSNode statement, std::string_view sr
   if (!is(left, "identifier") || !is(right, "call")) return;
   std::string constructor = facts.resolve(dotted_name(field(right, "function"), src));
   if (!constructor.empty()) facts.instances[std::string(node_text(left, src))] = constructor;
+  record_engine(facts, std::string(node_text(left, src)), constructor, right, src);
 }
 
 // `self.x = param` (param annotated) or `self.x = Cls(...)` in __init__: x's type.
@@ -156,6 +189,12 @@ void record_class(ModuleFacts& facts, TSNode node, std::string_view src) {
     }
   }
   record_attribute_types(facts, cls, node, src);
+  for (TSNode line : named_children(field(node, "body"))) {
+    TSNode assignment = ts_node_named_child(line, 0);
+    if (!is(line, "expression_statement") || !is(assignment, "assignment")) continue;
+    if (ts_node_is_null(field(assignment, "type")) || !is(field(assignment, "left"), "identifier")) continue;
+    cls.fields.emplace_back(node_text(field(assignment, "left"), src));
+  }
   facts.classes[cls.name] = cls;
 }
 
@@ -292,6 +331,75 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
   }
 }
 
+// `Depends(X)` in a parameter's default or in its `Annotated[T, Depends(X)]`: X, resolved.
+std::vector<std::string> parameter_dependencies(const ModuleFacts& facts, TSNode def, std::string_view src) {
+  std::vector<std::string> found;
+  walk(field(def, "parameters"), [&](TSNode node) {
+    if (!is(node, "call")) return true;
+    std::string callee = facts.resolve(dotted_name(field(node, "function"), src));
+    if (callee != "fastapi.Depends" && callee != "fastapi.params.Depends") return true;
+    TSNode argument = ts_node_named_child(field(node, "arguments"), 0);
+    if (is(argument, "keyword_argument")) argument = field(argument, "value");
+    std::string target = facts.resolve(dotted_name(argument, src));
+    if (!target.empty()) found.push_back(target);
+    return false;
+  });
+  return found;
+}
+
+FunctionFacts* function_named(ModuleFacts& facts, const std::string& qualified) {
+  for (FunctionFacts& fn : facts.function_facts) {
+    if (fn.qualified == qualified) return &fn;
+  }
+  return nullptr;
+}
+
+void record_overrides(ModuleFacts& facts, TSNode root, std::string_view src) {
+  walk(root, [&](TSNode node) {
+    if (!is(node, "assignment")) return true;
+    TSNode left = field(node, "left");
+    if (!is(left, "subscript")) return true;
+    TSNode value = field(left, "value");
+    if (!is(value, "attribute") || node_text(field(value, "attribute"), src) != "dependency_overrides") return true;
+    std::string target = facts.resolve(dotted_name(field(left, "subscript"), src));
+    if (!target.empty()) facts.overridden_dependencies.push_back(target);
+    return true;
+  });
+}
+
+// What the db phase asks of each function and method: whether it holds a sync session, whether
+// its body would await under AsyncSession, and what it depends on.
+void record_session_facts(ModuleFacts& facts, TSNode root, std::string_view src) {
+  record_overrides(facts, root, src);
+  db::QueryHelpers helpers = db::find_query_helpers(facts, root, src);
+  auto record = [&](TSNode def, const std::string& class_name) {
+    std::string name(node_text(field(def, "name"), src));
+    FunctionFacts* fn = function_named(facts, (class_name.empty() ? facts.module : class_name) + "." + name);
+    if (!fn) return;
+    fn->dependencies = parameter_dependencies(facts, def, src);
+    for (TSNode param : named_children(field(def, "parameters"))) {
+      if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
+      std::string type = facts.resolve(dotted_name(annotated_type(field(param, "type")), src));
+      if (!type.empty()) fn->parameter_types.push_back(type);
+    }
+    db::FunctionScope scope{db::session_names(facts, def, src, class_name), class_name, &helpers, src};
+    fn->holds_session = !scope.sessions.empty();
+    fn->session_awaits = fn->holds_session && db::awaits_under_async_session(def, scope);
+  };
+  for (TSNode child : named_children(root)) {
+    if (auto def = definition_of(child)) {
+      record(*def, "");
+      continue;
+    }
+    TSNode cls = is(child, "decorated_definition") ? field(child, "definition") : child;
+    if (!is(cls, "class_definition")) continue;
+    std::string class_name = facts.module + "." + std::string(node_text(field(cls, "name"), src));
+    for (TSNode member : named_children(field(cls, "body"))) {
+      if (auto method = definition_of(member)) record(*method, class_name);
+    }
+  }
+}
+
 }  // namespace
 
 std::string ModuleFacts::resolve(const std::string& dotted) const {
@@ -333,6 +441,10 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
   top.is_module = true;
   facts.function_facts.push_back(top);
   record_scope(facts, 0, root, facts.module, "", {}, true, src);
+  record_session_facts(facts, root, src);
+  Relationships relationships;
+  relationships.collect(facts, root, src);
+  facts.relationships = std::move(relationships.classes);
   return facts;
 }
 

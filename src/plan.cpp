@@ -34,6 +34,18 @@ bool is_pytest_test(const FunctionFacts& fn, const std::string& path) {
   return test_file && (fn.name().rfind("test", 0) == 0 || has_decorator_ending(fn, "fixture"));
 }
 
+// Whether a pytest fixture of the project constructs the class (or calls one of its methods).
+bool fixture_builds(const ProjectIndex& index, const std::string& class_name) {
+  for (const FunctionFacts* fn : index.functions()) {
+    if (!has_decorator_ending(*fn, "fixture")) continue;
+    for (const CallFact& call : fn->calls) {
+      std::string target = index.canonical(call.target);
+      if (target == class_name || target.rfind(class_name + ".", 0) == 0) return true;
+    }
+  }
+  return false;
+}
+
 bool dependency_injection(const std::string& callee) {
   return callee == "fastapi.Depends" || callee == "fastapi.Security" ||
          callee == "fastapi.params.Depends" || callee == "fastapi.params.Security";
@@ -141,6 +153,11 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
       // A method may also run where the index cannot see the object's type.
       for (const CallSite& site : index.unresolved_calls_named(fn->name())) {
         if (site.fact.awaited) continue;
+        // A test's fixture argument (`client.get(...)`) holds this class only if a fixture builds one.
+        if (!site.fact.passed_to.empty() && is_pytest_test(*site.caller, site.path) &&
+            !fixture_builds(index, fn->class_name)) {
+          continue;
+        }
         std::vector<std::string> chain = chain_to(closure, current);
         chain.push_back(site_text(site));
         closure.stops.push_back(Stop{seed.function, seed.origin, chain,
@@ -205,6 +222,50 @@ std::vector<Stop> Plan::stops_for(const std::string& seed) const {
   return result;
 }
 
+namespace {
+
+struct SeedOutcome {
+  Seed seed;
+  const FunctionFacts* fn = nullptr;
+  Closure closure;
+};
+
+bool outside_selection(const PlanOptions& options, const std::string& path) {
+  return !options.selected_paths.empty() && !options.selected_paths.count(path);
+}
+
+// A grouped seed outside the selected paths: pulled into the run, or (--no-expand) refused.
+void place_group_member(const ProjectIndex& index, SeedOutcome& outcome, const PlanOptions& options) {
+  std::string path = index.path_of(*outcome.fn);
+  if (outcome.seed.group.empty() || !outside_selection(options, path)) return;
+  if (options.expand) {
+    outcome.closure.outside.insert(path);
+    return;
+  }
+  outcome.closure.stops.push_back(Stop{outcome.seed.function, outcome.seed.origin,
+                                       {path + ":" + std::to_string(outcome.fn->line) + " " + outcome.seed.function},
+                                       "it must change with the selected code (" + outcome.seed.reason +
+                                           ") but is outside the selected paths (--no-expand)"});
+}
+
+// One refused member keeps its whole group as it is.
+void refuse_groups(std::vector<SeedOutcome>& outcomes) {
+  std::map<std::string, std::string> refused;  // group -> the member that refused
+  for (const SeedOutcome& outcome : outcomes) {
+    if (!outcome.seed.group.empty() && !outcome.closure.stops.empty()) {
+      refused.emplace(outcome.seed.group, outcome.seed.function);
+    }
+  }
+  for (SeedOutcome& outcome : outcomes) {
+    auto culprit = refused.find(outcome.seed.group);
+    if (outcome.seed.group.empty() || culprit == refused.end() || !outcome.closure.stops.empty()) continue;
+    outcome.closure.stops.push_back(Stop{outcome.seed.function, outcome.seed.origin, {outcome.seed.function},
+                                         "it must change together with " + culprit->second + ", which stays as it is"});
+  }
+}
+
+}  // namespace
+
 Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const PlanOptions& options) {
   Plan plan;
   for (const ModuleFacts* module : index.modules()) {
@@ -213,17 +274,29 @@ Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const
                                  " import *`: calls through the names it brings in are not followed");
     }
   }
+  std::vector<SeedOutcome> outcomes;
   for (const Seed& seed : seeds) {
     const FunctionFacts* fn = index.function(seed.function);
     if (!fn) continue;
-    Seed canonical{fn->qualified, seed.reason, seed.origin};
-    Closure closure = close_over(index, canonical, options);
-    plan.seeds_.push_back(canonical.function);
+    SeedOutcome outcome{seed, fn, {}};
+    outcome.seed.function = fn->qualified;
+    if (seed.becomes_async) outcome.closure = close_over(index, outcome.seed, options);
+    place_group_member(index, outcome, options);
+    outcomes.push_back(std::move(outcome));
+  }
+  refuse_groups(outcomes);
+  for (SeedOutcome& outcome : outcomes) {
+    const FunctionFacts* fn = outcome.fn;
+    Closure& closure = outcome.closure;
+    plan.seeds_.push_back(fn->qualified);
     if (!closure.stops.empty()) {
-      plan.refused_.insert(canonical.function);
+      plan.refused_.insert(fn->qualified);
       plan.stops_.insert(plan.stops_.end(), closure.stops.begin(), closure.stops.end());
       continue;
     }
+    if (!outcome.seed.group.empty()) plan.members_.insert(fn->qualified);
+    plan.pulled_in_.insert(closure.outside.begin(), closure.outside.end());
+    if (!outcome.seed.becomes_async) continue;
     if (fn->is_async) plan.repaired_.insert(fn->qualified);
     for (const std::string& function : closure.functions) {
       const FunctionFacts* member = index.function(function);
@@ -233,7 +306,6 @@ Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const
         if (closure.parents.count(function)) plan.parents_[function] = closure.parents[function];
       }
     }
-    plan.pulled_in_.insert(closure.outside.begin(), closure.outside.end());
   }
   return plan;
 }

@@ -16,12 +16,13 @@ TransformInfo planned(std::string id, std::string phase, std::string summary) {
 
 std::vector<TransformInfo> build_table() {
   return {
-      planned("AW101", "db", "async engine, async_sessionmaker and get_session beside the sync ones"),
-      planned("AW102", "db", "Session -> AsyncSession in migrated code (Depends(get_db) -> get_session)"),
-      planned("AW103", "db", "query() chains -> select() statements executed on the session"),
-      planned("AW104", "db", "session I/O (commit, refresh, delete, execute, get, ...) awaited"),
+      // The Session annotations change last: the query and I/O passes find the sessions by them.
+      db_provider_transform(),
+      db_query_transform(),
+      db_io_transform(),
+      db_eager_transform(),
+      db_session_transform(),
       planned("AW105", "db", "create_all(bind=engine) -> async with engine.begin(): run_sync"),
-      planned("AW106", "db", "selectinload() where migrated code reads a relationship"),
       http_requests_transform(),
       http_exceptions_transform(),
       files_open_transform(),

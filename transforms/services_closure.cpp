@@ -20,6 +20,7 @@ struct ScopeState {
   bool async_after = false;    // is async, or becomes async in this run
   bool made_async = false;     // becomes async in this run (its blocking calls need care)
   bool entry_point = false;    // module-level code that may call asyncio.run
+  bool db_migrated = false;    // the db phase moves its session calls (AW103/AW104)
 };
 
 class ClosurePass {
@@ -43,10 +44,10 @@ class ClosurePass {
 
  private:
   ScopeState state_of(const ScopeInfo& scope, bool script) const {
-    if (scope.is_module()) return ScopeState{false, false, script};
+    if (scope.is_module()) return ScopeState{false, false, script, false};
     bool planned = context_.plan.becomes_async(scope.qualified);
     bool was_async = is_async_function(scope.def);
-    return ScopeState{was_async || planned, planned && !was_async, false};
+    return ScopeState{was_async || planned, planned && !was_async, false, context_.plan.migrates(scope.qualified)};
   }
 
   // Whether this call must be awaited (or run) now: the callee becomes async in this run, or
@@ -67,11 +68,17 @@ class ClosurePass {
   bool blocking_project_call(const Site& site) const {
     const FunctionFacts* fn = context_.index.function(site.target);
     if (!fn || fn->is_async || context_.plan.becomes_async(fn->qualified)) return false;
-    return context_.index.blocking_path(fn->qualified).has_value();
+    auto path = context_.index.blocking_path(fn->qualified);
+    if (!path) return false;
+    // The db phase moves a function it migrates off the sync Session: that no longer blocks.
+    bool session = path->call.target.rfind("sqlalchemy.orm.Session", 0) == 0;
+    return !(session && context_.plan.migrates(path->functions.back()));
   }
 
   void on_call(const Site& site, const ScopeState& scope) {
     if (site.awaited) return;
+    // A session call the db passes left (`async with db.begin():`, a refused query) is theirs.
+    if (scope.db_migrated && site.target.rfind("sqlalchemy.orm.Session.", 0) == 0) return;
     bool runs_here = site.context == CallContext::plain || site.context == CallContext::comprehension;
     if (scope.made_async && runs_here && (site.blocking || blocking_project_call(site))) {
       return move_to_threadpool(site);

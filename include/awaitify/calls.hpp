@@ -59,6 +59,7 @@ class ScopeScanner {
   void add_parameter_types(TSNode def);
   void track_with_target(TSNode as_pattern);
   CallContext context_of(TSNode node) const;
+  bool library_chain(TSNode object) const;
   bool handed_to_runner(TSNode call) const;
 
   const ModuleFacts& facts_;

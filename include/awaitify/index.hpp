@@ -48,6 +48,14 @@ struct FunctionFacts {
   std::vector<CallFact> blocking;    // calls the engine knows block the event loop
   std::vector<CallFact> references;  // names passed as values (`Depends(f)`, `map(f, xs)`)
   std::vector<CallFact> unresolved_methods;  // `obj.m()` on an object of unknown type: target "m"
+  // The db phase: the function holds a sync session (a parameter annotated Session, or
+  // `self.<attribute>` of its class), and its body would await once that is an AsyncSession.
+  bool holds_session = false;
+  bool session_awaits = false;
+  // The resolved annotations of its parameters (type aliases not followed).
+  std::vector<std::string> parameter_types;
+  // What its parameters depend on: `Depends(get_db)` / `Annotated[T, Depends(get_db)]`, resolved.
+  std::vector<std::string> dependencies;
 
   std::string name() const { return qualified.substr(qualified.rfind('.') + 1); }
 };
@@ -62,6 +70,7 @@ struct ClassFacts {
   std::string name;
   std::vector<std::string> bases;                // qualified
   std::map<std::string, std::string> attributes;  // self.x set in __init__ -> its type
+  std::vector<std::string> fields;                // `name: T` in the class body (pydantic, models)
 };
 
 struct ModuleFacts {
@@ -75,6 +84,15 @@ struct ModuleFacts {
   std::map<std::string, std::string> type_aliases;  // `X = Annotated[T, ...]` / `X = T`: X -> T
   std::vector<std::string> functions;            // top-level function names
   std::vector<FunctionFacts> function_facts;     // every function and method
+  // relationship() / Relationship() attributes of its model classes: qualified class ->
+  // attribute -> loaded eagerly by default (lazy="selectin", ...).
+  std::map<std::string, std::map<std::string, bool>> relationships;
+  // Module-level engines and session makers: engine -> the scheme of its literal URL ("" when
+  // the URL is not a literal), maker -> the engine it binds.
+  std::map<std::string, std::string> engine_schemes;
+  std::map<std::string, std::string> maker_engines;
+  // Dependencies this module overrides: `app.dependency_overrides[get_db] = ...`, resolved.
+  std::vector<std::string> overridden_dependencies;
 
   // What a local dotted name means in this module ("r.get" -> "requests.get", "helper" ->
   // "pkg.mod.helper", "open" -> "builtins.open"), or empty when it is not bound here.

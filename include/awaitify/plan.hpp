@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "awaitify/index.hpp"
@@ -12,9 +13,24 @@
 namespace awaitify {
 
 struct Seed {
+  Seed() = default;
+  Seed(std::string function, std::string reason, std::string origin, std::string group = {},
+       bool becomes_async = true)
+      : function(std::move(function)),
+        reason(std::move(reason)),
+        origin(std::move(origin)),
+        group(std::move(group)),
+        becomes_async(becomes_async) {}
+
   std::string function;  // qualified
   std::string reason;    // why it becomes async ("path operation (AW501)")
   std::string origin;    // the transform that seeded it, which reports a refusal
+  // Seeds of one group migrate together or not at all (functions that pass one session
+  // between them must agree on its type). One member in the selected paths brings the whole
+  // group into the run; a member the closure refuses keeps every member as it is.
+  std::string group;
+  // A group member that changes without becoming async (`__init__` storing the session).
+  bool becomes_async = true;
 };
 
 struct Stop {
@@ -53,7 +69,9 @@ class Plan {
   // Files outside the selection that the plan changes.
   const std::set<std::string>& pulled_in() const { return pulled_in_; }
   const std::set<std::string>& functions() const { return async_; }
-  bool empty() const { return async_.empty() && repaired_.empty(); }
+  bool empty() const { return async_.empty() && repaired_.empty() && members_.empty(); }
+  // A member of a seed group the plan accepted (see Seed::group).
+  bool migrates(const std::string& qualified) const { return members_.count(qualified) > 0; }
   // A readable tree of the closure: which functions become async and why, and the stops.
   std::string describe() const;
   std::string to_json() const;
@@ -69,6 +87,7 @@ class Plan {
   std::vector<Stop> stops_;
   std::set<std::string> pulled_in_;
   std::vector<std::string> unresolved_;
+  std::set<std::string> members_;
 };
 
 Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const PlanOptions& options);

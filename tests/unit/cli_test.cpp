@@ -70,9 +70,10 @@ TEST(Cli, ListShowsEveryPhaseInOrderWithPlannedMarked) {
     EXPECT_GE(at, last) << phase << " out of order";
     last = at;
   }
-  EXPECT_NE(output.out.find("db (planned)"), std::string::npos);
+  EXPECT_EQ(output.out.find("db (planned)"), std::string::npos);
   EXPECT_NE(output.out.find("AW501  ready"), std::string::npos);
-  EXPECT_NE(output.out.find("AW101  planned"), std::string::npos);
+  EXPECT_NE(output.out.find("AW101  ready"), std::string::npos);
+  EXPECT_NE(output.out.find("AW502  planned"), std::string::npos);
 }
 
 TEST(Cli, ExplainKnownAndUnknownIds) {

@@ -1,0 +1,296 @@
+// AW106: relationships are loaded eagerly where migrated code loads a model whose relationship
+// is read afterwards — in the function itself, or by a response schema that has a field of
+// that name. Under asyncio a lazy load raises MissingGreenlet instead of running a query.
+#include <cctype>
+#include <map>
+
+#include "awaitify/calls.hpp"
+#include "awaitify/db.hpp"
+#include "awaitify/rewrite.hpp"
+#include "awaitify/syntax.hpp"
+#include "db_model.hpp"
+#include "transforms.hpp"
+
+namespace awaitify {
+
+namespace {
+
+using namespace aw10x;
+
+constexpr const char* kId = "AW106";
+
+struct EagerModel {
+  std::map<std::string, std::map<std::string, bool>> relationships;  // model -> name -> eager
+  std::map<std::string, std::string> schema_fields;  // field name -> a non-model class having it
+};
+
+EagerModel eager_model(const ProjectIndex& index) {
+  EagerModel model;
+  for (const ModuleFacts* module : index.modules()) {
+    for (const auto& [cls, relations] : module->relationships)
+      model.relationships[cls].insert(relations.begin(), relations.end());
+  }
+  for (const ModuleFacts* module : index.modules()) {
+    for (const auto& [name, cls] : module->classes) {
+      std::string qualified = module->module + "." + name;
+      if (model.relationships.count(qualified)) continue;
+      for (const std::string& field_name : cls.fields)
+        model.schema_fields.emplace(field_name, qualified);
+    }
+  }
+  return model;
+}
+
+struct Wanted {
+  std::string name;
+  std::string why;
+};
+
+bool reads_attribute(std::string_view body, const std::string& name) {
+  std::string needle = "." + name;
+  for (size_t at = body.find(needle); at != std::string_view::npos;
+       at = body.find(needle, at + 1)) {
+    size_t end = at + needle.size();
+    if (end >= body.size() ||
+        !(std::isalnum(static_cast<unsigned char>(body[end])) || body[end] == '_'))
+      return true;
+  }
+  return false;
+}
+
+// The lazy relationships of a model that this function, or a response schema, reads.
+std::vector<Wanted> wanted_relationships(const EagerModel& model, const std::string& cls,
+                                         std::string_view body) {
+  std::vector<Wanted> wanted;
+  auto relations = model.relationships.find(cls);
+  if (relations == model.relationships.end()) return wanted;
+  for (const auto& [name, eager] : relations->second) {
+    if (eager) continue;
+    if (auto schema = model.schema_fields.find(name); schema != model.schema_fields.end()) {
+      wanted.push_back({name, "a response schema reads it (" + schema->second + "." + name + ")"});
+    } else if (reads_attribute(body, name)) {
+      wanted.push_back({name, "this function reads it"});
+    }
+  }
+  return wanted;
+}
+
+bool is_select_call(const FileContext& context, TSNode call) {
+  std::string dotted = dotted_name(field(call, "function"), context.text());
+  std::string target = context.facts.resolve(dotted);
+  // `select` may have been imported by this run's query pass: the index does not know it yet.
+  return target == "sqlalchemy.select" || target == "sqlmodel.select" ||
+         target == "sqlalchemy.future.select" || (dotted == "select" && target.empty());
+}
+
+// select(X) used as a clause (count, exists, a subquery): loader options have no place there.
+bool used_as_clause(TSNode call, std::string_view src) {
+  for (TSNode node = call;;) {
+    TSNode parent = ts_node_parent(node);
+    TSNode grandparent = ts_node_parent(parent);
+    if (!is(parent, "attribute") || !is(grandparent, "call")) return false;
+    std::string_view method = node_text(field(parent, "attribute"), src);
+    if (method == "subquery" || method == "scalar_subquery" || method == "cte" ||
+        method == "exists")
+      return true;
+    node = grandparent;
+  }
+}
+
+std::string chain_text(TSNode call, std::string_view src) {
+  TSNode top = call;
+  while (is(ts_node_parent(top), "attribute") && is(ts_node_parent(ts_node_parent(top)), "call")) {
+    top = ts_node_parent(ts_node_parent(top));
+  }
+  return std::string(node_text(top, src));
+}
+
+std::string options_text(const std::string& spelling, const std::vector<Wanted>& wanted) {
+  std::string text;
+  for (const Wanted& w : wanted)
+    text += (text.empty() ? "" : ", ") + ("selectinload(" + spelling + "." + w.name + ")");
+  return text;
+}
+
+struct Pass {
+  const FileContext& context;
+  const EagerModel& model;
+  PassResult result;
+  bool changed = false;
+
+  std::string model_of(TSNode expression) const {
+    std::string qualified =
+        context.index.canonical(context.facts.resolve(dotted_name(expression, context.text())));
+    return model.relationships.count(qualified) ? qualified : std::string();
+  }
+
+  void note(TSNode at, const std::string& spelling, const std::vector<Wanted>& wanted) {
+    for (const Wanted& w : wanted) {
+      result.findings.push_back(
+          context.finding(kId, at, Severity::note,
+                          "loads " + spelling + "." + w.name + " with selectinload: " + w.why +
+                              ", and a lazy load raises MissingGreenlet under asyncio"));
+    }
+    changed = true;
+  }
+
+  // Drops what the statement already loads (an earlier run, or the author).
+  std::vector<Wanted> missing(const std::vector<Wanted>& wanted, const std::string& spelling,
+                              const std::string& text) {
+    std::vector<Wanted> left;
+    for (const Wanted& w : wanted) {
+      if (text.find(spelling + "." + w.name) == std::string::npos) left.push_back(w);
+    }
+    return left;
+  }
+
+  void on_select(TSNode call, std::string_view body) {
+    std::string_view src = context.text();
+    TSNode first = ts_node_named_child(field(call, "arguments"), 0);
+    std::string cls = model_of(first);
+    if (cls.empty() || ts_node_named_child_count(field(call, "arguments")) != 1 ||
+        used_as_clause(call, src))
+      return;
+    std::string spelling(node_text(first, src));
+    auto wanted = missing(wanted_relationships(model, cls, body), spelling, chain_text(call, src));
+    if (wanted.empty()) return;
+    result.edits.push_back(
+        Edit::insert(ts_node_end_byte(call), ".options(" + options_text(spelling, wanted) + ")"));
+    note(call, spelling, wanted);
+  }
+
+  void on_get(TSNode call, std::string_view body) {
+    std::string_view src = context.text();
+    TSNode arguments = field(call, "arguments");
+    TSNode first = ts_node_named_child(arguments, 0);
+    std::string cls = model_of(first);
+    if (cls.empty() || node_text(arguments, src).find("options=") != std::string_view::npos) return;
+    std::string spelling(node_text(first, src));
+    auto wanted = wanted_relationships(model, cls, body);
+    if (wanted.empty()) return;
+    result.edits.push_back(Edit::insert(ts_node_end_byte(arguments) - 1,
+                                        ", options=[" + options_text(spelling, wanted) + "]"));
+    note(call, spelling, wanted);
+  }
+
+  // `x = Model(...)` ... `await db.refresh(x)`: refresh() leaves relationships lazy, so the
+  // ones read later are refreshed by name right after.
+  void on_refresh(TSNode call, TSNode def, const std::string& session, std::string_view body) {
+    std::string_view src = context.text();
+    TSNode arguments = field(call, "arguments");
+    TSNode target = ts_node_named_child(arguments, 0);
+    if (ts_node_named_child_count(arguments) != 1 || !is(target, "identifier")) return;
+    TSNode awaited = ts_node_parent(call);
+    TSNode statement = ts_node_parent(awaited);
+    if (!is(awaited, "await") || !is(statement, "expression_statement")) return;
+    std::string name(node_text(target, src));
+    std::string cls, spelling;
+    walk(field(def, "body"), [&](TSNode node) {
+      if (!cls.empty() || is(node, "function_definition")) return false;
+      if (!is(node, "assignment") || node_text(field(node, "left"), src) != name) return true;
+      TSNode right = field(node, "right");
+      if (!is(right, "call")) return true;
+      TSNode callee = field(right, "function");
+      if (is(callee, "attribute") &&
+          (node_text(field(callee, "attribute"), src) == "model_validate")) {
+        callee = field(callee, "object");
+      }
+      cls = model_of(callee);
+      spelling = node_text(callee, src);
+      return false;
+    });
+    if (cls.empty()) return;
+    auto wanted = wanted_relationships(model, cls, body);
+    // Already refreshed by name on the next line (an earlier run).
+    std::string_view after = src.substr(ts_node_end_byte(statement), 200);
+    if (wanted.empty() || after.find("refresh(" + name + ", [") != std::string_view::npos) return;
+    std::string names;
+    for (const Wanted& w : wanted) names += (names.empty() ? "\"" : ", \"") + w.name + "\"";
+    uint32_t start = ts_node_start_byte(statement);
+    size_t line_start = src.rfind('\n', start == 0 ? 0 : start - 1);
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    std::string indent(src.substr(line_start, start - line_start));
+    result.edits.push_back(Edit::insert(
+        ts_node_end_byte(statement),
+        "\n" + indent + "await " + session + ".refresh(" + name + ", [" + names + "])"));
+    note(call, spelling, wanted);
+  }
+
+  void function(TSNode def, const std::string& class_name, bool async_after) {
+    std::string_view src = context.text();
+    std::set<std::string> sessions =
+        db::session_names(context.facts, def, src, class_name, &context.index);
+    std::string_view body = node_text(field(def, "body"), src);
+    walk(field(def, "body"), [&](TSNode node) {
+      if (is(node, "function_definition") || is(node, "lambda")) return false;
+      if (!is(node, "call")) return true;
+      if (is_select_call(context, node)) {
+        on_select(node, body);
+        return true;
+      }
+      TSNode callee = field(node, "function");
+      if (!is(callee, "attribute")) return true;
+      std::string object(node_text(field(callee, "object"), src));
+      std::string_view method = node_text(field(callee, "attribute"), src);
+      if (!sessions.count(object)) return true;
+      if (method == "get") on_get(node, body);
+      if (method == "refresh" && async_after) on_refresh(node, def, object, body);
+      return true;
+    });
+  }
+};
+
+PassResult run(const FileContext& context) {
+  bool migrated = false;
+  for (const FunctionFacts& fn : context.facts.function_facts)
+    migrated = migrated || context.plan.migrates(fn.qualified);
+  if (!migrated) return {};
+  EagerModel model = eager_model(context.index);
+  if (model.relationships.empty()) return {};
+  Pass pass{context, model, {}, false};
+  scan_file_scopes(
+      context.facts, context.root, context.text(), &context.index,
+      [&](const ScopeInfo& scope) {
+        if (scope.is_module() || !context.plan.migrates(scope.qualified)) return;
+        const FunctionFacts* fn = context.index.function(scope.qualified);
+        // Loader options need no await: a sync helper building the statement gets them too.
+        bool async_after =
+            is_async_function(scope.def) || context.plan.becomes_async(scope.qualified);
+        pass.function(scope.def, fn ? fn->class_name : "", async_after);
+      },
+      nullptr);
+  if (!pass.changed) return std::move(pass.result);
+  ImportEditor imports(context.source, context.root, context.index.first_party_packages());
+  imports.require_from("sqlalchemy.orm", "selectinload");
+  std::vector<Edit> import_edits = imports.edits();
+  pass.result.edits.insert(pass.result.edits.end(), import_edits.begin(), import_edits.end());
+  return std::move(pass.result);
+}
+
+}  // namespace
+
+TransformInfo db_eager_transform() {
+  return TransformInfo{kId,
+                       "db",
+                       "selectinload() where migrated code reads a relationship",
+                       R"(Before:
+    author = await db.get(Author, author_id)        # the route's response_model reads .books
+After:
+    author = await db.get(Author, author_id, options=[selectinload(Author.books)])
+
+Under asyncio a lazy relationship load raises MissingGreenlet instead of running a query. In
+code the db phase migrates, a model loaded with select(X), db.get(X, pk) or created and then
+refreshed gets its lazy relationships loaded eagerly when they are read afterwards: by the
+function itself (`team.heroes`), or by a response schema with a field of that name
+(`class AuthorDetail(BaseModel): books: list[BookBrief]`, serialised by FastAPI after the
+handler returns). select() gets `.options(selectinload(X.rel))`, get() gets
+`options=[selectinload(X.rel)]`, and `await db.refresh(x)` (which leaves relationships lazy)
+is followed by `await db.refresh(x, ["rel"])`. selectinload, not joinedload: joined collections
+need .unique(). Relationships declared eager (lazy="selectin", ...) and nested relationships of
+loaded relationships are not added: check those with `awaitify verify` (AWV009).)",
+                       {"relationship", "Relationship", "select(", ".get(", "refresh("},
+                       run,
+                       db_seeds};
+}
+
+}  // namespace awaitify
