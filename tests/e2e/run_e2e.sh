@@ -2,7 +2,7 @@
 # run_e2e.sh - end-to-end check of awaitify on the sample apps in fixtures/apps.
 #
 #   bash tests/e2e/run_e2e.sh --awaitify build/awaitify [--apps crud_app,...]
-#        [--phases db,http,...] [--steps baseline,cumulative,single,module,closure,idempotent]
+#        [--phases db,http,...] [--steps baseline,cumulative,single,module,closure,static,idempotent]
 #        [--keep] [--root DIR] [--logs DIR]
 #
 # See tests/e2e/README.md for what each step checks.  Exit status: 0 when every
@@ -12,7 +12,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$HERE/../.." && pwd -P)
 ALL_PHASES=(db http files services routes middleware lifespan tests)
-ALL_STEPS=(baseline cumulative single module closure idempotent)
+ALL_STEPS=(baseline cumulative single module closure static idempotent)
 
 usage() {
   sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -96,6 +96,11 @@ fi
 [[ -x "$ROOT/usr/bin/python3" ]] || die "not a python root: $ROOT"
 ROOT=$(cd "$ROOT" && pwd -P)
 INROOT=(bash "$HERE/inroot.sh" "$ROOT")
+
+STATIC_TOOLS=""
+if in_list static "${STEPS[@]}"; then
+  STATIC_TOOLS=$(bash "$HERE/statictools.sh") || die "could not get the static checkers (tests/e2e/statictools.sh failed)"
+fi
 
 [[ -n "$LOGS" ]] || LOGS=$(mktemp -d /tmp/awaitify-e2e-logs.XXXXXX)
 mkdir -p "$LOGS"
@@ -203,6 +208,100 @@ save_diff() {  # APP WORK ID
   diff -ruN -x __pycache__ -x .pytest_cache -x '*.pyc' "$APPS_DIR/$1" "$2" > "$LOGS/$3.diff" 2>&1 || true
 }
 
+# ---------------------------------------------------------------- static checks
+# pyright (coroutines never awaited or used as values) and ruff's ASYNC rules (blocking calls
+# inside async functions), on the host with node, over a copy that lives in the root.
+STATIC_PYVER=""
+static_setup() {
+  [[ -z "$STATIC_PYVER" ]] || return 0
+  STATIC_PYVER=$("${INROOT[@]}" / python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') || return 1
+  # pyright reads the root's packages as a virtual environment's: it runs no interpreter
+  mkdir -p "$RUN/static/env/lib/python$STATIC_PYVER"
+  ln -sfn "$ROOT/usr/lib/python3/dist-packages" "$RUN/static/env/lib/python$STATIC_PYVER/site-packages"
+}
+
+# Both checkers on WORK. Failing findings go to OUT, one a line (`file:line:col: rule
+# message`); everything the checkers print goes to LOG. Returns 0 when nothing fails, 1 on a
+# finding, 2 when a checker could not run.
+static_checks() {  # WORK LOG OUT
+  local work=$1 log=$2 out=$3 prc=0 frc=0 rrc=0 files=()
+  local cfg; cfg=$RUN/static/$(basename "$work")
+  : > "$out"
+  static_setup || { echo "could not read the root's python version" >> "$log"; return 2; }
+  mkdir -p "$cfg"
+  # the app's own directory on the import path, as its pytest.ini's `pythonpath = .`
+  cat > "$cfg/pyrightconfig.json" <<EOF
+{
+  "extraPaths": ["$work"],
+  "venvPath": "$RUN/static",
+  "venv": "env",
+  "pythonVersion": "$STATIC_PYVER",
+  "pythonPlatform": "Linux",
+  "typeCheckingMode": "standard",
+  "reportUnusedCoroutine": "error",
+  "reportUnnecessaryComparison": "error",
+  "reportMissingImports": "error"
+}
+EOF
+  echo "\$ pyright --outputjson -p $cfg/pyrightconfig.json . | pyright_findings.js" >> "$log"
+  timeout -k 10 "$SUITE_TIMEOUT" node "$STATIC_TOOLS/node_modules/pyright/index.js" --outputjson \
+    -p "$cfg/pyrightconfig.json" "$work" > "$cfg/pyright.json" 2>> "$log" || prc=$?
+  node "$HERE/static/pyright_findings.js" "$work" < "$cfg/pyright.json" > "$cfg/pyright.out" 2>> "$log" || frc=$?
+  cat "$cfg/pyright.out" >> "$log"
+  echo "[pyright exit $prc, pyright_findings exit $frc]" >> "$log"
+  grep -v -e '^note ' -e '^pyright ' "$cfg/pyright.out" >> "$out" || true
+
+  mapfile -d '' -t files < <(cd "$work" && find . -name '*.py' -not -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z)
+  echo "\$ ruff_async.js (select = [\"ASYNC\"]) on ${#files[@]} files" >> "$log"
+  if [[ ${#files[@]} -gt 0 ]]; then
+    (cd "$work" && timeout -k 10 "$SUITE_TIMEOUT" node "$HERE/static/ruff_async.js" "$STATIC_TOOLS" \
+       "py${STATIC_PYVER/./}" . "${files[@]}") > "$cfg/ruff.out" 2>> "$log" || rrc=$?
+    cat "$cfg/ruff.out" >> "$log"
+    grep -v '^ruff ' "$cfg/ruff.out" >> "$out" || true
+  fi
+  echo "[ruff_async exit $rrc]" >> "$log"
+
+  # pyright: 1 = errors (notes included); 2 and up = it did not run
+  if [[ $prc -gt 1 || $frc -gt 1 || $rrc -gt 1 ]]; then return 2; fi
+  [[ ! -s "$out" ]] || return 1
+  return 0
+}
+
+# a table note for the findings in FILE: how many, and the first two as file:line rule
+findings_note() {  # FILE
+  local n shown
+  n=$(wc -l < "$1")
+  shown=$(head -n 2 "$1" | awk '{ split($1, a, ":"); printf "%s%s:%s %s", (NR > 1 ? ", " : ""), a[1], a[2], $2 }')
+  printf '%s static finding(s): %s%s' "$n" "$shown" "$([[ $n -le 2 ]] || echo ', ...')"
+}
+
+# The checks must fail on a copy of tests/e2e/static_selftest with exactly the findings in its
+# expected.txt (file:line rule): a checker that sees nothing must not pass every app.
+static_selftest() {
+  local start id=harness/static-selftest log work rc=0 problems=() got want
+  start=$(now); log=$LOGS/$id.log; mkdir -p "$LOGS/harness"; : > "$log"
+  work=$RUN/static-selftest
+  rm -rf "$work"
+  cp -a "$HERE/static_selftest" "$work"
+  static_checks "$work" "$log" "$LOGS/$id.findings" || rc=$?
+  [[ $rc -ne 2 ]] || problems+=("a checker did not run (see $id.log)")
+  [[ $rc -ne 0 ]] || problems+=("the checks passed a broken app")
+  got=$(awk '{ split($1, a, ":"); print a[1] ":" a[2], $2 }' "$LOGS/$id.findings" | LC_ALL=C sort)
+  want=$(grep -v -e '^#' -e '^$' "$HERE/static_selftest/expected.txt" | LC_ALL=C sort)
+  if [[ "$got" != "$want" ]]; then
+    {
+      echo "findings (file:line rule) differ from static_selftest/expected.txt (< expected, > got):"
+      diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") || true
+    } >> "$log"
+    problems+=("findings differ from expected.txt (see $id.log)")
+  fi
+  if [[ ${#problems[@]} -eq 0 ]]; then
+    record harness "static self-test" PASS - "$(elapsed "$start")" "$(wc -l < "$LOGS/$id.findings") expected findings"
+  else
+    record harness "static self-test" FAIL - "$(elapsed "$start")" "$(IFS=';'; echo "${problems[*]}")"
+  fi
+}
+
 # ---------------------------------------------------------------- results
 ROWS=()
 FAILED=0
@@ -264,6 +363,16 @@ judge() {  # APP STEP ID START APPLY_RC COMPILE_RC MUST_PASS
   record "$app" "$step" "$result" "$S_PASSED/$S_TESTS" "$(elapsed "$start")" "$note"
 }
 
+# The cumulative copy with every phase applied, for the steps that look at the end result:
+# done by the cumulative step, or here in one run when that step is not selected.
+all_phases_applied() {  # WORK LOG
+  if [[ "$CUM_APPLIED" -eq 0 ]]; then
+    CUM_APPLY_RC=0; apply_phases "$1" "$2" . "${PHASES[@]}" || CUM_APPLY_RC=$?
+    CUM_APPLIED=1
+  fi
+  [[ "$CUM_APPLY_RC" -eq 0 ]]
+}
+
 # ---------------------------------------------------------------- one app
 run_app() {
   local app=$1
@@ -304,7 +413,8 @@ run_app() {
   local apply_rc compile_rc p must
   # (b) cumulative
   local cum="" done_phases=()
-  if in_list cumulative "${STEPS[@]}" || in_list idempotent "${STEPS[@]}"; then
+  CUM_APPLIED=0; CUM_APPLY_RC=0
+  if in_list cumulative "${STEPS[@]}" || in_list static "${STEPS[@]}" || in_list idempotent "${STEPS[@]}"; then
     cum=$(fresh_copy "$app" cumulative)
   fi
   if in_list cumulative "${STEPS[@]}"; then
@@ -318,6 +428,7 @@ run_app() {
       must=0; expect_pass cumulative "${done_phases[@]}" && must=1
       judge "$app" "+$p" "$id" "$start" "$apply_rc" "$compile_rc" "$must"
     done
+    CUM_APPLIED=1
   fi
 
   # (c) each phase alone
@@ -378,14 +489,31 @@ run_app() {
     [[ "$KEEP" == 1 ]] || rm -rf "$work"
   fi
 
+  # (g) static checks of the result of every phase: no coroutine left un-awaited or used as a
+  # value (pyright), no blocking call inside an async function (ruff's ASYNC rules)
+  if in_list static "${STEPS[@]}"; then
+    start=$(now); id=$app/static; log=$LOGS/$id.log; : > "$log"
+    local problems=() findings=$LOGS/$id.findings f
+    all_phases_applied "$cum" "$log" || problems+=("apply exit $CUM_APPLY_RC")
+    rc=0; static_checks "$cum" "$log" "$findings" || rc=$?
+    if [[ $rc -eq 2 ]]; then
+      problems+=("a checker did not run (see $id.log)")
+    elif [[ $rc -eq 1 ]]; then
+      problems+=("$(findings_note "$findings")")
+      while IFS= read -r f; do say "$app: $f"; done < "$findings"
+    fi
+    if [[ ${#problems[@]} -eq 0 ]]; then
+      record "$app" static PASS - "$(elapsed "$start")" ""
+    else
+      record "$app" static FAIL - "$(elapsed "$start")" "$(IFS=';'; echo "${problems[*]}")"
+    fi
+  fi
+
   # (e) idempotence: after every phase, diff shows nothing
   if in_list idempotent "${STEPS[@]}"; then
     start=$(now); id=$app/idempotent; log=$LOGS/$id.log; : > "$log"
     local problems=()
-    if ! in_list cumulative "${STEPS[@]}"; then
-      apply_rc=0; apply_phases "$cum" "$log" . "${PHASES[@]}" || apply_rc=$?
-      [[ "$apply_rc" -eq 0 ]] || problems+=("apply exit $apply_rc")
-    fi
+    all_phases_applied "$cum" "$log" || problems+=("apply exit $CUM_APPLY_RC")
     local dargs=() out=$LOGS/$id.stdout
     if [[ ${#PHASES[@]} -ne ${#ALL_PHASES[@]} ]]; then
       for p in "${PHASES[@]}"; do dargs+=(--phase "$p"); done
@@ -414,12 +542,13 @@ say "phases:   ${PHASES[*]}"
 say "steps:    ${STEPS[*]}"
 say "logs:     $LOGS"
 T0=$(now)
+in_list static "${STEPS[@]}" && static_selftest
 for app in "${APPS[@]}"; do
   run_app "$app"
 done
 
 # ---------------------------------------------------------------- table
-W=3
+W=7   # harness
 for app in "${APPS[@]}"; do [[ ${#app} -le $W ]] || W=${#app}; done
 row() { printf '%-*s  %-22s %-6s %-9s %8s  %s\n' "$W" "$@"; }
 {
