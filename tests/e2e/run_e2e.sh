@@ -210,32 +210,32 @@ save_diff() {  # APP WORK ID
 
 # ---------------------------------------------------------------- static checks
 # pyright (coroutines never awaited or used as values) and ruff's ASYNC rules (blocking calls
-# inside async functions), on the host with node, over a copy that lives in the root.
-STATIC_PYVER=""
-static_setup() {
-  [[ -z "$STATIC_PYVER" ]] || return 0
-  STATIC_PYVER=$("${INROOT[@]}" / python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') || return 1
-  # pyright reads the root's packages as a virtual environment's: it runs no interpreter
-  mkdir -p "$RUN/static/env/lib/python$STATIC_PYVER"
-  ln -sfn "$ROOT/usr/lib/python3/dist-packages" "$RUN/static/env/lib/python$STATIC_PYVER/site-packages"
-}
+# inside async functions), on the host with node. Each app's final copy is queued under
+# $STATIC/apps/APP; at the end one pyright run checks them all with the self-test (one
+# execution environment per app): pyright spends most of its time reading FastAPI,
+# SQLAlchemy and pydantic, so one run costs about what one app costs alone.
+STATIC=$RUN/static
+STATIC_APPS=()
 
-# Both checkers on WORK. Failing findings go to OUT, one a line (`file:line:col: rule
-# message`); everything the checkers print goes to LOG. Returns 0 when nothing fails, 1 on a
-# finding, 2 when a checker could not run.
-static_checks() {  # WORK LOG OUT
-  local work=$1 log=$2 out=$3 prc=0 frc=0 rrc=0 files=()
-  local cfg; cfg=$RUN/static/$(basename "$work")
-  : > "$out"
-  static_setup || { echo "could not read the root's python version" >> "$log"; return 2; }
-  mkdir -p "$cfg"
-  # the app's own directory on the import path, as its pytest.ini's `pythonpath = .`
-  cat > "$cfg/pyrightconfig.json" <<EOF
+# writes the checks' config for the trees under $STATIC (apps/APP..., selftest)
+static_config() {  # NAME...
+  local pyver envs="" include="" name
+  pyver=$("${INROOT[@]}" / python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') || return 1
+  # pyright reads the root's packages as a virtual environment's: it runs no interpreter
+  mkdir -p "$STATIC/env/lib/python$pyver"
+  ln -sfn "$ROOT/usr/lib/python3/dist-packages" "$STATIC/env/lib/python$pyver/site-packages"
+  for name in "$@"; do
+    # each tree's own directory on its import path, as the apps' pytest.ini `pythonpath = .`
+    envs+="${envs:+, }{\"root\": \"$name\", \"extraPaths\": [\"$name\"]}"
+    include+="${include:+, }\"$name\""
+  done
+  cat > "$STATIC/pyrightconfig.json" <<EOF
 {
-  "extraPaths": ["$work"],
-  "venvPath": "$RUN/static",
+  "include": [$include],
+  "executionEnvironments": [$envs],
+  "venvPath": ".",
   "venv": "env",
-  "pythonVersion": "$STATIC_PYVER",
+  "pythonVersion": "$pyver",
   "pythonPlatform": "Linux",
   "typeCheckingMode": "standard",
   "reportUnusedCoroutine": "error",
@@ -243,28 +243,42 @@ static_checks() {  # WORK LOG OUT
   "reportMissingImports": "error"
 }
 EOF
-  echo "\$ pyright --outputjson -p $cfg/pyrightconfig.json . | pyright_findings.js" >> "$log"
-  timeout -k 10 "$SUITE_TIMEOUT" node "$STATIC_TOOLS/node_modules/pyright/index.js" --outputjson \
-    -p "$cfg/pyrightconfig.json" "$work" > "$cfg/pyright.json" 2>> "$log" || prc=$?
-  node "$HERE/static/pyright_findings.js" "$work" < "$cfg/pyright.json" > "$cfg/pyright.out" 2>> "$log" || frc=$?
-  cat "$cfg/pyright.out" >> "$log"
-  echo "[pyright exit $prc, pyright_findings exit $frc]" >> "$log"
-  grep -v -e '^note ' -e '^pyright ' "$cfg/pyright.out" >> "$out" || true
+  STATIC_RUFF_TARGET=py${pyver/./}
+}
 
-  mapfile -d '' -t files < <(cd "$work" && find . -name '*.py' -not -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z)
+# Both checkers over the trees NAME... under $STATIC. Findings, one a line (`NAME/file:line:col:
+# rule message`), go to $STATIC/findings (failing) and $STATIC/notes (pyright's other errors);
+# everything the checkers print goes to LOG. Returns 0 when both ran, 2 when one did not.
+static_checks() {  # LOG NAME...
+  local log=$1 prc=0 frc=0 rrc=0 files=(); shift
+  : > "$STATIC/findings"; : > "$STATIC/notes"
+  static_config "$@" || { echo "could not read the root's python version" >> "$log"; return 2; }
+  echo "\$ pyright --outputjson -p $STATIC/pyrightconfig.json | pyright_findings.js" >> "$log"
+  (cd "$STATIC" && timeout -k 10 "$SUITE_TIMEOUT" node "$STATIC_TOOLS/node_modules/pyright/index.js" \
+     --outputjson -p pyrightconfig.json) > "$STATIC/pyright.json" 2>> "$log" || prc=$?
+  node "$HERE/static/pyright_findings.js" "$STATIC" < "$STATIC/pyright.json" > "$STATIC/pyright.out" 2>> "$log" || frc=$?
+  cat "$STATIC/pyright.out" >> "$log"
+  echo "[pyright exit $prc, pyright_findings exit $frc]" >> "$log"
+  grep -v -e '^note ' -e '^pyright ' "$STATIC/pyright.out" >> "$STATIC/findings" || true
+  sed -n 's/^note ([^)]*): //p' "$STATIC/pyright.out" >> "$STATIC/notes"
+
+  mapfile -d '' -t files < <(cd "$STATIC" && find "$@" -name '*.py' -not -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z)
   echo "\$ ruff_async.js (select = [\"ASYNC\"]) on ${#files[@]} files" >> "$log"
-  if [[ ${#files[@]} -gt 0 ]]; then
-    (cd "$work" && timeout -k 10 "$SUITE_TIMEOUT" node "$HERE/static/ruff_async.js" "$STATIC_TOOLS" \
-       "py${STATIC_PYVER/./}" . "${files[@]}") > "$cfg/ruff.out" 2>> "$log" || rrc=$?
-    cat "$cfg/ruff.out" >> "$log"
-    grep -v '^ruff ' "$cfg/ruff.out" >> "$out" || true
-  fi
+  (cd "$STATIC" && timeout -k 10 "$SUITE_TIMEOUT" node "$HERE/static/ruff_async.js" "$STATIC_TOOLS" \
+     "$STATIC_RUFF_TARGET" . "${files[@]}") > "$STATIC/ruff.out" 2>> "$log" || rrc=$?
+  cat "$STATIC/ruff.out" >> "$log"
   echo "[ruff_async exit $rrc]" >> "$log"
+  grep -v '^ruff ' "$STATIC/ruff.out" >> "$STATIC/findings" || true
 
   # pyright: 1 = errors (notes included); 2 and up = it did not run
-  if [[ $prc -gt 1 || $frc -gt 1 || $rrc -gt 1 ]]; then return 2; fi
-  [[ ! -s "$out" ]] || return 1
+  if [[ $prc -gt 1 || $frc -gt 1 || $rrc -gt 1 || ${#files[@]} -eq 0 ]]; then return 2; fi
   return 0
+}
+
+# the lines of FILE about tree NAME, with the NAME/ prefix dropped
+static_lines() {  # FILE NAME
+  local prefix=$2/
+  awk -v p="$prefix" 'index($0, p) == 1 { print substr($0, length(p) + 1) }' "$1"
 }
 
 # a table note for the findings in FILE: how many, and the first two as file:line rule
@@ -275,31 +289,65 @@ findings_note() {  # FILE
   printf '%s static finding(s): %s%s' "$n" "$shown" "$([[ $n -le 2 ]] || echo ', ...')"
 }
 
-# The checks must fail on a copy of tests/e2e/static_selftest with exactly the findings in its
-# expected.txt (file:line rule): a checker that sees nothing must not pass every app.
-static_selftest() {
-  local start id=harness/static-selftest log work rc=0 problems=() got want
-  start=$(now); log=$LOGS/$id.log; mkdir -p "$LOGS/harness"; : > "$log"
-  work=$RUN/static-selftest
-  rm -rf "$work"
-  cp -a "$HERE/static_selftest" "$work"
-  static_checks "$work" "$log" "$LOGS/$id.findings" || rc=$?
-  [[ $rc -ne 2 ]] || problems+=("a checker did not run (see $id.log)")
-  [[ $rc -ne 0 ]] || problems+=("the checks passed a broken app")
-  got=$(awk '{ split($1, a, ":"); print a[1] ":" a[2], $2 }' "$LOGS/$id.findings" | LC_ALL=C sort)
+# queue an app's final copy for the checks (or record why it cannot be checked)
+static_queue() {  # APP WORK APPLY_OK
+  local app=$1 work=$2
+  if [[ "$3" -ne 0 ]]; then
+    record "$app" static FAIL - - "apply exit $CUM_APPLY_RC (see $app/static.log)"
+    return
+  fi
+  mkdir -p "$STATIC/apps"
+  cp -a "$work" "$STATIC/apps/$app"
+  STATIC_APPS+=("$app")
+}
+
+# Runs the checks over the queued apps and the self-test, and records a row for each. The
+# self-test, a copy of tests/e2e/static_selftest, must fail with exactly the findings in its
+# expected.txt (file:line rule): checkers that see nothing must not pass every app.
+static_run() {
+  local start log=$LOGS/static.log rc=0 problems=() got want app findings f names=(selftest)
+  start=$(now); : > "$log"
+  rm -rf "$STATIC/selftest"
+  cp -a "$HERE/static_selftest" "$STATIC/selftest"
+  for app in "${STATIC_APPS[@]}"; do names+=("apps/$app"); done
+  static_checks "$log" "${names[@]}" || rc=$?
+  local took; took=$(elapsed "$start")
+
+  mkdir -p "$LOGS/harness"
+  static_lines "$STATIC/findings" selftest > "$LOGS/harness/static-selftest.findings"
+  [[ $rc -eq 0 ]] || problems+=("a checker did not run (see static.log)")
+  got=$(awk '{ split($1, a, ":"); print a[1] ":" a[2], $2 }' "$LOGS/harness/static-selftest.findings" | LC_ALL=C sort)
   want=$(grep -v -e '^#' -e '^$' "$HERE/static_selftest/expected.txt" | LC_ALL=C sort)
   if [[ "$got" != "$want" ]]; then
     {
-      echo "findings (file:line rule) differ from static_selftest/expected.txt (< expected, > got):"
+      echo "self-test findings (file:line rule) differ from static_selftest/expected.txt (< expected, > got):"
       diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") || true
     } >> "$log"
-    problems+=("findings differ from expected.txt (see $id.log)")
+    problems+=("findings differ from expected.txt (see static.log)")
   fi
   if [[ ${#problems[@]} -eq 0 ]]; then
-    record harness "static self-test" PASS - "$(elapsed "$start")" "$(wc -l < "$LOGS/$id.findings") expected findings"
+    record harness "static self-test" PASS - "$took" "$(wc -l < "$LOGS/harness/static-selftest.findings") expected findings; one run for ${#STATIC_APPS[@]} apps"
   else
-    record harness "static self-test" FAIL - "$(elapsed "$start")" "$(IFS=';'; echo "${problems[*]}")"
+    record harness "static self-test" FAIL - "$took" "$(IFS=';'; echo "${problems[*]}")"
   fi
+
+  for app in "${STATIC_APPS[@]}"; do
+    findings=$LOGS/$app/static.findings
+    static_lines "$STATIC/findings" "apps/$app" > "$findings"
+    {
+      echo "(checked with the other apps in one run: see ../static.log)"
+      sed 's/^/finding: /' "$findings"
+      static_lines "$STATIC/notes" "apps/$app" | sed 's/^/note (not about coroutines, not failing): /'
+    } >> "$LOGS/$app/static.log"
+    if [[ $rc -ne 0 ]]; then
+      record "$app" static FAIL - - "a checker did not run (see static.log)"
+    elif [[ -s "$findings" ]]; then
+      while IFS= read -r f; do say "$app: $f"; done < "$findings"
+      record "$app" static FAIL - - "$(findings_note "$findings")"
+    else
+      record "$app" static PASS - - ""
+    fi
+  done
 }
 
 # ---------------------------------------------------------------- results
@@ -308,7 +356,9 @@ FAILED=0
 record() {  # APP STEP RESULT TESTS SECONDS NOTE
   ROWS+=("$1|$2|$3|$4|$5|$6")
   [[ "$3" == FAIL ]] && FAILED=1
-  printf 'run_e2e: %-14s %-22s %-5s %7s %6ss %s\n' "$1" "$2" "$3" "$4" "$5" "$6" >&2
+  local seconds=$5
+  [[ "$seconds" == - ]] || seconds+=s
+  printf 'run_e2e: %-14s %-22s %-5s %7s %7s %s\n' "$1" "$2" "$3" "$4" "$seconds" "$6" >&2
 }
 
 # does the suite have to pass after this step?  (BASELINE=fail apps pass only
@@ -489,24 +539,12 @@ run_app() {
     [[ "$KEEP" == 1 ]] || rm -rf "$work"
   fi
 
-  # (g) static checks of the result of every phase: no coroutine left un-awaited or used as a
-  # value (pyright), no blocking call inside an async function (ruff's ASYNC rules)
+  # (g) static checks of the result of every phase: queued here, run for every app at the end
   if in_list static "${STEPS[@]}"; then
-    start=$(now); id=$app/static; log=$LOGS/$id.log; : > "$log"
-    local problems=() findings=$LOGS/$id.findings f
-    all_phases_applied "$cum" "$log" || problems+=("apply exit $CUM_APPLY_RC")
-    rc=0; static_checks "$cum" "$log" "$findings" || rc=$?
-    if [[ $rc -eq 2 ]]; then
-      problems+=("a checker did not run (see $id.log)")
-    elif [[ $rc -eq 1 ]]; then
-      problems+=("$(findings_note "$findings")")
-      while IFS= read -r f; do say "$app: $f"; done < "$findings"
-    fi
-    if [[ ${#problems[@]} -eq 0 ]]; then
-      record "$app" static PASS - "$(elapsed "$start")" ""
-    else
-      record "$app" static FAIL - "$(elapsed "$start")" "$(IFS=';'; echo "${problems[*]}")"
-    fi
+    id=$app/static; log=$LOGS/$id.log; : > "$log"
+    local apply_ok=0
+    all_phases_applied "$cum" "$log" || apply_ok=1
+    static_queue "$app" "$cum" "$apply_ok"
   fi
 
   # (e) idempotence: after every phase, diff shows nothing
@@ -542,10 +580,10 @@ say "phases:   ${PHASES[*]}"
 say "steps:    ${STEPS[*]}"
 say "logs:     $LOGS"
 T0=$(now)
-in_list static "${STEPS[@]}" && static_selftest
 for app in "${APPS[@]}"; do
   run_app "$app"
 done
+in_list static "${STEPS[@]}" && static_run
 
 # ---------------------------------------------------------------- table
 W=7   # harness
