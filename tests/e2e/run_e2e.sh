@@ -2,7 +2,7 @@
 # run_e2e.sh - end-to-end check of awaitify on the sample apps in fixtures/apps.
 #
 #   bash tests/e2e/run_e2e.sh --awaitify build/awaitify [--apps crud_app,...]
-#        [--phases db,http,...] [--steps baseline,cumulative,single,module,closure,idempotent]
+#        [--phases db,http,...] [--steps baseline,cumulative,single,module,closure,static,idempotent]
 #        [--keep] [--root DIR] [--logs DIR]
 #
 # See tests/e2e/README.md for what each step checks.  Exit status: 0 when every
@@ -12,7 +12,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$HERE/../.." && pwd -P)
 ALL_PHASES=(db http files services routes middleware lifespan tests)
-ALL_STEPS=(baseline cumulative single module closure idempotent)
+ALL_STEPS=(baseline cumulative single module closure static idempotent)
 
 usage() {
   sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -96,6 +96,11 @@ fi
 [[ -x "$ROOT/usr/bin/python3" ]] || die "not a python root: $ROOT"
 ROOT=$(cd "$ROOT" && pwd -P)
 INROOT=(bash "$HERE/inroot.sh" "$ROOT")
+
+STATIC_TOOLS=""
+if in_list static "${STEPS[@]}"; then
+  STATIC_TOOLS=$(bash "$HERE/statictools.sh") || die "could not get the static checkers (tests/e2e/statictools.sh failed)"
+fi
 
 [[ -n "$LOGS" ]] || LOGS=$(mktemp -d /tmp/awaitify-e2e-logs.XXXXXX)
 mkdir -p "$LOGS"
@@ -203,13 +208,157 @@ save_diff() {  # APP WORK ID
   diff -ruN -x __pycache__ -x .pytest_cache -x '*.pyc' "$APPS_DIR/$1" "$2" > "$LOGS/$3.diff" 2>&1 || true
 }
 
+# ---------------------------------------------------------------- static checks
+# pyright (coroutines never awaited or used as values) and ruff's ASYNC rules (blocking calls
+# inside async functions), on the host with node. Each app's final copy is queued under
+# $STATIC/apps/APP; at the end one pyright run checks them all with the self-test (one
+# execution environment per app): pyright spends most of its time reading FastAPI,
+# SQLAlchemy and pydantic, so one run costs about what one app costs alone.
+STATIC=$RUN/static
+STATIC_APPS=()
+
+# writes the checks' config for the trees under $STATIC (apps/APP..., selftest)
+static_config() {  # NAME...
+  local pyver envs="" include="" name
+  pyver=$("${INROOT[@]}" / python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') || return 1
+  # pyright reads the root's packages as a virtual environment's: it runs no interpreter
+  mkdir -p "$STATIC/env/lib/python$pyver"
+  ln -sfn "$ROOT/usr/lib/python3/dist-packages" "$STATIC/env/lib/python$pyver/site-packages"
+  for name in "$@"; do
+    # each tree's own directory on its import path, as the apps' pytest.ini `pythonpath = .`
+    envs+="${envs:+, }{\"root\": \"$name\", \"extraPaths\": [\"$name\"]}"
+    include+="${include:+, }\"$name\""
+  done
+  cat > "$STATIC/pyrightconfig.json" <<EOF
+{
+  "include": [$include],
+  "executionEnvironments": [$envs],
+  "venvPath": ".",
+  "venv": "env",
+  "pythonVersion": "$pyver",
+  "pythonPlatform": "Linux",
+  "typeCheckingMode": "standard",
+  "reportUnusedCoroutine": "error",
+  "reportUnnecessaryComparison": "error",
+  "reportMissingImports": "error"
+}
+EOF
+  STATIC_RUFF_TARGET=py${pyver/./}
+}
+
+# Both checkers over the trees NAME... under $STATIC. Findings, one a line (`NAME/file:line:col:
+# rule message`), go to $STATIC/findings (failing) and $STATIC/notes (pyright's other errors);
+# everything the checkers print goes to LOG. Returns 0 when both ran, 2 when one did not.
+static_checks() {  # LOG NAME...
+  local log=$1 prc=0 frc=0 rrc=0 files=(); shift
+  : > "$STATIC/findings"; : > "$STATIC/notes"
+  static_config "$@" || { echo "could not read the root's python version" >> "$log"; return 2; }
+  echo "\$ pyright --outputjson -p $STATIC/pyrightconfig.json | pyright_findings.js" >> "$log"
+  (cd "$STATIC" && timeout -k 10 "$SUITE_TIMEOUT" node "$STATIC_TOOLS/node_modules/pyright/index.js" \
+     --outputjson -p pyrightconfig.json) > "$STATIC/pyright.json" 2>> "$log" || prc=$?
+  node "$HERE/static/pyright_findings.js" "$STATIC" < "$STATIC/pyright.json" > "$STATIC/pyright.out" 2>> "$log" || frc=$?
+  cat "$STATIC/pyright.out" >> "$log"
+  echo "[pyright exit $prc, pyright_findings exit $frc]" >> "$log"
+  grep -v -e '^note ' -e '^pyright ' "$STATIC/pyright.out" >> "$STATIC/findings" || true
+  sed -n 's/^note ([^)]*): //p' "$STATIC/pyright.out" >> "$STATIC/notes"
+
+  mapfile -d '' -t files < <(cd "$STATIC" && find "$@" -name '*.py' -not -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z)
+  echo "\$ ruff_async.js (select = [\"ASYNC\"]) on ${#files[@]} files" >> "$log"
+  (cd "$STATIC" && timeout -k 10 "$SUITE_TIMEOUT" node "$HERE/static/ruff_async.js" "$STATIC_TOOLS" \
+     "$STATIC_RUFF_TARGET" . "${files[@]}") > "$STATIC/ruff.out" 2>> "$log" || rrc=$?
+  cat "$STATIC/ruff.out" >> "$log"
+  echo "[ruff_async exit $rrc]" >> "$log"
+  grep -v '^ruff ' "$STATIC/ruff.out" >> "$STATIC/findings" || true
+
+  # pyright: 1 = errors (notes included); 2 and up = it did not run
+  if [[ $prc -gt 1 || $frc -gt 1 || $rrc -gt 1 || ${#files[@]} -eq 0 ]]; then return 2; fi
+  return 0
+}
+
+# the lines of FILE about tree NAME, with the NAME/ prefix dropped
+static_lines() {  # FILE NAME
+  local prefix=$2/
+  awk -v p="$prefix" 'index($0, p) == 1 { print substr($0, length(p) + 1) }' "$1"
+}
+
+# a table note for the findings in FILE: how many, and the first two as file:line rule
+findings_note() {  # FILE
+  local n shown
+  n=$(wc -l < "$1")
+  shown=$(head -n 2 "$1" | awk '{ split($1, a, ":"); printf "%s%s:%s %s", (NR > 1 ? ", " : ""), a[1], a[2], $2 }')
+  printf '%s static finding(s): %s%s' "$n" "$shown" "$([[ $n -le 2 ]] || echo ', ...')"
+}
+
+# queue an app's final copy for the checks (or record why it cannot be checked)
+static_queue() {  # APP WORK APPLY_OK
+  local app=$1 work=$2
+  if [[ "$3" -ne 0 ]]; then
+    record "$app" static FAIL - - "apply exit $CUM_APPLY_RC (see $app/static.log)"
+    return
+  fi
+  mkdir -p "$STATIC/apps"
+  cp -a "$work" "$STATIC/apps/$app"
+  STATIC_APPS+=("$app")
+}
+
+# Runs the checks over the queued apps and the self-test, and records a row for each. The
+# self-test, a copy of tests/e2e/static_selftest, must fail with exactly the findings in its
+# expected.txt (file:line rule): checkers that see nothing must not pass every app.
+static_run() {
+  local start log=$LOGS/static.log rc=0 problems=() got want app findings f names=(selftest)
+  start=$(now); : > "$log"
+  rm -rf "$STATIC/selftest"
+  cp -a "$HERE/static_selftest" "$STATIC/selftest"
+  for app in "${STATIC_APPS[@]}"; do names+=("apps/$app"); done
+  static_checks "$log" "${names[@]}" || rc=$?
+  local took; took=$(elapsed "$start")
+
+  mkdir -p "$LOGS/harness"
+  static_lines "$STATIC/findings" selftest > "$LOGS/harness/static-selftest.findings"
+  [[ $rc -eq 0 ]] || problems+=("a checker did not run (see static.log)")
+  got=$(awk '{ split($1, a, ":"); print a[1] ":" a[2], $2 }' "$LOGS/harness/static-selftest.findings" | LC_ALL=C sort)
+  want=$(grep -v -e '^#' -e '^$' "$HERE/static_selftest/expected.txt" | LC_ALL=C sort)
+  if [[ "$got" != "$want" ]]; then
+    {
+      echo "self-test findings (file:line rule) differ from static_selftest/expected.txt (< expected, > got):"
+      diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") || true
+    } >> "$log"
+    problems+=("findings differ from expected.txt (see static.log)")
+  fi
+  if [[ ${#problems[@]} -eq 0 ]]; then
+    record harness "static self-test" PASS - "$took" "$(wc -l < "$LOGS/harness/static-selftest.findings") expected findings; one run for ${#STATIC_APPS[@]} apps"
+  else
+    record harness "static self-test" FAIL - "$took" "$(IFS=';'; echo "${problems[*]}")"
+  fi
+
+  for app in "${STATIC_APPS[@]}"; do
+    findings=$LOGS/$app/static.findings
+    static_lines "$STATIC/findings" "apps/$app" > "$findings"
+    {
+      echo "(checked with the other apps in one run: see ../static.log)"
+      sed 's/^/finding: /' "$findings"
+      static_lines "$STATIC/notes" "apps/$app" | sed 's/^/note (not about coroutines, not failing): /'
+    } >> "$LOGS/$app/static.log"
+    if [[ $rc -ne 0 ]]; then
+      record "$app" static FAIL - - "a checker did not run (see static.log)"
+    elif [[ -s "$findings" ]]; then
+      while IFS= read -r f; do say "$app: $f"; done < "$findings"
+      record "$app" static FAIL - - "$(findings_note "$findings")"
+    else
+      record "$app" static PASS - - ""
+    fi
+  done
+}
+
 # ---------------------------------------------------------------- results
 ROWS=()
 FAILED=0
 record() {  # APP STEP RESULT TESTS SECONDS NOTE
   ROWS+=("$1|$2|$3|$4|$5|$6")
   [[ "$3" == FAIL ]] && FAILED=1
-  printf 'run_e2e: %-14s %-22s %-5s %7s %6ss %s\n' "$1" "$2" "$3" "$4" "$5" "$6" >&2
+  local seconds=$5
+  [[ "$seconds" == - ]] || seconds+=s
+  printf 'run_e2e: %-14s %-22s %-5s %7s %7s %s\n' "$1" "$2" "$3" "$4" "$seconds" "$6" >&2
 }
 
 # does the suite have to pass after this step?  (BASELINE=fail apps pass only
@@ -264,6 +413,16 @@ judge() {  # APP STEP ID START APPLY_RC COMPILE_RC MUST_PASS
   record "$app" "$step" "$result" "$S_PASSED/$S_TESTS" "$(elapsed "$start")" "$note"
 }
 
+# The cumulative copy with every phase applied, for the steps that look at the end result:
+# done by the cumulative step, or here in one run when that step is not selected.
+all_phases_applied() {  # WORK LOG
+  if [[ "$CUM_APPLIED" -eq 0 ]]; then
+    CUM_APPLY_RC=0; apply_phases "$1" "$2" . "${PHASES[@]}" || CUM_APPLY_RC=$?
+    CUM_APPLIED=1
+  fi
+  [[ "$CUM_APPLY_RC" -eq 0 ]]
+}
+
 # ---------------------------------------------------------------- one app
 run_app() {
   local app=$1
@@ -304,7 +463,8 @@ run_app() {
   local apply_rc compile_rc p must
   # (b) cumulative
   local cum="" done_phases=()
-  if in_list cumulative "${STEPS[@]}" || in_list idempotent "${STEPS[@]}"; then
+  CUM_APPLIED=0; CUM_APPLY_RC=0
+  if in_list cumulative "${STEPS[@]}" || in_list static "${STEPS[@]}" || in_list idempotent "${STEPS[@]}"; then
     cum=$(fresh_copy "$app" cumulative)
   fi
   if in_list cumulative "${STEPS[@]}"; then
@@ -318,6 +478,7 @@ run_app() {
       must=0; expect_pass cumulative "${done_phases[@]}" && must=1
       judge "$app" "+$p" "$id" "$start" "$apply_rc" "$compile_rc" "$must"
     done
+    CUM_APPLIED=1
   fi
 
   # (c) each phase alone
@@ -378,14 +539,19 @@ run_app() {
     [[ "$KEEP" == 1 ]] || rm -rf "$work"
   fi
 
+  # (g) static checks of the result of every phase: queued here, run for every app at the end
+  if in_list static "${STEPS[@]}"; then
+    id=$app/static; log=$LOGS/$id.log; : > "$log"
+    local apply_ok=0
+    all_phases_applied "$cum" "$log" || apply_ok=1
+    static_queue "$app" "$cum" "$apply_ok"
+  fi
+
   # (e) idempotence: after every phase, diff shows nothing
   if in_list idempotent "${STEPS[@]}"; then
     start=$(now); id=$app/idempotent; log=$LOGS/$id.log; : > "$log"
     local problems=()
-    if ! in_list cumulative "${STEPS[@]}"; then
-      apply_rc=0; apply_phases "$cum" "$log" . "${PHASES[@]}" || apply_rc=$?
-      [[ "$apply_rc" -eq 0 ]] || problems+=("apply exit $apply_rc")
-    fi
+    all_phases_applied "$cum" "$log" || problems+=("apply exit $CUM_APPLY_RC")
     local dargs=() out=$LOGS/$id.stdout
     if [[ ${#PHASES[@]} -ne ${#ALL_PHASES[@]} ]]; then
       for p in "${PHASES[@]}"; do dargs+=(--phase "$p"); done
@@ -417,9 +583,10 @@ T0=$(now)
 for app in "${APPS[@]}"; do
   run_app "$app"
 done
+in_list static "${STEPS[@]}" && static_run
 
 # ---------------------------------------------------------------- table
-W=3
+W=7   # harness
 for app in "${APPS[@]}"; do [[ ${#app} -le $W ]] || W=${#app}; done
 row() { printf '%-*s  %-22s %-6s %-9s %8s  %s\n' "$W" "$@"; }
 {
