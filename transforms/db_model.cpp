@@ -274,8 +274,14 @@ std::vector<Seed> db_seeds(const ProjectIndex& index) {
     std::string group = "db:" + holders[groups.find(i)]->qualified;
     std::string reason = fn->class_name.empty() ? "uses a sync Session (db phase)"
                                                 : "its class holds a sync Session (db phase)";
-    seeds.emplace_back(fn->qualified, reason, kSessionId, group,
-                       fn->session_awaits && !fn->is_async);
+    // A dependency holding the session (`get_service(db) -> Service(db)`) goes async with it:
+    // FastAPI awaits it, instead of running it in its thread pool.
+    const auto& references = index.references_to(fn->qualified);
+    bool dependency = std::any_of(references.begin(), references.end(), [](const CallSite& site) {
+      return site.fact.passed_to == "fastapi.Depends" || site.fact.passed_to == "fastapi.params.Depends";
+    });
+    bool becomes_async = !fn->is_async && (fn->session_awaits || (dependency && !fn->is_generator));
+    seeds.emplace_back(fn->qualified, reason, kSessionId, group, becomes_async);
     for (const std::string& dependency : fn->dependencies) {
       const FunctionFacts* provider = index.function(index.canonical(dependency));
       if (!provider || !is_provider(*provider) || provider->holds_session ||

@@ -2,7 +2,7 @@
 # run_e2e.sh - end-to-end check of awaitify on the sample apps in fixtures/apps.
 #
 #   bash tests/e2e/run_e2e.sh --awaitify build/awaitify [--apps crud_app,...]
-#        [--phases db,http,...] [--steps baseline,cumulative,single,module,closure,static,idempotent]
+#        [--phases db,http,...] [--steps baseline,cumulative,single,module,closure,static,verify,idempotent]
 #        [--keep] [--root DIR] [--logs DIR]
 #
 # See tests/e2e/README.md for what each step checks.  Exit status: 0 when every
@@ -12,7 +12,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$HERE/../.." && pwd -P)
 ALL_PHASES=(db http files services routes middleware lifespan tests)
-ALL_STEPS=(baseline cumulative single module closure static idempotent)
+ALL_STEPS=(baseline cumulative single module closure static verify idempotent)
 
 usage() {
   sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -141,6 +141,8 @@ fresh_copy() {  # APP NAME -> prints the host path of the copy
 apply_phases() {  # WORK LOG TARGET PHASE...
   local work=$1 log=$2 target=$3; shift 3
   local args=() p rc=0
+  # `cd ""` stays where it is: never run apply on anything but a work copy.
+  [[ -n "$work" && -d "$work" && "$work" != "$REPO"* ]] || die "internal error: no work copy to apply to ('$work')"
   for p in "$@"; do args+=(--phase "$p"); done
   echo "\$ awaitify apply ${args[*]} $target" >> "$log"
   (cd "$work" && timeout -k 10 "$SUITE_TIMEOUT" "$AWAITIFY" apply "${args[@]}" "$target") >> "$log" 2>&1 || rc=$?
@@ -427,6 +429,7 @@ all_phases_applied() {  # WORK LOG
 run_app() {
   local app=$1
   BASELINE=pass; FIXED_BY=middleware; ROUTER_MODULE=""; MODULE_EXPECT=""; SEED_ASYNC=""; SEED_MUST_CHANGE=""
+  VERIFY_EXPECT=()
   # shellcheck disable=SC1090
   source "$APPS_DIR/$app/e2e.conf"
   [[ "$BASELINE" == pass || "$BASELINE" == fail ]] || { record "$app" config FAIL - 0 "BASELINE must be pass or fail"; return; }
@@ -464,7 +467,8 @@ run_app() {
   # (b) cumulative
   local cum="" done_phases=()
   CUM_APPLIED=0; CUM_APPLY_RC=0
-  if in_list cumulative "${STEPS[@]}" || in_list static "${STEPS[@]}" || in_list idempotent "${STEPS[@]}"; then
+  if in_list cumulative "${STEPS[@]}" || in_list static "${STEPS[@]}" || in_list verify "${STEPS[@]}" ||
+     in_list idempotent "${STEPS[@]}"; then
     cum=$(fresh_copy "$app" cumulative)
   fi
   if in_list cumulative "${STEPS[@]}"; then
@@ -545,6 +549,36 @@ run_app() {
     local apply_ok=0
     all_phases_applied "$cum" "$log" || apply_ok=1
     static_queue "$app" "$cum" "$apply_ok"
+  fi
+
+  # (h) after every phase, `awaitify verify` finds nothing left sync: every path operation and
+  # dependency is async def, every coroutine awaited, nothing blocking in async code
+  if in_list verify "${STEPS[@]}" && [[ ${#PHASES[@]} -eq ${#ALL_PHASES[@]} ]]; then
+    start=$(now); id=$app/verify; log=$LOGS/$id.log; : > "$log"
+    local vproblems=()
+    all_phases_applied "$cum" "$log" || vproblems+=("apply exit $CUM_APPLY_RC")
+    echo "\$ awaitify verify ." >> "$log"
+    rc=0
+    local vout=$LOGS/$id.stdout
+    (cd "$cum" && "$AWAITIFY" verify .) > "$vout" 2>> "$log" || rc=$?
+    cat "$vout" >> "$log"
+    # What is left is exactly what the app's e2e.conf expects (VERIFY_EXPECT="file:line RULE ..."):
+    # refusals the engine reports on purpose, never anything new.
+    local got want
+    got=$(sed -n 's/^\([^ :]*\):\([0-9]*\):[0-9]*: \(AWV[0-9]*\) .*/\1:\2 \3/p' "$vout" | LC_ALL=C sort -u)
+    want=$(printf '%s\n' "${VERIFY_EXPECT[@]}" | grep -v '^$' | LC_ALL=C sort -u || true)
+    if [[ "$got" != "$want" ]]; then
+      { echo "verify findings (file:line rule) differ from VERIFY_EXPECT in e2e.conf (< expected, > got):"
+        diff <(echo "$want") <(echo "$got") || true; } >> "$log"
+      vproblems+=("verify findings differ from e2e.conf's VERIFY_EXPECT (see $id.log)")
+    elif [[ $rc -gt 1 ]]; then
+      vproblems+=("verify exit $rc (see $id.log)")
+    fi
+    if [[ ${#vproblems[@]} -eq 0 ]]; then
+      record "$app" verify PASS - "$(elapsed "$start")" "$([[ ${#VERIFY_EXPECT[@]} -eq 0 ]] || echo "${#VERIFY_EXPECT[@]} expected refusal(s)")"
+    else
+      record "$app" verify FAIL - "$(elapsed "$start")" "$(IFS=';'; echo "${vproblems[*]}")"
+    fi
   fi
 
   # (e) idempotence: after every phase, diff shows nothing
