@@ -195,6 +195,10 @@ const ImportEditor::Statement* ImportEditor::sorted_neighbour(int group, bool is
     }
   }
   if (!is_from && same_kind.empty()) return first_from;
+  // Sorted after every plain import: still before the from-imports, when they follow them.
+  bool plain_first = !same_kind.empty() && first_from &&
+                     ts_node_start_byte(same_kind.back()->node) < ts_node_start_byte(first_from->node);
+  if (!is_from && sorted && plain_first) return first_from;
   return nullptr;
 }
 

@@ -5,6 +5,7 @@
 // function the engine cannot follow, kept after the block) is a refusal: the whole `with`
 // stays as it is and the function is not seeded, so it is not made async for nothing.
 #include <map>
+#include <set>
 
 #include "awaitify/calls.hpp"
 #include "awaitify/engine.hpp"
@@ -136,7 +137,18 @@ void add(PassResult& result, const std::vector<Edit>& edits) {
   result.edits.insert(result.edits.end(), edits.begin(), edits.end());
 }
 
-void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& result) {
+// `json.load` -> `json.loads` keeps the module's spelling (`js.load` -> `js.loads`); a bare
+// `load` from `from json import load` becomes `json.loads`, since `loads` may not be imported.
+std::string json_function(TSNode call, const std::string& name, std::string_view src,
+                          std::set<std::string>& bare_names) {
+  TSNode function = field(call, "function");
+  if (is(function, "attribute")) return std::string(node_text(field(function, "object"), src)) + "." + name;
+  bare_names.insert(std::string(node_text(function, src)));
+  return "json." + name;
+}
+
+void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& result,
+                 std::set<std::string>& json_names) {
   std::string_view src = context.text();
   add(result, {Edit::insert(ts_node_start_byte(use.with_statement), "async ")});
   TSNode function = field(use.call, "function");
@@ -146,16 +158,14 @@ void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& res
   }
   for (TSNode loop : use.for_statements) add(result, {Edit::insert(ts_node_start_byte(loop), "async ")});
   for (TSNode call : use.json_loads) {
-    std::string wrapped = std::string(node_text(field(call, "function"), src));
-    wrapped = wrapped.substr(0, wrapped.size() - 4) + "loads(await " + use.name + ".read())";
+    std::string wrapped = json_function(call, "loads", src, json_names) + "(await " + use.name + ".read())";
     add(result, {Edit::replace(ts_node_start_byte(call), ts_node_end_byte(call), wrapped)});
   }
   for (TSNode call : use.json_dumps) {
-    std::string module(node_text(field(call, "function"), src));
-    module = module.substr(0, module.size() - 4);  // "json." of "json.dump"
+    std::string dumps = json_function(call, "dumps", src, json_names);
     std::string payload(node_text(named_children(field(call, "arguments"))[0], src));
     std::string options = json_options(call, src);
-    std::string text = "await " + use.name + ".write(" + module + "dumps(" + payload + options + "))";
+    std::string text = "await " + use.name + ".write(" + dumps + "(" + payload + options + "))";
     add(result, {Edit::replace(ts_node_start_byte(call), ts_node_end_byte(call), text)});
   }
 }
@@ -164,6 +174,7 @@ PassResult run_pass(const FileContext& context) {
   PassResult result;
   std::string_view src = context.text();
   bool changed = false;
+  std::set<std::string> json_names;  // `load`/`dump` imported bare and rewritten as json.*
   scan_file_scopes(context.facts, context.root, src, &context.index,
                    [&](const ScopeInfo& scope) {
     if (scope.is_module()) return;
@@ -182,13 +193,16 @@ PassResult run_pass(const FileContext& context) {
         result.findings.push_back(context.finding(kId, use.call, Severity::warning, "open() left as it is: " + why));
         continue;
       }
-      rewrite_use(use, context, result);
+      rewrite_use(use, context, result, json_names);
       changed = true;
     }
   }, nullptr);
   if (changed) {
     ImportEditor imports(context.source, context.root, context.index.first_party_packages());
     imports.require_module("aiofiles");
+    if (!json_names.empty()) imports.require_module("json");
+    for (const std::string& name : json_names) imports.drop_if_unused(name);
+    for (const Edit& edit : result.edits) imports.ignore_uses_in(edit.start, edit.end);
     add(result, imports.edits());
   }
   return result;
