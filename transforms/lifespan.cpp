@@ -6,6 +6,7 @@
 // finding. The handlers stay module functions (other callers keep working) and the lifespan
 // calls them by name when it runs, so it can sit right before the app while they stay below.
 #include "lifespan.hpp"
+#include "db_model.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -489,8 +490,46 @@ Finding broken_today(const App& app, const std::string& name, const FileContext&
 
 // ---------------------------------------------------------------- the pass
 
+// Whether a module will hold the async sibling of its sync engine after this run: written by
+// an earlier run, or by the db phase now (a provider of that module migrates).
+std::optional<std::string> async_engine_of(const FileContext& context, const ModuleFacts& module,
+                                           const std::string& engine) {
+  auto scheme = module.engine_schemes.find(engine);
+  if (scheme == module.engine_schemes.end()) return std::nullopt;
+  if (!scheme->second.empty() && !aw10x::async_scheme(scheme->second)) return std::nullopt;
+  std::string sibling = aw10x::sibling_name(module, engine);
+  auto existing = module.instances.find(sibling);
+  if (existing != module.instances.end() && existing->second.rfind("sqlalchemy.ext.asyncio.", 0) == 0) return sibling;
+  for (const FunctionFacts& fn : module.function_facts) {
+    if (fn.is_generator && context.plan.migrates(fn.qualified)) return sibling;
+  }
+  return std::nullopt;
+}
+
+// The async engines of the sync engines this module uses (its own, or imported by name): the
+// lifespan disposes them at shutdown, as the app's handlers dispose the sync ones.
+// Each: (the module text to import it from, or empty when it is defined here; its name).
+std::vector<std::pair<std::string, std::string>> async_engines_to_dispose(const FileContext& context) {
+  std::vector<std::pair<std::string, std::string>> found;
+  for (const auto& [engine, scheme] : context.facts.engine_schemes) {
+    if (auto sibling = async_engine_of(context, context.facts, engine)) found.emplace_back("", *sibling);
+  }
+  for (const auto& [local, qualified] : context.facts.imports) {
+    size_t dot = qualified.rfind('.');
+    if (dot == std::string::npos || local != qualified.substr(dot + 1)) continue;
+    const ModuleFacts* module = context.index.module(qualified.substr(0, dot));
+    if (!module) continue;
+    std::string from = aw10x::from_module_binding(context, local);
+    auto sibling = async_engine_of(context, *module, local);
+    if (sibling && !from.empty()) found.emplace_back(from, *sibling);
+  }
+  return found;
+}
+
 PassResult run(const FileContext& context) {
   Scan scan = scan_file(context);
+  std::vector<std::pair<std::string, std::string>> engines = async_engines_to_dispose(context);
+  bool disposes = false;
   PassResult result;
   result.findings = std::move(scan.findings);
   std::set<std::string> taken = names_in_use(context);
@@ -505,6 +544,10 @@ PassResult run(const FileContext& context) {
     }
     std::string name = lifespan_name(taken);
     taken.insert(name);
+    for (const auto& [from, engine] : engines) {
+      app.handlers.push_back({false, engine + ".dispose", true});
+      disposes = true;
+    }
     if (app.existing_lifespan) result.findings.push_back(broken_today(app, name, context));
     edits.push_back(lifespan_insertion(app, name, context));
     std::vector<Edit> constructor = constructor_edits(app, name, context);
@@ -520,6 +563,9 @@ PassResult run(const FileContext& context) {
   // The import goes first: when it lands where the lifespan does, it must come before it.
   ImportEditor imports(context.source, context.root);
   imports.require_from("contextlib", "asynccontextmanager");
+  for (const auto& [from, engine] : engines) {
+    if (disposes && !from.empty()) imports.require_from(from, engine);
+  }
   result.edits = imports.edits();
   result.edits.insert(result.edits.end(), edits.begin(), edits.end());
   std::vector<Edit> removals = line_removals(std::move(lines), context.source);
