@@ -181,6 +181,20 @@ std::string scheme_without_async_driver(const ProjectIndex& index, const Functio
   return {};
 }
 
+std::optional<std::string> async_engine_of(const FileContext& context, const ModuleFacts& module,
+                                           const std::string& engine) {
+  auto scheme = module.engine_schemes.find(engine);
+  if (scheme == module.engine_schemes.end()) return std::nullopt;
+  if (!scheme->second.empty() && !async_scheme(scheme->second)) return std::nullopt;
+  std::string sibling = sibling_name(module, engine);
+  auto existing = module.instances.find(sibling);
+  if (existing != module.instances.end() && existing->second.rfind("sqlalchemy.ext.asyncio.", 0) == 0) return sibling;
+  for (const FunctionFacts& fn : module.function_facts) {
+    if (fn.is_generator && context.plan.migrates(fn.qualified)) return sibling;
+  }
+  return std::nullopt;
+}
+
 bool is_sqlmodel(const std::string& qualified) {
   return qualified.rfind("sqlmodel", 0) == 0;
 }

@@ -43,6 +43,11 @@ std::optional<std::string> async_scheme(const std::string& scheme);
 // The URL scheme of the engine a provider opens sessions on, when it has no asyncio driver.
 std::string scheme_without_async_driver(const ProjectIndex& index, const FunctionFacts& provider);
 
+// The name of the async sibling of a module's sync engine when the module holds it after this
+// run: written by an earlier run, or by the db phase now (a provider of the module migrates).
+std::optional<std::string> async_engine_of(const FileContext& context, const ModuleFacts& module,
+                                           const std::string& engine);
+
 // Whether a qualified type is SQLModel's (its AsyncSession lives elsewhere).
 bool is_sqlmodel(const std::string& qualified);
 

@@ -490,29 +490,13 @@ Finding broken_today(const App& app, const std::string& name, const FileContext&
 
 // ---------------------------------------------------------------- the pass
 
-// Whether a module will hold the async sibling of its sync engine after this run: written by
-// an earlier run, or by the db phase now (a provider of that module migrates).
-std::optional<std::string> async_engine_of(const FileContext& context, const ModuleFacts& module,
-                                           const std::string& engine) {
-  auto scheme = module.engine_schemes.find(engine);
-  if (scheme == module.engine_schemes.end()) return std::nullopt;
-  if (!scheme->second.empty() && !aw10x::async_scheme(scheme->second)) return std::nullopt;
-  std::string sibling = aw10x::sibling_name(module, engine);
-  auto existing = module.instances.find(sibling);
-  if (existing != module.instances.end() && existing->second.rfind("sqlalchemy.ext.asyncio.", 0) == 0) return sibling;
-  for (const FunctionFacts& fn : module.function_facts) {
-    if (fn.is_generator && context.plan.migrates(fn.qualified)) return sibling;
-  }
-  return std::nullopt;
-}
-
 // The async engines of the sync engines this module uses (its own, or imported by name): the
 // lifespan disposes them at shutdown, as the app's handlers dispose the sync ones.
 // Each: (the module text to import it from, or empty when it is defined here; its name).
 std::vector<std::pair<std::string, std::string>> async_engines_to_dispose(const FileContext& context) {
   std::vector<std::pair<std::string, std::string>> found;
   for (const auto& [engine, scheme] : context.facts.engine_schemes) {
-    if (auto sibling = async_engine_of(context, context.facts, engine)) found.emplace_back("", *sibling);
+    if (auto sibling = aw10x::async_engine_of(context, context.facts, engine)) found.emplace_back("", *sibling);
   }
   for (const auto& [local, qualified] : context.facts.imports) {
     size_t dot = qualified.rfind('.');
@@ -520,7 +504,7 @@ std::vector<std::pair<std::string, std::string>> async_engines_to_dispose(const 
     const ModuleFacts* module = context.index.module(qualified.substr(0, dot));
     if (!module) continue;
     std::string from = aw10x::from_module_binding(context, local);
-    auto sibling = async_engine_of(context, *module, local);
+    auto sibling = aw10x::async_engine_of(context, *module, local);
     if (sibling && !from.empty()) found.emplace_back(from, *sibling);
   }
   return found;

@@ -8,6 +8,7 @@ TransformInfo db_provider_transform();          // AW101
 TransformInfo db_session_transform();           // AW102
 TransformInfo db_query_transform();             // AW103
 TransformInfo db_io_transform();                // AW104
+TransformInfo db_create_all_transform();        // AW105
 TransformInfo db_eager_transform();             // AW106
 TransformInfo http_requests_transform();        // AW201
 TransformInfo http_exceptions_transform();      // AW202
