@@ -151,8 +151,10 @@ std::optional<std::string> write_maker(Work& work, const std::string& name) {
   if (!maker || maker->engine.empty()) return std::nullopt;
   auto engine = write_engine(work, maker->engine);
   if (!engine) return std::nullopt;
-  std::string text = sibling + " = async_sessionmaker(" + *engine +
-                     ", class_=AsyncSession, expire_on_commit=False";
+  // SQLAlchemy 1.4 has no async_sessionmaker: its sessionmaker makes AsyncSessions with class_=.
+  bool legacy = work.context.setting("target.sqlalchemy") == "1.4";
+  std::string factory = legacy ? "sessionmaker" : "async_sessionmaker";
+  std::string text = sibling + " = " + factory + "(" + *engine + ", class_=AsyncSession, expire_on_commit=False";
   for (TSNode argument : named_children(field(maker->call, "arguments"))) {
     if (!is(argument, "keyword_argument")) continue;
     std::string key(node_text(field(argument, "name"), work.src()));
@@ -172,7 +174,8 @@ std::optional<std::string> write_maker(Work& work, const std::string& name) {
   }
   text += ")";
   work.result.edits.push_back(Edit::insert(ts_node_end_byte(maker->statement), "\n" + text));
-  work.imports.require_from("sqlalchemy.ext.asyncio", "async_sessionmaker");
+  if (legacy) work.imports.require_from("sqlalchemy.orm", "sessionmaker");
+  else work.imports.require_from("sqlalchemy.ext.asyncio", "async_sessionmaker");
   work.imports.require_from("sqlalchemy.ext.asyncio", "AsyncSession");
   work.makers_done.insert(name);
   return sibling;
@@ -332,7 +335,9 @@ in-memory SQLite URL is reported: the async engine would open a different, empty
 Engine options the async engine lacks (creator, module, a sync QueuePool) are left out and
 reported. `expire_on_commit=False` is required, not style: an attribute expired by commit()
 cannot be loaded lazily under asyncio (MissingGreenlet). `with Session(engine) as session:`
-providers (SQLModel) get `AsyncSession(async_engine, expire_on_commit=False)`.
+providers (SQLModel) get `AsyncSession(async_engine, expire_on_commit=False)`. With
+`--target sqlalchemy=1.4`, which has no async_sessionmaker, the maker is
+`sessionmaker(async_engine, class_=AsyncSession, expire_on_commit=False, ...)`.
 A module that overrides the sync provider (`app.dependency_overrides[get_db] = override_get_db`)
 gets the same override for the async one, with an async sibling of its override; an override
 the engine cannot mirror is an error, since migrated code would reach the real database.)",
