@@ -2,6 +2,7 @@
 // (commit, refresh, delete, execute, get, exec, ...), and `with db.begin():` becomes
 // `async with db.begin():`. add/add_all/expunge/expire stay sync, as on AsyncSession.
 #include "awaitify/calls.hpp"
+#include "awaitify/imports.hpp"
 #include "awaitify/db.hpp"
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
@@ -45,9 +46,20 @@ std::optional<std::string> make_async_with(const FileContext& context, TSNode st
   return std::nullopt;
 }
 
+// `db.execute("SELECT ...")`: SQLAlchemy 2.0 takes no plain string; `text("SELECT ...")`.
+std::optional<Edit> raw_sql(TSNode call, std::string_view src) {
+  std::string method = method_of(call, src);
+  if (method != "execute" && method != "scalar" && method != "scalars") return std::nullopt;
+  TSNode first = ts_node_named_child(field(call, "arguments"), 0);
+  if (!is(first, "string") && !is(first, "concatenated_string")) return std::nullopt;
+  std::string wrapped = "text(" + std::string(node_text(first, src)) + ")";
+  return Edit::replace(ts_node_start_byte(first), ts_node_end_byte(first), wrapped);
+}
+
 PassResult run(const FileContext& context) {
   PassResult result;
   std::string_view src = context.text();
+  bool needs_text = false;
   scan_file_scopes(
       context.facts, context.root, src, &context.index,
       [&](const ScopeInfo& scope) {
@@ -80,9 +92,19 @@ PassResult run(const FileContext& context) {
             continue;
           }
           result.edits.insert(result.edits.end(), edits.begin(), edits.end());
+          if (auto wrapped = raw_sql(call, src)) {
+            result.edits.push_back(*wrapped);
+            needs_text = true;
+          }
         }
       },
       nullptr);
+  if (needs_text && context.facts.resolve("text").empty()) {
+    ImportEditor imports(context.source, context.root, context.index.first_party_packages());
+    imports.require_from("sqlalchemy", "text");
+    std::vector<Edit> import_edits = imports.edits();
+    result.edits.insert(result.edits.end(), import_edits.begin(), import_edits.end());
+  }
   return result;
 }
 
@@ -102,7 +124,8 @@ After:
 
 Awaited: commit, rollback, flush, refresh, delete, close, execute, scalar, scalars, get,
 get_one, merge, run_sync, stream, stream_scalars, connection, invalidate, reset, exec (SQLModel).
-`with db.begin():` becomes `async with db.begin():`. add, add_all, expunge, expunge_all,
+`with db.begin():` becomes `async with db.begin():`; `db.execute("SQL")` gets the text()
+SQLAlchemy 2.0 requires: `await db.execute(text("SQL"))`. add, add_all, expunge, expunge_all,
 expire, expire_all, in_transaction and no_autoflush stay sync, as they are on AsyncSession.
 `db.delete(obj)` looks like add() but is I/O: a missed await deletes nothing, silently.
 Only code the db phase migrates (see AW102) changes; a call that cannot be awaited where it is
