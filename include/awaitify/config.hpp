@@ -1,5 +1,5 @@
 #pragma once
-// Configuration for audit, verify and check: `[tool.awaitify]` in the nearest pyproject.toml
+// Configuration for every command (diff, apply and plan too): `[tool.awaitify]` in the nearest pyproject.toml
 // above the paths (or a file given with --config), read with a small TOML reader that covers what
 // pyproject files use (tables, dotted keys, strings, numbers, booleans, arrays, inline tables).
 //

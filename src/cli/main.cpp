@@ -10,9 +10,11 @@
 #include <map>
 #include <sstream>
 
+#include "awaitify/config.hpp"
 #include "awaitify/discover.hpp"
 #include "awaitify/emit.hpp"
 #include "awaitify/engine.hpp"
+#include "awaitify/verify.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -221,14 +223,53 @@ int print_plan(const RunResult& result, const CommonOptions& options) {
 
 void report_pulled_in(const Plan& plan, bool apply) {
   for (const std::string& path : plan.pulled_in()) {
-    spdlog::warn("awaitify: {} is outside the selected paths but {} because callers there must "
-                 "await functions made async (--no-expand refuses instead)",
+    spdlog::warn("awaitify: {} is outside the selected paths but {}: callers there must await "
+                 "functions made async, or it shares a session with the selected code "
+                 "(`awaitify plan` says which; --no-expand refuses instead)",
                  path, apply ? "was changed" : "would change");
   }
 }
 
-int run_files(const CommonOptions& options, Mode mode) {
+// `[tool.awaitify]` of the nearest pyproject.toml, under the command line: its phases, only and
+// skip apply when the command line names none, its settings unless a flag overrides them.
+// Verify rule IDs in only/skip concern audit/verify/check, not the rewrites.
+Result<CommonOptions> with_config(const CommonOptions& options, const std::vector<std::string>& paths,
+                                  Config& config) {
+  auto found = find_config(paths);
+  if (!found) return found.error();
+  config = *found;
+  if (!config.path.empty()) spdlog::debug("awaitify: configuration from {}", config.path);
+  CommonOptions merged = options;
+  if (merged.phases.empty()) merged.phases = config.phases;
+  auto transform_ids = [](const std::vector<std::string>& ids) {
+    std::vector<std::string> kept;
+    for (const std::string& id : ids) {
+      if (!is_verify_rule(id)) kept.push_back(id);
+    }
+    return kept;
+  };
+  if (merged.only.empty()) merged.only = transform_ids(config.only);
+  if (merged.skip.empty()) merged.skip = transform_ids(config.skip);
+  Settings settings;
+  settings.values = config.settings;
+  for (const auto& [key, value] : options.settings.values) settings.values[key] = value;
+  merged.settings = settings;
+  return merged;
+}
+
+int run_files(const CommonOptions& command_line, Mode mode) {
   bool apply = mode == Mode::apply;
+  std::vector<std::string> config_paths =
+      command_line.paths.empty() || command_line.paths == std::vector<std::string>{"-"}
+          ? std::vector<std::string>{"."}
+          : command_line.paths;
+  Config config;
+  auto configured = with_config(command_line, config_paths, config);
+  if (!configured) {
+    spdlog::error("awaitify: error: {}", configured.error().message);
+    return kExitError;
+  }
+  const CommonOptions& options = *configured;
   auto transforms = selection_of(options);
   if (!transforms) {
     spdlog::error("awaitify: error: {}", transforms.error().message);
@@ -242,8 +283,13 @@ int run_files(const CommonOptions& options, Mode mode) {
     return kExitError;
   }
   if (apply) install_interrupt_handlers();
+  std::vector<std::string> selected = config.filter(files->first);
+  if (selected.empty()) {
+    spdlog::error("awaitify: error: every Python file under the paths is excluded by {}", config.path);
+    return kExitError;
+  }
   RunOptions run_options{options.jobs, !options.no_expand, files->second, options.settings};
-  RunResult result = run(files->first, *transforms, run_options);
+  RunResult result = run(selected, *transforms, run_options);
   if (mode == Mode::plan) return print_plan(result, options);
   const std::vector<FileOutcome>& outcomes = result.outcomes;
   Totals totals = summarize(outcomes);

@@ -192,3 +192,26 @@ TEST(Cli, BadFilesAreReportedAndLeftWhileOthersAreProcessed) {
   EXPECT_EQ(read_file(dir.path() / "latin1.py"), latin1);
   EXPECT_EQ(read_file(dir.path() / "good.py"), kAppAfter);
 }
+
+// diff and apply read [tool.awaitify] as audit/verify/check do: phases, skip and exclude apply
+// unless the command line says otherwise.
+TEST(Cli, DiffAndApplyFollowThePyprojectConfiguration) {
+  TempDir dir;
+  write_file(dir.path() / "app/main.py", kApp);
+  write_file(dir.path() / "app/legacy.py", kApp);
+  write_file(dir.path() / "pyproject.toml",
+             "[tool.awaitify]\nphases = [\"routes\"]\nexclude = [\"app/legacy.py\"]\n");
+  Output diff = run_cli(dir.path(), "diff");
+  EXPECT_EQ(diff.status, 1) << diff.err;
+  EXPECT_NE(diff.out.find("+async def root():"), std::string::npos) << diff.out;
+  EXPECT_EQ(diff.out.find("async def timing"), std::string::npos) << "middleware is not a configured phase";
+  EXPECT_EQ(diff.out.find("legacy.py"), std::string::npos) << "legacy.py is excluded";
+  Output flag = run_cli(dir.path(), "diff --phase middleware");
+  EXPECT_NE(flag.out.find("+async def timing"), std::string::npos) << "the command line wins";
+  EXPECT_EQ(flag.out.find("+async def root():"), std::string::npos);
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphasez = [\"routes\"]\n");
+  Output bad = run_cli(dir.path(), "apply");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("phasez"), std::string::npos) << bad.err;
+  EXPECT_EQ(read_file(dir.path() / "app/main.py"), kApp);
+}
