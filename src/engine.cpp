@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "awaitify/syntax.hpp"
@@ -169,6 +170,29 @@ std::vector<Seed> collect_seeds(const ProjectIndex& index,
   return seeds;
 }
 
+namespace {
+
+// Serialises progress reports from the worker threads.
+class Progress {
+ public:
+  Progress(const RunOptions& options, const char* stage, size_t total)
+      : report_(options.progress), stage_(stage), total_(total) {}
+  void step() {
+    if (!report_) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    report_(stage_, ++done_, total_);
+  }
+
+ private:
+  const std::function<void(const char*, size_t, size_t)>& report_;
+  const char* stage_;
+  size_t total_;
+  size_t done_ = 0;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
 RunResult run(const std::vector<std::string>& paths,
               const std::vector<const TransformInfo*>& transforms, const RunOptions& options) {
   std::set<std::string> selected(paths.begin(), paths.end());
@@ -179,7 +203,12 @@ RunResult run(const std::vector<std::string>& paths,
   std::vector<std::optional<SourceFile>> sources(all.size());
   std::vector<std::optional<ModuleFacts>> facts(all.size());
   std::vector<std::string> errors(all.size());
+  Progress indexing(options, "indexing", all.size());
   parallel_for(all.size(), options.jobs, [&](size_t i) {
+    struct Step {
+      Progress& progress;
+      ~Step() { progress.step(); }
+    } step{indexing};
     auto source = SourceFile::load(all[i]);
     if (!source) {
       errors[i] = source.error().message;
@@ -206,7 +235,12 @@ RunResult run(const std::vector<std::string>& paths,
     if (i < paths.size() || result.plan.pulled_in().count(all[i])) chosen.push_back(i);
   }
   result.outcomes.resize(chosen.size());
+  Progress rewriting(options, "rewriting", chosen.size());
   parallel_for(chosen.size(), options.jobs, [&](size_t k) {
+    struct Step {
+      Progress& progress;
+      ~Step() { progress.step(); }
+    } step{rewriting};
     size_t i = chosen[k];
     if (!errors[i].empty()) {
       FileOutcome& outcome = result.outcomes[k];

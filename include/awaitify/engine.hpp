@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct RunOptions {
   // when the closure pulls them in.
   std::vector<std::string> context_paths;
   Settings settings;
+  // Called as files are done ("indexing" / "rewriting", done, total), from worker threads one
+  // at a time; empty: no progress reports.
+  std::function<void(const char* stage, size_t done, size_t total)> progress;
 };
 
 struct RunResult {
