@@ -1,6 +1,7 @@
 #include "awaitify/calls.hpp"
 
 #include "awaitify/knowledge.hpp"
+#include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
 
 namespace awaitify {
@@ -83,7 +84,11 @@ CallContext ScopeScanner::context_of(TSNode node) const {
   for (TSNode up = ts_node_parent(node); !ts_node_is_null(up) && !ts_node_eq(up, root_);
        up = ts_node_parent(up)) {
     if (is(up, "lambda")) return CallContext::lambda;
-    if (is(up, "generator_expression")) return CallContext::generator;
+    // A generator a builtin reads whole (`sum(f(x) for x in xs)`) becomes a list comprehension
+    // when something in it must be awaited: for the closure it is one.
+    if (is(up, "generator_expression")) {
+      return is_eager_generator(up, src_) ? CallContext::comprehension : CallContext::generator;
+    }
     if (is(up, "list_comprehension") || is(up, "set_comprehension") ||
         is(up, "dictionary_comprehension")) {
       return CallContext::comprehension;

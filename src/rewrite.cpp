@@ -17,9 +17,15 @@ bool needs_parentheses(TSNode expression) {
   return false;
 }
 
-std::optional<std::string> refusal(TSNode expression, bool enclosing_becomes_async) {
+std::optional<std::string> refusal(TSNode expression, bool enclosing_becomes_async, std::string_view src,
+                                   std::vector<TSNode>& eager) {
   for (TSNode up = ts_node_parent(expression); !ts_node_is_null(up); up = ts_node_parent(up)) {
     if (is(up, "lambda")) return "the call is inside a lambda, which cannot await";
+    if (is(up, "generator_expression") && !src.empty() && is_eager_generator(up, src)) {
+      if (!enclosing_becomes_async) return "the call is inside a comprehension of a function that stays sync";
+      eager.push_back(up);
+      continue;
+    }
     if (is(up, "generator_expression")) {
       return "the call is inside a generator expression; awaiting there makes it an async "
              "generator";
@@ -50,19 +56,53 @@ std::vector<Edit> make_async(TSNode function_definition) {
   return {Edit::insert(ts_node_start_byte(function_definition), "async ")};
 }
 
-Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_becomes_async) {
+bool is_eager_generator(TSNode generator_expression, std::string_view src) {
+  TSNode consumer = ts_node_parent(generator_expression);
+  if (is(consumer, "argument_list")) {
+    // `sum((f(x) for x in xs), 0)`: the generator is the first of the arguments.
+    if (!ts_node_eq(ts_node_named_child(consumer, 0), generator_expression)) return false;
+    consumer = ts_node_parent(consumer);
+  }
+  if (!is(consumer, "call")) return false;
+  TSNode function = field(consumer, "function");
+  if (is(function, "attribute")) {
+    return node_text(field(function, "attribute"), src) == "join" && is(field(function, "object"), "string");
+  }
+  std::string_view name = node_text(function, src);
+  for (std::string_view eager : {"sum", "list", "tuple", "set", "frozenset", "sorted", "min", "max", "dict"}) {
+    if (name == eager) return true;
+  }
+  return false;
+}
+
+Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_becomes_async,
+                                           std::string_view src) {
   TSNode parent = ts_node_parent(expression);
   if (is(parent, "await")) return std::vector<Edit>{};
   if (is(parent, "parenthesized_expression") && is(ts_node_parent(parent), "await")) {
     return std::vector<Edit>{};
   }
-  if (auto why = refusal(expression, enclosing_becomes_async)) return Error{*why};
+  std::vector<TSNode> eager;
+  if (auto why = refusal(expression, enclosing_becomes_async, src, eager)) return Error{*why};
   uint32_t start = ts_node_start_byte(expression);
   uint32_t end = ts_node_end_byte(expression);
-  if (needs_parentheses(expression)) {
-    return std::vector<Edit>{Edit::insert(start, "(await "), Edit::insert(end, ")")};
+  std::vector<Edit> edits;
+  // `sum(x for x in xs)` -> `sum([x for x in xs])`; `sum((x for x in xs), 0)` -> `sum([...], 0)`.
+  // The brackets go first: `[` and `await ` may be inserted at one offset, in that order.
+  for (TSNode generator : eager) {
+    uint32_t open = ts_node_start_byte(generator);
+    uint32_t close = ts_node_end_byte(generator) - 1;
+    bool own_parentheses = is(ts_node_parent(generator), "argument_list");
+    edits.push_back(own_parentheses ? Edit::replace(open, open + 1, "[") : Edit::insert(open + 1, "["));
+    edits.push_back(own_parentheses ? Edit::replace(close, close + 1, "]") : Edit::insert(close, "]"));
   }
-  return std::vector<Edit>{Edit::insert(start, "await ")};
+  if (needs_parentheses(expression)) {
+    edits.push_back(Edit::insert(start, "(await "));
+    edits.push_back(Edit::insert(end, ")"));
+  } else {
+    edits.push_back(Edit::insert(start, "await "));
+  }
+  return edits;
 }
 
 std::vector<Edit> wrap_in_threadpool(TSNode call, std::string_view src, bool whole_chain) {

@@ -96,7 +96,7 @@ class ClosurePass {
   }
 
   void await_call(const Site& site) {
-    auto edits = await_expression(site.node, true);
+    auto edits = await_expression(site.node, true, src_);
     if (!edits) {
       result_.findings.push_back(context_.finding(
           kId, site.node, Severity::warning,
@@ -169,10 +169,13 @@ modules and through methods (a method's namesakes in its class hierarchy follow 
 from `if __name__ == "__main__":` and from the top level of a script nobody imports become
 asyncio.run(...). A function made async that still makes a blocking call gets that call
 wrapped as `await run_in_threadpool(fn, *args)` (starlette.concurrency) until a later phase
-migrates it.
+migrates it. A generator expression that a builtin reads whole (sum, list, tuple, set,
+frozenset, sorted, min, max, dict, str.join) becomes a list comprehension so it can await:
+`sum(price(x) for x in xs)` -> `sum([await price(x) for x in xs])`.
 
-Stops (the seed stays sync, and the chain is reported): a caller inside a lambda or generator
-expression, in a class body or parameter default, in module-level code of an imported module,
+Stops (the seed stays sync, and the chain is reported): a caller inside a lambda or another
+generator expression (any() and all() stop early, so awaiting everything first would change
+them), in a class body or parameter default, in module-level code of an imported module,
 in __init__/__enter__/__exit__ and other methods Python calls synchronously, in a property, a
 sync generator, a pytest test or fixture (the tests phase converts those); a function passed
 as a value (map, sorted(key=...), threading.Thread(target=...)) except to Depends/Security;

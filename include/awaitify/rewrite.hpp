@@ -23,7 +23,17 @@ std::vector<Edit> make_async(TSNode function_definition);
 // (an Error saying why) inside a lambda, or inside a generator expression, or inside a
 // comprehension whose function stays sync (`async_function_ok` says whether the enclosing
 // function is or becomes async).
-Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_becomes_async = true);
+// With the source text, a call inside a generator expression that a builtin consumes whole
+// (`sum(f(x) for x in xs)`, see is_eager_generator) is awaited too: the generator expression
+// becomes a list comprehension (`sum([await f(x) for x in xs])`), which the consumer reads the
+// same way, where an await would have made it an async generator.
+Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_becomes_async = true,
+                                           std::string_view src = {});
+
+// A generator expression that is the argument of a builtin reading it whole and at once (sum,
+// list, tuple, set, frozenset, sorted, min, max, dict, str.join): as a list it means the same.
+// any() and all() stop early, so they are not among them.
+bool is_eager_generator(TSNode generator_expression, std::string_view src);
 
 // `fn(a, b)` -> `await run_in_threadpool(fn, a, b)` (parenthesized when the result is used
 // further). With whole_chain, a method chain ending at this call's outermost trailer is moved
