@@ -46,6 +46,10 @@ bool fixture_builds(const ProjectIndex& index, const std::string& class_name) {
   return false;
 }
 
+bool is_threadpool_runner(const std::string& callee) {
+  return callee == "starlette.concurrency.run_in_threadpool" || callee == "fastapi.concurrency.run_in_threadpool";
+}
+
 bool dependency_injection(const std::string& callee) {
   return callee == "fastapi.Depends" || callee == "fastapi.Security" ||
          callee == "fastapi.params.Depends" || callee == "fastapi.params.Security";
@@ -192,6 +196,9 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
     }
     for (const CallSite& site : index.references_to(current)) {
       if (dependency_injection(site.fact.passed_to)) continue;  // FastAPI awaits async dependencies
+      // `await run_in_threadpool(load, path)`, written by an earlier phase while `load` still
+      // blocked: the closure pass unwraps it to `await load(path)`.
+      if (is_threadpool_runner(site.fact.passed_to) && fn->class_name.empty()) continue;
       std::vector<std::string> chain = chain_to(closure, current);
       chain.push_back(site_text(site));
       std::string callee = site.fact.passed_to.empty() ? "a call" : site.fact.passed_to;

@@ -39,6 +39,7 @@ struct OpenUse {
   std::vector<TSNode> for_statements;   // for x in name:
   std::vector<TSNode> json_loads;       // json.load(name)
   std::vector<TSNode> json_dumps;       // json.dump(obj, name, ...)
+  std::vector<TSNode> copies;           // shutil.copyfileobj(source, name[, length]) statements
   std::string refusal;   // empty when the whole `with` can move
 };
 
@@ -71,6 +72,13 @@ void classify_uses(OpenUse& use, TSNode block, const ModuleFacts& facts, std::st
       }
       if (target == "json.dump" && positional.size() >= 2 && ts_node_eq(positional[1], node)) {
         use.json_dumps.push_back(call);
+        return true;
+      }
+      // Copied into, as a statement of its own: a read/write loop that awaits the writes.
+      bool statement = is(ts_node_parent(call), "expression_statement");
+      if (target == "shutil.copyfileobj" && statement && positional.size() >= 2 && positional.size() <= 3 &&
+          ts_node_eq(positional[1], node) && node_text(positional[0], src) != use.name) {
+        use.copies.push_back(call);
         return true;
       }
       use.refusal = "`" + use.name + "` is passed to `" + std::string(node_text(field(call, "function"), src)) +
@@ -147,9 +155,43 @@ std::string json_function(TSNode call, const std::string& name, std::string_view
   return "json." + name;
 }
 
+// `upload.file` where `upload` is an UploadFile parameter of the function: read it through
+// UploadFile's own async read(). Empty otherwise.
+std::string upload_parameter(TSNode source, TSNode function, std::string_view src) {
+  if (!is(source, "attribute") || node_text(field(source, "attribute"), src) != "file") return {};
+  TSNode object = field(source, "object");
+  if (!is(object, "identifier")) return {};
+  for (TSNode param : named_children(field(function, "parameters"))) {
+    if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
+    TSNode name = is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
+    std::string type = dotted_name(annotated_type(field(param, "type")), src);
+    bool upload = type == "UploadFile" || (type.size() > 11 && type.substr(type.size() - 11) == ".UploadFile");
+    if (upload && node_text(name, src) == node_text(object, src)) return std::string(node_text(object, src));
+  }
+  return {};
+}
+
+// `shutil.copyfileobj(source, out)` -> a loop reading chunks and awaiting each write.
+Edit copy_loop(TSNode call, const OpenUse& use, const FileContext& context) {
+  std::string_view src = context.text();
+  std::vector<TSNode> arguments = named_children(field(call, "arguments"));
+  TSNode statement = ts_node_parent(call);
+  std::string indent(context.source.indent_at(ts_node_start_byte(statement)));
+  std::string size = arguments.size() == 3 ? std::string(node_text(arguments[2], src)) : "1024 * 1024";
+  auto function = enclosing_function(call);
+  std::string_view body = function ? node_text(*function, src) : src;
+  std::string chunk = body.find("chunk") == std::string_view::npos ? "chunk" : "_awaitify_chunk";
+  std::string upload = function ? upload_parameter(arguments[0], *function, src) : "";
+  std::string read = upload.empty() ? std::string(node_text(arguments[0], src)) + ".read(" + size + ")"
+                                    : "await " + upload + ".read(" + size + ")";
+  return Edit::replace(ts_node_start_byte(statement), ts_node_end_byte(statement),
+                       "while " + chunk + " := " + read + ":\n" + indent + "    await " + use.name + ".write(" + chunk + ")");
+}
+
 void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& result,
                  std::set<std::string>& json_names) {
   std::string_view src = context.text();
+  for (TSNode call : use.copies) add(result, {copy_loop(call, use, context)});
   add(result, {Edit::insert(ts_node_start_byte(use.with_statement), "async ")});
   TSNode function = field(use.call, "function");
   add(result, {Edit::replace(ts_node_start_byte(function), ts_node_end_byte(function), "aiofiles.open")});
@@ -202,6 +244,9 @@ PassResult run_pass(const FileContext& context) {
     imports.require_module("aiofiles");
     if (!json_names.empty()) imports.require_module("json");
     for (const std::string& name : json_names) imports.drop_if_unused(name);
+    for (const auto& [local, target] : context.facts.imports) {
+      if (target == "shutil" || target == "shutil.copyfileobj") imports.drop_if_unused(local);
+    }
     for (const Edit& edit : result.edits) imports.ignore_uses_in(edit.start, edit.end);
     add(result, imports.edits());
   }
@@ -259,7 +304,9 @@ After:
 
 In the block, f.read/readline/readlines/write/writelines/seek/flush/truncate/tell/close are
 awaited and `for line in f` becomes `async for`; json.load(f) becomes
-json.loads(await f.read()). The function becomes async through the closure (AW401): its
+json.loads(await f.read()); `shutil.copyfileobj(src, f)` becomes a loop awaiting each write
+(`while chunk := src.read(n): await f.write(chunk)`, reading an UploadFile parameter's `.file`
+through its async read()). The function becomes async through the closure (AW401): its
 callers await it, across modules. `import aiofiles` is added once.
 
 Refusals (the `with` stays, with a finding, and the function is not made async for it): open()

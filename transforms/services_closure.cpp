@@ -75,7 +75,34 @@ class ClosurePass {
     return !(session && context_.plan.migrates(path->functions.back()));
   }
 
+  // `await run_in_threadpool(load, path)` where load becomes async: `await load(path)`.
+  bool unwrap_threadpool(const Site& site) {
+    if (!site.awaited || (site.target != "starlette.concurrency.run_in_threadpool" &&
+                          site.target != "fastapi.concurrency.run_in_threadpool")) {
+      return false;
+    }
+    TSNode arguments = field(site.node, "arguments");
+    TSNode function = ts_node_named_child(arguments, 0);
+    if (!is(function, "identifier") && !is(function, "attribute")) return false;
+    std::string target = context_.index.canonical(context_.facts.resolve(dotted_name(function, src_)));
+    const FunctionFacts* callee = context_.index.function(target);
+    if (!callee || !(callee->is_async || context_.plan.becomes_async(target))) return false;
+    // `run_in_threadpool(load, a, b)` -> `load(a, b)`: the callee, then the other arguments.
+    std::string call(node_text(function, src_));
+    TSNode second = ts_node_named_child(arguments, 1);
+    std::string rest = ts_node_is_null(second)
+                           ? ")"
+                           : std::string(src_.substr(ts_node_start_byte(second),
+                                                     ts_node_end_byte(arguments) - ts_node_start_byte(second)));
+    add({Edit::replace(ts_node_start_byte(site.node), ts_node_end_byte(site.node), call + "(" + rest)});
+    for (const auto& [local, qualified] : context_.facts.imports) {
+      if (qualified == site.target) unwrapped_.push_back(local);
+    }
+    return true;
+  }
+
   void on_call(const Site& site, const ScopeState& scope) {
+    if (unwrap_threadpool(site)) return;
     if (site.awaited) return;
     // A session call the db passes left (`async with db.begin():`, a refused query) is theirs.
     if (scope.db_migrated && site.target.rfind("sqlalchemy.orm.Session.", 0) == 0) return;
@@ -129,8 +156,13 @@ class ClosurePass {
   void add(const std::vector<Edit>& edits) { result_.edits.insert(result_.edits.end(), edits.begin(), edits.end()); }
 
   void add_imports() {
-    if (!need_asyncio_ && !need_threadpool_) return;
+    if (!need_asyncio_ && !need_threadpool_ && unwrapped_.empty()) return;
     ImportEditor imports(context_.source, context_.root, context_.index.first_party_packages());
+    // A call this pass wraps keeps the import (its uses are in ranges the editor ignores).
+    for (const std::string& local : unwrapped_) {
+      if (!need_threadpool_) imports.drop_if_unused(local);
+    }
+    for (const Edit& edit : result_.edits) imports.ignore_uses_in(edit.start, edit.end);
     if (need_asyncio_) imports.require_module("asyncio");
     if (need_threadpool_) imports.require_from("starlette.concurrency", "run_in_threadpool");
     add(imports.edits());
@@ -141,6 +173,7 @@ class ClosurePass {
   PassResult result_;
   bool need_asyncio_ = false;
   bool need_threadpool_ = false;
+  std::vector<std::string> unwrapped_;  // local names of run_in_threadpool calls unwrapped
 };
 
 PassResult run(const FileContext& context) { return ClosurePass(context).run(); }
