@@ -207,6 +207,21 @@ class FileChecker {
   const ProjectView& project_;
   const ProjectIndex& index_;
   const ViewFile& file_;
+  bool in_pytest_ = false;  // the scope being checked is a pytest test or fixture
+
+  // A pytest test or fixture: `test*` or @fixture in test_*.py, *_test.py or conftest.py.
+  bool is_pytest_code(TSNode def) const {
+    std::string path = file_.source.path();
+    std::string name = path.substr(path.rfind('/') + 1);
+    bool test_file = name.rfind("test_", 0) == 0 || name == "conftest.py" ||
+                     (name.size() > 8 && name.compare(name.size() - 8, 8, "_test.py") == 0);
+    if (!test_file) return false;
+    if (node_text(field(def, "name"), src_).rfind("test", 0) == 0) return true;
+    TSNode decorated = ts_node_parent(def);
+    return is(decorated, "decorated_definition") &&
+           node_text(decorated, src_).substr(0, ts_node_start_byte(def) - ts_node_start_byte(decorated))
+                   .find("fixture") != std::string_view::npos;
+  }
   const ModuleFacts& facts_;
   const ProjectFacts& project_facts_;
   const VerifyOptions& options_;
@@ -240,10 +255,13 @@ std::vector<ReportItem> FileChecker::run() {
   auto prepare = [&](const Scope& scope, ScopeVisitor& visitor) {
     bool async_scope = !scope.is_module() && is_async_function(scope.def);
     session_uses.clear();
+    in_pytest_ = !scope.is_module() && is_pytest_code(scope.def);
     visitor.call = [this, &scope, async_scope](const Site& site) {
       on_call(site, scope, async_scope);
     };
-    if (async_scope)
+    // Tests keep the sync stack to set data up and check it (the db phase leaves them so):
+    // a sync Session in an async test is not the app blocking its event loop.
+    if (async_scope && !in_pytest_)
       visitor.session_use = [&](TSNode identifier) { session_uses.push_back(identifier); };
   };
   auto done = [&](const Scope& scope, const ScopeScanner& scanner) {
@@ -313,6 +331,7 @@ void FileChecker::check_not_awaited(const Site& site, const Scope& scope, bool a
 
 void FileChecker::check_blocking(const Site& site, const Scope& scope) {
   if (site.context == CallContext::class_body) return;
+  if (in_pytest_ && site.target.rfind("sqlalchemy.orm.Session.", 0) == 0) return;
   std::string function = short_name(scope.qualified);
   if (auto api = blocking_call(index_, site.target)) {
     add(kBlocking, site.node, api->what + ", in async def `" + function + "` blocks the event loop",
