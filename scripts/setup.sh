@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
 shift || true
 PACKAGES=(cmake make g++ pkg-config patch git ca-certificates
-          libtree-sitter-dev libcli11-dev libspdlog-dev libdtl-dev libgtest-dev)
+          libtree-sitter-dev libcli11-dev libspdlog-dev libdtl-dev libgtest-dev
+          python3 clang-14 libclang-rt-14-dev)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

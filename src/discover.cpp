@@ -84,6 +84,12 @@ std::string display_path(const fs::path& path) {
   return relative.string();
 }
 
+// Never throws: a path whose status cannot be read (permission denied) does not exist here.
+bool exists_quietly(const fs::path& path) {
+  std::error_code error;
+  return fs::exists(path, error);
+}
+
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream buffer;
@@ -96,11 +102,11 @@ void add_enclosing_rules(Gitignore& rules, const fs::path& root) {
   std::vector<fs::path> above;
   for (fs::path dir = root.parent_path(); dir.has_relative_path(); dir = dir.parent_path()) {
     above.push_back(dir);
-    if (fs::exists(dir / ".git")) break;
+    if (exists_quietly(dir / ".git")) break;
   }
-  if (!fs::exists(root / ".git") && !above.empty() && fs::exists(above.back() / ".git")) {
+  if (!exists_quietly(root / ".git") && !above.empty() && exists_quietly(above.back() / ".git")) {
     for (auto it = above.rbegin(); it != above.rend(); ++it) {
-      if (!fs::exists(*it / ".gitignore")) continue;
+      if (!exists_quietly(*it / ".gitignore")) continue;
       // Rules from above only see paths under root through their relative form.
       std::string prefix = fs::relative(root, *it).string();
       std::string contents = read_text(*it / ".gitignore");
@@ -131,10 +137,14 @@ Status walk_directory(const fs::path& root, std::vector<std::string>& files) {
   while (!pending.empty()) {
     auto [dir, relative] = pending.back();
     pending.pop_back();
-    if (fs::exists(dir / ".gitignore")) rules.add_rules(relative, read_text(dir / ".gitignore"));
-    fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, error);
-    if (error) return Error{dir.string() + ": cannot be read: " + error.message()};
-    for (const fs::directory_entry& entry : it) {
+    // A directory that cannot be listed is an error, not a silent gap: its files would be
+    // missing from the migration and from the index.
+    fs::directory_iterator it(dir, error);
+    if (error) return Error{display_path(dir) + ": cannot be read: " + error.message()};
+    if (exists_quietly(dir / ".gitignore")) rules.add_rules(relative, read_text(dir / ".gitignore"));
+    for (; it != fs::directory_iterator(); it.increment(error)) {
+      if (error) return Error{display_path(dir) + ": cannot be read: " + error.message()};
+      const fs::directory_entry& entry = *it;
       std::string name = entry.path().filename().string();
       std::string child = relative.empty() ? name : relative + "/" + name;
       // Symlinked directories are not followed: a link loop must not hang the walk.
@@ -221,6 +231,9 @@ Result<std::vector<std::string>> discover(const std::vector<std::string>& paths)
     std::error_code error;
     fs::path path(given);
     fs::file_status status = fs::status(path, error);
+    if (error && error != std::errc::no_such_file_or_directory && error != std::errc::not_a_directory) {
+      return Error{given + ": cannot be read: " + error.message()};  // a symlink loop, no permission
+    }
     if (error || !fs::exists(status)) return Error{given + ": no such file or directory"};
     if (fs::is_directory(status)) {
       size_t before = files.size();

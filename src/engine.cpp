@@ -192,18 +192,24 @@ RunResult run(const std::vector<std::string>& paths,
   for (size_t i = 0; i < all.size(); ++i) {
     if (i < paths.size() || result.plan.pulled_in().count(all[i])) chosen.push_back(i);
   }
+  // Each outcome keeps its own copy of a file's text: the run's copy goes as soon as it is
+  // used, and the text of context files that nothing changes goes now (peak memory).
+  for (size_t i = paths.size(); i < all.size(); ++i) {
+    if (!result.plan.pulled_in().count(all[i])) sources[i].reset();
+  }
   result.outcomes.resize(chosen.size());
   parallel_for(chosen.size(), options.jobs, [&](size_t k) {
     size_t i = chosen[k];
     if (!errors[i].empty()) {
       FileOutcome& outcome = result.outcomes[k];
       outcome.path = all[i];
-      if (sources[i]) outcome.original = *sources[i];
+      if (sources[i]) outcome.original = std::move(*sources[i]);
       outcome.result = outcome.original.text();
       outcome.input_error = errors[i];
       return;
     }
     result.outcomes[k] = transform_source(*sources[i], index, result.plan, transforms, options.settings);
+    sources[i].reset();
   });
   return result;
 }
