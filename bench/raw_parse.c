@@ -4,7 +4,7 @@
  *
  *   raw_parse [--jobs N] [--check] LIST
  *
- * Built by bench/run.py (and tests/robustness/corpus_check.sh) against libtree-sitter and the
+ * Built by bench/run.py (and bench/corpus_check.py) against libtree-sitter and the
  * grammar archive of an awaitify build (libtree_sitter_python.a).
  */
 #include <pthread.h>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what awaitify needs to build and test on Debian, then configures and builds it.
-#   scripts/setup.sh [BUILD_DIR] [extra cmake arguments...]
+#   [AWAITIFY_BUILD_TARGET=target] scripts/setup.sh [BUILD_DIR] [extra cmake arguments...]
 # Packages are installed only when missing. The tree-sitter-python grammar is fetched by CMake
 # from the npm registry (pinned version, checked against its sha512).
 set -euo pipefail
@@ -28,4 +28,5 @@ if ((${#missing[@]})); then
 fi
 
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >&2
-cmake --build "$BUILD_DIR" -j "$(nproc)" >&2
+# AWAITIFY_BUILD_TARGET builds one target only (the fuzz build needs just its fuzzer).
+cmake --build "$BUILD_DIR" -j "$(nproc)" ${AWAITIFY_BUILD_TARGET:+--target "$AWAITIFY_BUILD_TARGET"} >&2

@@ -8,8 +8,9 @@ jobs=$(nproc)
 
 scripts/setup.sh build
 scripts/setup.sh build-sanitize -DAWAITIFY_SANITIZE=ON -DAWAITIFY_E2E=OFF -DCMAKE_BUILD_TYPE=Debug
-scripts/setup.sh build-fuzz -DAWAITIFY_FUZZ=ON -DAWAITIFY_TESTS=OFF -DAWAITIFY_E2E=OFF \
-  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
+# Only the fuzzer (the engine under clang's sanitizers): about 4 minutes on 2 cores.
+AWAITIFY_BUILD_TARGET=awaitify_fuzz scripts/setup.sh build-fuzz -DAWAITIFY_FUZZ=ON -DAWAITIFY_TESTS=OFF \
+  -DAWAITIFY_E2E=OFF -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
 
 echo "== sanitizer build: unit, golden and command-line tests" >&2
 ctest --test-dir build-sanitize --output-on-failure -j "$jobs"
