@@ -129,7 +129,20 @@ void add_enclosing_rules(Gitignore& rules, const fs::path& root) {
   }
 }
 
-Status walk_directory(const fs::path& root, std::vector<std::string>& files) {
+// A directory that cannot be listed: an error, or with `unreadable` a warning there.
+Status cannot_read(const fs::path& dir, const std::error_code& error,
+                   std::vector<std::string>* unreadable) {
+  if (!unreadable) return Error{display_path(dir) + ": cannot be read: " + error.message()};
+  unreadable->push_back(display_path(dir) + ": cannot be read (" + error.message() +
+                        "); its Python files are not indexed, so calls from there are not seen "
+                        "(list it in .gitignore to silence this)");
+  return ok_status();
+}
+
+// With `unreadable`, a directory that cannot be listed is named there and left out (the
+// project walk for the index); without it, the walk fails (the paths the user selected).
+Status walk_directory(const fs::path& root, std::vector<std::string>& files,
+                      std::vector<std::string>* unreadable = nullptr) {
   Gitignore rules;
   add_enclosing_rules(rules, fs::absolute(root).lexically_normal());
   std::error_code error;
@@ -140,10 +153,16 @@ Status walk_directory(const fs::path& root, std::vector<std::string>& files) {
     // A directory that cannot be listed is an error, not a silent gap: its files would be
     // missing from the migration and from the index.
     fs::directory_iterator it(dir, error);
-    if (error) return Error{display_path(dir) + ": cannot be read: " + error.message()};
+    if (error) {
+      if (Status status = cannot_read(dir, error, unreadable); !status) return status;
+      continue;
+    }
     if (exists_quietly(dir / ".gitignore")) rules.add_rules(relative, read_text(dir / ".gitignore"));
     for (; it != fs::directory_iterator(); it.increment(error)) {
-      if (error) return Error{display_path(dir) + ": cannot be read: " + error.message()};
+      if (error) {
+        if (Status status = cannot_read(dir, error, unreadable); !status) return status;
+        break;
+      }
       const fs::directory_entry& entry = *it;
       std::string name = entry.path().filename().string();
       std::string child = relative.empty() ? name : relative + "/" + name;
@@ -246,6 +265,20 @@ Result<std::vector<std::string>> discover(const std::vector<std::string>& paths)
   }
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
+  return files;
+}
+
+Result<std::vector<std::string>> discover_project(const std::string& root,
+                                                  std::vector<std::string>& unreadable) {
+  std::error_code error;
+  fs::file_status status = fs::status(root, error);
+  if (error || !fs::is_directory(status)) {
+    return Error{root + ": the project directory cannot be read: " +
+                 (error ? error.message() : std::string("not a directory"))};
+  }
+  std::vector<std::string> files;
+  if (Status walked = walk_directory(root, files, &unreadable); !walked) return walked.error();
+  std::sort(files.begin(), files.end());
   return files;
 }
 

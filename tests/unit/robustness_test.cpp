@@ -122,6 +122,23 @@ std::vector<std::string> temp_files_in(const fs::path& dir) {
   return found;
 }
 
+// Root reads every directory whatever its mode, so as root the binary runs as nobody
+// (setpriv) for permissions to mean anything: the command prefix, "" when not root, or "skip".
+std::string nobody_prefix() {
+  if (::geteuid() != 0) return "";
+  if (std::system("command -v setpriv >/dev/null 2>&1") != 0) return "skip";
+  return "setpriv --reuid=65534 --regid=65534 --clear-groups";
+}
+
+// Hands a test folder to nobody; false when nobody cannot run the binary from there.
+bool give_to_nobody(const fs::path& dir) {
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (::chown(entry.path().c_str(), 65534, 65534) != 0) return false;
+  }
+  if (::chown(dir.c_str(), 65534, 65534) != 0) return false;
+  return run_cli(dir, "--version", nobody_prefix()).status == 0;
+}
+
 }  // namespace
 
 TEST(Robustness, EmptyCommentOnlyAndBomOnlyFilesAreNotErrors) {
@@ -227,7 +244,8 @@ TEST(Robustness, OldMacLineEndingsAreAClearErrorNotASilentSkip) {
   Output apply = run_cli(dir.path(), "apply .");
   EXPECT_EQ(apply.status, 2) << apply.err;
   EXPECT_TRUE(contains(apply.err, "awaitify: error: cr.py:1:")) << apply.err;
-  EXPECT_TRUE(contains(apply.err, "syntax error (invalid syntax); file left unchanged")) << apply.err;
+  EXPECT_TRUE(contains(apply.err, "syntax error (invalid syntax); file left unchanged"))
+      << apply.err;
   EXPECT_EQ(read_file(dir.path() / "cr.py"), cr);
   EXPECT_EQ(read_file(dir.path() / "good.py"), kAppAfter);
 }
@@ -283,7 +301,8 @@ TEST(Robustness, TenThousandLevelsOfNestingDoNotCrash) {
   Output apply = run_cli(dir.path(), "apply .");
   EXPECT_EQ(apply.status, 0) << apply.err;
   for (const auto& [name, expression] : expressions) {
-    std::string text = kApp + "\n\n@app.get(\"/deep\")\ndef deep():\n    return " + expression + "\n";
+    std::string text =
+        kApp + "\n\n@app.get(\"/deep\")\ndef deep():\n    return " + expression + "\n";
     std::string after = read_file(dir.path() / (name + ".py"));
     std::string expected = migrated(text);
     expected.replace(expected.find("def deep"), 8, "async def deep");
@@ -331,30 +350,18 @@ TEST(Robustness, ApplyRefusesAReadOnlyFileAndStillDoesTheOthers) {
 }
 
 TEST(Robustness, UnreadableDirectoriesAndFilesAreClearErrors) {
-  // Root reads every directory whatever its mode, so as root the binary runs as nobody
-  // (setpriv) for permissions to mean anything.
-  std::string prefix;
-  if (::geteuid() == 0) {
-    if (std::system("command -v setpriv >/dev/null 2>&1") != 0) {
-      GTEST_SKIP() << "running as root without setpriv: permissions do not apply to root";
-    }
-    prefix = "setpriv --reuid=65534 --regid=65534 --clear-groups";
-  }
+  std::string prefix = nobody_prefix();
+  if (prefix == "skip")
+    GTEST_SKIP() << "running as root without setpriv: permissions do not apply to root";
   TempDir dir;
   fs::path project = dir.path() / "project";
   write_file(project / "pyproject.toml", "");
   write_file(project / "secret/hidden.py", kApp);
   write_file(project / "open/good.py", kApp);
   write_file(project / "unreadable.py", kApp);
-  if (::geteuid() == 0) {
-    for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {
-      ASSERT_EQ(::chown(entry.path().c_str(), 65534, 65534), 0);
-    }
-    ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0);
-    // nobody must reach the binary and the test folder.
-    if (run_cli(dir.path(), "--version", prefix).status != 0) {
-      GTEST_SKIP() << "nobody cannot run " << AWAITIFY_BINARY << " (a parent directory is not searchable)";
-    }
+  if (!prefix.empty() && !give_to_nobody(dir.path())) {
+    GTEST_SKIP() << "nobody cannot run " << AWAITIFY_BINARY
+                 << " (a parent directory is not searchable)";
   }
   ::chmod((project / "secret").c_str(), 0);
   ::chmod((project / "unreadable.py").c_str(), 0);
@@ -377,6 +384,44 @@ TEST(Robustness, UnreadableDirectoriesAndFilesAreClearErrors) {
   ::chmod((project / "unreadable.py").c_str(), 0644);
   EXPECT_EQ(read_file(project / "secret/hidden.py"), kApp);
   EXPECT_EQ(read_file(project / "unreadable.py"), kApp);
+}
+
+TEST(Robustness, AnUnreadableDirectoryOutsideTheSelectionIsNamedAndTheRestOfTheProjectIndexed) {
+  // The whole project is indexed so that the closure sees every caller: a project directory
+  // that cannot be read is left out with a warning naming it, and every other one still counts.
+  std::string prefix = nobody_prefix();
+  if (prefix == "skip") GTEST_SKIP() << "running as root without setpriv";
+  TempDir dir;
+  fs::path project = dir.path() / "project";
+  write_file(project / "pyproject.toml", "");
+  write_file(project / "app/__init__.py", "");
+  write_file(project / "app/svc.py", "import time\n\n\ndef pause():\n    time.sleep(1)\n");
+  write_file(project / "jobs/__init__.py", "");
+  write_file(project / "jobs/nightly.py",
+             "from app.svc import pause\n\n\ndef run():\n    pause()\n    return 1\n");
+  write_file(project / "data/pgdata/loader.py", "x = 1\n");
+  if (!prefix.empty() && !give_to_nobody(dir.path()))
+    GTEST_SKIP() << "nobody cannot run the binary";
+  ::chmod((project / "data/pgdata").c_str(), 0);
+  const std::string warning =
+      "awaitify: warning: data/pgdata: cannot be read (Permission denied); its Python files are "
+      "not "
+      "indexed";
+  Output diff = run_cli(project, "diff app/svc.py", prefix);
+  EXPECT_EQ(diff.status, 1) << diff.err;
+  EXPECT_TRUE(contains(diff.err, warning)) << diff.err;
+  // The readable rest of the project is still indexed: the caller in jobs/ is pulled in.
+  EXPECT_TRUE(contains(diff.out, "+async def pause():")) << diff.out;
+  EXPECT_TRUE(contains(diff.out, "+++ b/jobs/nightly.py")) << diff.out;
+  EXPECT_TRUE(contains(diff.out, "+    await pause()")) << diff.out;
+  Output check = run_cli(project, "check app/svc.py", prefix);
+  EXPECT_EQ(check.status, 1) << check.err;
+  EXPECT_TRUE(contains(check.out + check.err, warning)) << check.out << check.err;
+  Output json = run_cli(project, "check --format json app/svc.py", prefix);
+  EXPECT_TRUE(contains(json.out, "data/pgdata: cannot be read (Permission denied)")) << json.out;
+  Output sarif = run_cli(project, "verify --format sarif app", prefix);
+  EXPECT_TRUE(contains(sarif.err, warning)) << sarif.err;
+  ::chmod((project / "data/pgdata").c_str(), 0755);
 }
 
 TEST(Robustness, ApplyNeverOverwritesAFileChangedOnDiskDuringTheRun) {
@@ -412,7 +457,13 @@ TEST(Robustness, ApplyNeverOverwritesAFileChangedOnDiskDuringTheRun) {
   EXPECT_TRUE(temp_files_in(dir.path()).empty());
 }
 
-class InterruptedApply : public ::testing::TestWithParam<int> {};
+// `apply` and `check --apply` write the same way, so they stop the same way.
+struct Interruption {
+  int signal;
+  std::vector<std::string> command;
+};
+
+class InterruptedApply : public ::testing::TestWithParam<Interruption> {};
 
 TEST_P(InterruptedApply, EveryFileIsWrittenWholeOrUntouchedAndNoTempFileIsLeft) {
   TempDir dir;
@@ -420,9 +471,9 @@ TEST_P(InterruptedApply, EveryFileIsWrittenWholeOrUntouchedAndNoTempFileIsLeft) 
   for (int i = 0; i < count; ++i) write_file(dir.path() / ("m" + std::to_string(10000 + i) + ".py"), kApp);
   fs::path err = dir.path().parent_path() / (dir.path().filename().string() + ".err");
   Watch first_write(dir.path(), IN_MOVED_TO);
-  pid_t pid = spawn_cli(dir.path(), {"apply", "."}, err);
+  pid_t pid = spawn_cli(dir.path(), GetParam().command, err);
   ASSERT_TRUE(first_write.wait()) << "no file was ever written";
-  ::kill(pid, GetParam());
+  ::kill(pid, GetParam().signal);
   int code = wait_exit_code(pid);
   std::string errors = read_file(err);
   fs::remove(err);
@@ -444,7 +495,13 @@ TEST_P(InterruptedApply, EveryFileIsWrittenWholeOrUntouchedAndNoTempFileIsLeft) 
   EXPECT_EQ(run_cli(dir.path(), "diff .").out, "");
 }
 
-INSTANTIATE_TEST_SUITE_P(Signals, InterruptedApply, ::testing::Values(SIGINT, SIGTERM),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == SIGINT ? std::string("SIGINT") : std::string("SIGTERM");
+INSTANTIATE_TEST_SUITE_P(Signals, InterruptedApply,
+                         ::testing::Values(Interruption{SIGINT, {"apply", "."}},
+                                           Interruption{SIGTERM, {"apply", "."}},
+                                           Interruption{SIGINT, {"check", "--apply", "."}},
+                                           Interruption{SIGTERM, {"check", "--apply", "."}}),
+                         [](const ::testing::TestParamInfo<Interruption>& info) {
+                           std::string name = info.param.signal == SIGINT ? "SIGINT" : "SIGTERM";
+                           return name +
+                                  (info.param.command[0] == "check" ? "_check_apply" : "_apply");
                          });
