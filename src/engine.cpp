@@ -107,8 +107,12 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
   Parser parser;
   std::optional<Tree> tree;
   SourceFile current = source;
+  // Facts of this very text (two files of one module name share an entry in the index): until
+  // a pass changes the file, they tell which passes cannot apply without parsing it.
+  bool own_facts = facts && facts->path == source.path();
   for (const TransformInfo* transform : transforms) {
     if (!transform->implemented() || !triggered(*transform, current.text())) continue;
+    if (own_facts && transform->applies && !transform->applies(*facts, index, plan)) continue;
     if (!tree) {
       auto parsed = parser.parse(current.text());
       if (!parsed) {
@@ -136,6 +140,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     }
     outcome.edits_by_transform[transform->id] += static_cast<int>(pass.edits.size());
     current = SourceFile(source.path(), std::move(*applied), source.has_bom());
+    own_facts = false;
     tree.emplace(std::move(*reparsed));
   }
   outcome.result = current.text();
