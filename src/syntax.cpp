@@ -99,6 +99,35 @@ void walk(TSNode node, const std::function<bool(TSNode)>& visit) {
   }
 }
 
+void walk_with_ancestors(TSNode node,
+                         const std::function<bool(TSNode, const std::vector<TSNode>&)>& visit) {
+  TSTreeCursor cursor = ts_tree_cursor_new(node);
+  std::vector<TSNode> ancestors;
+  TSNode current = node;
+  bool descend = visit(current, ancestors);
+  for (;;) {
+    if (descend && ts_tree_cursor_goto_first_child(&cursor)) {
+      ancestors.push_back(current);
+      current = ts_tree_cursor_current_node(&cursor);
+      descend = visit(current, ancestors);
+      continue;
+    }
+    bool moved = false;
+    while (!moved) {
+      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
+        moved = true;
+      } else if (ts_tree_cursor_goto_parent(&cursor)) {
+        ancestors.pop_back();
+      } else {
+        ts_tree_cursor_delete(&cursor);
+        return;
+      }
+    }
+    current = ts_tree_cursor_current_node(&cursor);
+    descend = visit(current, ancestors);
+  }
+}
+
 namespace {
 
 // A MISSING hidden token (`_newline`, `_indent`: a file whose lines end in a lone CR, which
