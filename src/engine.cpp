@@ -149,11 +149,15 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
 
 std::vector<Seed> collect_seeds(const ProjectIndex& index,
                                 const std::vector<const TransformInfo*>& transforms,
-                                const std::set<std::string>& selected_paths) {
+                                const std::set<std::string>& selected_paths, unsigned jobs) {
+  // Each transform's seeds read the index only: they are found side by side, kept in order.
+  std::vector<std::vector<Seed>> found(transforms.size());
+  parallel_for(transforms.size(), jobs, [&](size_t i) {
+    if (transforms[i]->seeds) found[i] = transforms[i]->seeds(index);
+  });
   std::vector<Seed> seeds;
-  for (const TransformInfo* transform : transforms) {
-    if (!transform->seeds) continue;
-    for (Seed& seed : transform->seeds(index)) {
+  for (std::vector<Seed>& some : found) {
+    for (Seed& seed : some) {
       const FunctionFacts* fn = index.function(seed.function);
       if (fn && selected_paths.count(index.path_of(*fn))) seeds.push_back(std::move(seed));
     }
@@ -192,7 +196,8 @@ RunResult run(const std::vector<std::string>& paths,
   RunResult result;
   PlanOptions plan_options{selected, options.expand};
   plan_options.tests_join_closure = tests_join_closure(transforms);
-  result.plan = build_plan(index, collect_seeds(index, transforms, selected), plan_options);
+  result.plan =
+      build_plan(index, collect_seeds(index, transforms, selected, options.jobs), plan_options);
   std::vector<size_t> chosen;
   for (size_t i = 0; i < all.size(); ++i) {
     if (i < paths.size() || result.plan.pulled_in().count(all[i])) chosen.push_back(i);

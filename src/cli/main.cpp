@@ -176,7 +176,7 @@ int run_stdin(const std::vector<const TransformInfo*>& transforms, bool apply) {
   }
   std::vector<ModuleFacts> modules{*facts};
   ProjectIndex index(std::move(modules));
-  Plan plan = build_plan(index, collect_seeds(index, transforms, {"stdin.py"}), PlanOptions{});
+  Plan plan = build_plan(index, collect_seeds(index, transforms, {"stdin.py"}, 1), PlanOptions{});
   FileOutcome outcome = transform_source(*source, index, plan, transforms);
   Totals totals = summarize({outcome});
   if (apply) std::cout << (outcome.changed() ? outcome.result_bytes() : bytes);

@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<ModuleFacts> modules{*facts};
   ProjectIndex index(std::move(modules));
   const auto& transforms = every_transform();
-  Plan plan = build_plan(index, collect_seeds(index, transforms, {"fuzz.py"}), PlanOptions{});
+  Plan plan = build_plan(index, collect_seeds(index, transforms, {"fuzz.py"}, 1), PlanOptions{});
   FileOutcome outcome = transform_source(*source, index, plan, transforms);
   if (outcome.input_error) fail("input error on input that parsed: " + *outcome.input_error, bytes, "");
   if (outcome.engine_error) fail("engine error: " + *outcome.engine_error, bytes, outcome.result);
