@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what awaitify needs to build and test on Debian, then configures and builds it.
-#   scripts/setup.sh [BUILD_DIR] [extra cmake arguments...]
+#   [AWAITIFY_BUILD_TARGET=target] scripts/setup.sh [BUILD_DIR] [extra cmake arguments...]
 # Packages are installed only when missing. The tree-sitter-python grammar is fetched by CMake
 # from the npm registry (pinned version, checked against its sha512). node and npm run the
 # end-to-end run's static checkers (tests/e2e/statictools.sh installs pinned pyright and ruff).
@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
 shift || true
 PACKAGES=(cmake make g++ pkg-config patch git ca-certificates
-          libtree-sitter-dev libcli11-dev libspdlog-dev libdtl-dev libgtest-dev)
+          libtree-sitter-dev libcli11-dev libspdlog-dev libdtl-dev libgtest-dev
+          python3 clang-14 libclang-rt-14-dev)
 # commands from Debian packages, when no other package (nodesource's nodejs, say) provides them
 declare -A COMMANDS=([node]=nodejs [npm]=npm)
 
@@ -33,4 +34,5 @@ if ((${#missing[@]})); then
 fi
 
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >&2
-cmake --build "$BUILD_DIR" -j "$(nproc)" >&2
+# AWAITIFY_BUILD_TARGET builds one target only (the fuzz build needs just its fuzzer).
+cmake --build "$BUILD_DIR" -j "$(nproc)" ${AWAITIFY_BUILD_TARGET:+--target "$AWAITIFY_BUILD_TARGET"} >&2

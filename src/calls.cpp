@@ -1,5 +1,7 @@
 #include "awaitify/calls.hpp"
 
+#include <utility>
+
 #include "awaitify/knowledge.hpp"
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
@@ -79,7 +81,59 @@ std::string ScopeScanner::resolve(const std::string& dotted) const {
   return facts_.resolve(dotted);
 }
 
+ScopeScanner::Level ScopeScanner::deeper(const Level& outer, TSNode node) const {
+  Level level = outer;
+  if (is(node, "lambda"))
+    level.enclosing = CallContext::lambda;
+  else if (is(node, "generator_expression"))  // eager ones become list comprehensions (context_of)
+    level.enclosing = is_eager_generator(node, src_) ? CallContext::comprehension : CallContext::generator;
+  else if (is(node, "list_comprehension") || is(node, "set_comprehension") ||
+           is(node, "dictionary_comprehension"))
+    level.enclosing = CallContext::comprehension;
+  else if (is(node, "class_definition"))
+    level.enclosing = CallContext::class_body;
+  else if (module_scope_ && is(node, "if_statement") && is_main_guard(node, src_))
+    level.main_guard = true;
+  return level;
+}
+
+void ScopeScanner::track_levels(const std::vector<TSNode>& ancestors) {
+  // A walk visits a node before its children: only the last ancestor can be new.
+  if (levels_.size() > ancestors.size()) levels_.resize(ancestors.size());
+  while (levels_.size() < ancestors.size()) {
+    size_t i = levels_.size();
+    levels_.push_back(i == 0 ? Level{} : deeper(levels_[i - 1], ancestors[i]));
+  }
+}
+
+TSNode ScopeScanner::ancestor(size_t up) const {
+  if (!ancestors_ || up == 0 || up > ancestors_->size()) return TSNode{};
+  return (*ancestors_)[ancestors_->size() - up];
+}
+
+// is_awaited and receiving_call for the node scan() is visiting.
+bool ScopeScanner::awaited_here(TSNode) const {
+  size_t up = 1;
+  while (is(ancestor(up), "parenthesized_expression")) ++up;
+  return is(ancestor(up), "await");
+}
+
+TSNode ScopeScanner::receiving_call_here(TSNode) const {
+  size_t up = 1;
+  if (is(ancestor(up), "keyword_argument")) ++up;
+  if (!is(ancestor(up), "argument_list")) return TSNode{};
+  return ancestor(up + 1);
+}
+
 CallContext ScopeScanner::context_of(TSNode node) const {
+  if (ancestors_) {
+    // node is the visited call or one of its arguments (between them: argument_list,
+    // keyword_argument, list or tuple, which change nothing).
+    const Level& level = levels_.back();
+    if (level.enclosing) return *level.enclosing;
+    if (level.main_guard) return CallContext::main_guard;
+    return module_scope_ ? CallContext::module_level : CallContext::plain;
+  }
   CallContext context = module_scope_ ? CallContext::module_level : CallContext::plain;
   for (TSNode up = ts_node_parent(node); !ts_node_is_null(up) && !ts_node_eq(up, root_);
        up = ts_node_parent(up)) {
@@ -131,7 +185,7 @@ void ScopeScanner::visit_arguments(TSNode call, const std::string& callee, const
 }
 
 bool ScopeScanner::handed_to_runner(TSNode call) const {
-  TSNode receiver = receiving_call(call);
+  TSNode receiver = ancestors_ ? receiving_call_here(call) : receiving_call(call);
   if (ts_node_is_null(receiver)) return false;
   TSNode function = field(receiver, "function");
   std::string target = resolve(dotted_name(function, src_));
@@ -196,11 +250,11 @@ void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
     if (target.empty() && visitor.unresolved_method && !library_chain(object)) {
       // passed_to carries the receiver's name, when it is a plain name, for the plan to judge.
       std::string receiver = is(object, "identifier") ? std::string(node_text(object, src_)) : std::string();
-      visitor.unresolved_method(Site{call, method, false, is_awaited(call), context_of(call), receiver});
+      visitor.unresolved_method(Site{call, method, false, awaited_here(call), context_of(call), receiver});
     }
   }
   if (!target.empty() && visitor.call) {
-    Site site{call, target, blocking, is_awaited(call), context_of(call), {}};
+    Site site{call, target, blocking, awaited_here(call), context_of(call), {}};
     site.as_argument = handed_to_runner(call);
     visitor.call(site);
   }
@@ -208,7 +262,9 @@ void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
 }
 
 void ScopeScanner::visit_definition(TSNode def, const ScopeVisitor& visitor) {
-  // Parameter defaults run here, in the enclosing scope, when the def is executed.
+  // Parameter defaults run here, in the enclosing scope, when the def is executed. Their own
+  // walk does not keep ancestors: context_of looks them up.
+  const std::vector<TSNode>* ancestors = std::exchange(ancestors_, nullptr);
   for (TSNode param : named_children(field(def, "parameters"))) {
     if (!is(param, "default_parameter") && !is(param, "typed_default_parameter")) continue;
     walk(field(param, "value"), [&](TSNode node) {
@@ -223,17 +279,19 @@ void ScopeScanner::visit_definition(TSNode def, const ScopeVisitor& visitor) {
       return !is(node, "lambda");
     });
   }
+  ancestors_ = ancestors;
   if (!visitor.definition) return;
   std::string class_name;
-  TSNode holder = ts_node_parent(def);
-  if (is(holder, "decorated_definition")) holder = ts_node_parent(holder);
-  if (is(holder, "block") && is(ts_node_parent(holder), "class_definition")) {
+  size_t holder = 1;
+  if (is(ancestor(holder), "decorated_definition")) ++holder;
+  if (is(ancestor(holder), "block") && is(ancestor(holder + 1), "class_definition")) {
     std::string prefix = scope_;
-    // Classes nested in classes: name the whole chain.
+    // Classes nested in classes: name the whole chain (below the body scanned).
     std::vector<std::string> names;
-    for (TSNode up = ts_node_parent(holder); !ts_node_is_null(up) && !ts_node_eq(up, root_);
-         up = ts_node_parent(up)) {
-      if (is(up, "class_definition")) names.insert(names.begin(), std::string(node_text(field(up, "name"), src_)));
+    for (size_t up = holder + 1; up < ancestors_->size(); ++up) {
+      TSNode node = ancestor(up);
+      if (is(node, "class_definition"))
+        names.insert(names.begin(), std::string(node_text(field(node, "name"), src_)));
     }
     class_name = prefix;
     for (const std::string& name : names) class_name += (class_name.empty() ? "" : ".") + name;
@@ -266,7 +324,9 @@ void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
   root_ = body;
   TSNode owner = ts_node_parent(body);
   if (is(owner, "function_definition")) add_parameter_types(owner);
-  walk(body, [&](TSNode node) {
+  walk_with_ancestors(body, [&](TSNode node, const std::vector<TSNode>& ancestors) {
+    ancestors_ = &ancestors;
+    track_levels(ancestors);
     if (is(node, "function_definition")) {
       visit_definition(node, visitor);
       return false;
@@ -275,13 +335,15 @@ void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
     if (is(node, "as_pattern")) track_with_target(node);
     if (is(node, "call")) visit_call(node, visitor);
     if (is(node, "identifier") && visitor.session_use && sessions_.count(std::string(node_text(node, src_)))) {
-      TSNode parent = ts_node_parent(node);
+      TSNode parent = ancestor(1);
       bool attribute_name = is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node);
       bool keyword = is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), node);
       if (!attribute_name && !keyword) visitor.session_use(node);
     }
     return true;
   });
+  ancestors_ = nullptr;
+  levels_.clear();
 }
 
 namespace {

@@ -84,6 +84,12 @@ std::string display_path(const fs::path& path) {
   return relative.string();
 }
 
+// Never throws: a path whose status cannot be read (permission denied) does not exist here.
+bool exists_quietly(const fs::path& path) {
+  std::error_code error;
+  return fs::exists(path, error);
+}
+
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream buffer;
@@ -96,11 +102,11 @@ void add_enclosing_rules(Gitignore& rules, const fs::path& root) {
   std::vector<fs::path> above;
   for (fs::path dir = root.parent_path(); dir.has_relative_path(); dir = dir.parent_path()) {
     above.push_back(dir);
-    if (fs::exists(dir / ".git")) break;
+    if (exists_quietly(dir / ".git")) break;
   }
-  if (!fs::exists(root / ".git") && !above.empty() && fs::exists(above.back() / ".git")) {
+  if (!exists_quietly(root / ".git") && !above.empty() && exists_quietly(above.back() / ".git")) {
     for (auto it = above.rbegin(); it != above.rend(); ++it) {
-      if (!fs::exists(*it / ".gitignore")) continue;
+      if (!exists_quietly(*it / ".gitignore")) continue;
       // Rules from above only see paths under root through their relative form.
       std::string prefix = fs::relative(root, *it).string();
       std::string contents = read_text(*it / ".gitignore");
@@ -123,7 +129,20 @@ void add_enclosing_rules(Gitignore& rules, const fs::path& root) {
   }
 }
 
-Status walk_directory(const fs::path& root, std::vector<std::string>& files) {
+// A directory that cannot be listed: an error, or with `unreadable` a warning there.
+Status cannot_read(const fs::path& dir, const std::error_code& error,
+                   std::vector<std::string>* unreadable) {
+  if (!unreadable) return Error{display_path(dir) + ": cannot be read: " + error.message()};
+  unreadable->push_back(display_path(dir) + ": cannot be read (" + error.message() +
+                        "); its Python files are not indexed, so calls from there are not seen "
+                        "(list it in .gitignore to silence this)");
+  return ok_status();
+}
+
+// With `unreadable`, a directory that cannot be listed is named there and left out (the
+// project walk for the index); without it, the walk fails (the paths the user selected).
+Status walk_directory(const fs::path& root, std::vector<std::string>& files,
+                      std::vector<std::string>* unreadable = nullptr) {
   Gitignore rules;
   add_enclosing_rules(rules, fs::absolute(root).lexically_normal());
   std::error_code error;
@@ -131,10 +150,20 @@ Status walk_directory(const fs::path& root, std::vector<std::string>& files) {
   while (!pending.empty()) {
     auto [dir, relative] = pending.back();
     pending.pop_back();
-    if (fs::exists(dir / ".gitignore")) rules.add_rules(relative, read_text(dir / ".gitignore"));
-    fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, error);
-    if (error) return Error{dir.string() + ": cannot be read: " + error.message()};
-    for (const fs::directory_entry& entry : it) {
+    // A directory that cannot be listed is an error, not a silent gap: its files would be
+    // missing from the migration and from the index.
+    fs::directory_iterator it(dir, error);
+    if (error) {
+      if (Status status = cannot_read(dir, error, unreadable); !status) return status;
+      continue;
+    }
+    if (exists_quietly(dir / ".gitignore")) rules.add_rules(relative, read_text(dir / ".gitignore"));
+    for (; it != fs::directory_iterator(); it.increment(error)) {
+      if (error) {
+        if (Status status = cannot_read(dir, error, unreadable); !status) return status;
+        break;
+      }
+      const fs::directory_entry& entry = *it;
       std::string name = entry.path().filename().string();
       std::string child = relative.empty() ? name : relative + "/" + name;
       // Symlinked directories are not followed: a link loop must not hang the walk.
@@ -221,6 +250,9 @@ Result<std::vector<std::string>> discover(const std::vector<std::string>& paths)
     std::error_code error;
     fs::path path(given);
     fs::file_status status = fs::status(path, error);
+    if (error && error != std::errc::no_such_file_or_directory && error != std::errc::not_a_directory) {
+      return Error{given + ": cannot be read: " + error.message()};  // a symlink loop, no permission
+    }
     if (error || !fs::exists(status)) return Error{given + ": no such file or directory"};
     if (fs::is_directory(status)) {
       size_t before = files.size();
@@ -233,6 +265,20 @@ Result<std::vector<std::string>> discover(const std::vector<std::string>& paths)
   }
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
+  return files;
+}
+
+Result<std::vector<std::string>> discover_project(const std::string& root,
+                                                  std::vector<std::string>& unreadable) {
+  std::error_code error;
+  fs::file_status status = fs::status(root, error);
+  if (error || !fs::is_directory(status)) {
+    return Error{root + ": the project directory cannot be read: " +
+                 (error ? error.message() : std::string("not a directory"))};
+  }
+  std::vector<std::string> files;
+  if (Status walked = walk_directory(root, files, &unreadable); !walked) return walked.error();
+  std::sort(files.begin(), files.end());
   return files;
 }
 

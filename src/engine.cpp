@@ -108,8 +108,12 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
   Parser parser;
   std::optional<Tree> tree;
   SourceFile current = source;
+  // Facts of this very text (two files of one module name share an entry in the index): until
+  // a pass changes the file, they tell which passes cannot apply without parsing it.
+  bool own_facts = facts && facts->path == source.path();
   for (const TransformInfo* transform : transforms) {
     if (!transform->implemented() || !triggered(*transform, current.text())) continue;
+    if (own_facts && transform->applies && !transform->applies(*facts, index, plan)) continue;
     if (!tree) {
       auto parsed = parser.parse(current.text());
       if (!parsed) {
@@ -137,6 +141,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     }
     outcome.edits_by_transform[transform->id] += static_cast<int>(pass.edits.size());
     current = SourceFile(source.path(), std::move(*applied), source.has_bom());
+    own_facts = false;
     tree.emplace(std::move(*reparsed));
   }
   outcome.result = current.text();
@@ -145,12 +150,15 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
 
 std::vector<Seed> collect_seeds(const ProjectIndex& index,
                                 const std::vector<const TransformInfo*>& transforms,
-                                const std::set<std::string>& selected_paths) {
+                                const std::set<std::string>& selected_paths, unsigned jobs) {
+  // Each transform's seeds read the index only: they are found side by side, kept in order.
+  std::vector<std::vector<Seed>> found(transforms.size());
+  parallel_for(transforms.size(), jobs, [&](size_t i) {
+    if (transforms[i]->seeds) found[i] = transforms[i]->seeds(index);
+  });
   std::vector<Seed> seeds;
   std::set<std::string> grouped;
-  for (const TransformInfo* transform : transforms) {
-    if (!transform->seeds) continue;
-    std::vector<Seed> offered = transform->seeds(index);
+  for (std::vector<Seed>& offered : found) {
     // A group comes in whole when one of its members is in the selected paths.
     std::set<std::string> selected_groups;
     auto selected = [&](const Seed& seed) {
@@ -229,10 +237,16 @@ RunResult run(const std::vector<std::string>& paths,
   RunResult result;
   PlanOptions plan_options{selected, options.expand};
   plan_options.tests_join_closure = tests_join_closure(transforms);
-  result.plan = build_plan(index, collect_seeds(index, transforms, selected), plan_options);
+  result.plan =
+      build_plan(index, collect_seeds(index, transforms, selected, options.jobs), plan_options);
   std::vector<size_t> chosen;
   for (size_t i = 0; i < all.size(); ++i) {
     if (i < paths.size() || result.plan.pulled_in().count(all[i])) chosen.push_back(i);
+  }
+  // Each outcome keeps its own copy of a file's text: the run's copy goes as soon as it is
+  // used, and the text of context files that nothing changes goes now (peak memory).
+  for (size_t i = paths.size(); i < all.size(); ++i) {
+    if (!result.plan.pulled_in().count(all[i])) sources[i].reset();
   }
   result.outcomes.resize(chosen.size());
   Progress rewriting(options, "rewriting", chosen.size());
@@ -245,12 +259,13 @@ RunResult run(const std::vector<std::string>& paths,
     if (!errors[i].empty()) {
       FileOutcome& outcome = result.outcomes[k];
       outcome.path = all[i];
-      if (sources[i]) outcome.original = *sources[i];
+      if (sources[i]) outcome.original = std::move(*sources[i]);
       outcome.result = outcome.original.text();
       outcome.input_error = errors[i];
       return;
     }
     result.outcomes[k] = transform_source(*sources[i], index, result.plan, transforms, options.settings);
+    sources[i].reset();
   });
   return result;
 }

@@ -29,6 +29,10 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules) {
       functions_[fn.qualified] = {&facts, i};
     }
   }
+  for (const auto& [qualified, where] : functions_) {
+    const FunctionFacts& fn = where.first->function_facts[where.second];
+    if (!fn.class_name.empty()) methods_by_name_[fn.name()].push_back(&fn);
+  }
   for (const auto& [name, facts] : modules_) {
     for (const FunctionFacts& fn : facts.function_facts) {
       for (const CallFact& call : fn.calls) {
@@ -228,16 +232,24 @@ bool ProjectIndex::is_path_operation(const FunctionFacts& function) const {
 std::vector<const FunctionFacts*> ProjectIndex::related_methods(const FunctionFacts& method) const {
   std::vector<const FunctionFacts*> related;
   if (method.class_name.empty()) return related;
-  std::string name = method.name();
-  for (const auto& [qualified, where] : functions_) {
-    const FunctionFacts& other = where.first->function_facts[where.second];
-    if (&other == &method || other.class_name.empty() || other.name() != name) continue;
-    if (derives_from(other.class_name, method.class_name) ||
-        derives_from(method.class_name, other.class_name)) {
-      related.push_back(&other);
+  auto namesakes = methods_by_name_.find(method.name());
+  if (namesakes == methods_by_name_.end()) return related;
+  for (const FunctionFacts* other : namesakes->second) {
+    if (other == &method) continue;
+    if (derives_from(other->class_name, method.class_name) ||
+        derives_from(method.class_name, other->class_name)) {
+      related.push_back(other);
     }
   }
   return related;
+}
+
+std::shared_ptr<const void> ProjectIndex::memo_value(
+    const std::string& key, const std::function<std::shared_ptr<const void>()>& make) const {
+  std::lock_guard<std::recursive_mutex> lock(memo_->mutex);
+  auto known = memo_->values.find(key);
+  if (known != memo_->values.end()) return known->second;
+  return memo_->values[key] = make();
 }
 
 const std::vector<CallSite>& ProjectIndex::unresolved_calls_named(const std::string& method) const {

@@ -1,5 +1,6 @@
 #include "awaitify/syntax.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace awaitify {
@@ -98,6 +99,58 @@ void walk(TSNode node, const std::function<bool(TSNode)>& visit) {
   }
 }
 
+void walk_with_ancestors(TSNode node,
+                         const std::function<bool(TSNode, const std::vector<TSNode>&)>& visit) {
+  TSTreeCursor cursor = ts_tree_cursor_new(node);
+  std::vector<TSNode> ancestors;
+  TSNode current = node;
+  bool descend = visit(current, ancestors);
+  for (;;) {
+    if (descend && ts_tree_cursor_goto_first_child(&cursor)) {
+      ancestors.push_back(current);
+      current = ts_tree_cursor_current_node(&cursor);
+      descend = visit(current, ancestors);
+      continue;
+    }
+    bool moved = false;
+    while (!moved) {
+      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
+        moved = true;
+      } else if (ts_tree_cursor_goto_parent(&cursor)) {
+        ancestors.pop_back();
+      } else {
+        ts_tree_cursor_delete(&cursor);
+        return;
+      }
+    }
+    current = ts_tree_cursor_current_node(&cursor);
+    descend = visit(current, ancestors);
+  }
+}
+
+namespace {
+
+// A MISSING hidden token (`_newline`, `_indent`: a file whose lines end in a lone CR, which
+// tree-sitter-python does not read as a newline) is no visible node, so no walk meets it: the
+// deepest visible node holding the error stands for it.
+TSNode deepest_node_with_error(TSNode root) {
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  TSNode deepest = root;
+  for (bool more = ts_tree_cursor_goto_first_child(&cursor); more;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    if (!ts_node_has_error(node)) {
+      more = ts_tree_cursor_goto_next_sibling(&cursor);
+      continue;
+    }
+    deepest = node;
+    more = ts_tree_cursor_goto_first_child(&cursor);
+  }
+  ts_tree_cursor_delete(&cursor);
+  return deepest;
+}
+
+}  // namespace
+
 std::optional<TSNode> first_syntax_error(TSNode root) {
   if (!ts_node_has_error(root)) return std::nullopt;
   std::optional<TSNode> found;
@@ -109,7 +162,7 @@ std::optional<TSNode> first_syntax_error(TSNode root) {
     }
     return ts_node_has_error(node);
   });
-  return found;
+  return found ? found : deepest_node_with_error(root);
 }
 
 size_t count_syntax_errors(TSNode root) {
@@ -122,7 +175,7 @@ size_t count_syntax_errors(TSNode root) {
     }
     return ts_node_has_error(node);
   });
-  return count;
+  return std::max<size_t>(count, 1);  // an error only a hidden MISSING token shows is one
 }
 
 std::optional<TSNode> enclosing_function(TSNode node) {

@@ -55,6 +55,11 @@ void install_interrupt_handlers() {
 Status write_atomically(const std::string& path, std::string_view expected, std::string_view bytes) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return Error{path + ": " + errno_text()};
+  // The rename below would replace a read-only file (it needs only the directory to be
+  // writable, and root passes every check): honour the file's own mode instead.
+  if ((info.st_mode & 0222) == 0 || ::access(path.c_str(), W_OK) != 0) {
+    return Error{path + ": read-only file; not changed (make it writable to apply)"};
+  }
   std::filesystem::path target(path);
   std::string temp = (target.parent_path() / ("." + target.filename().string() + ".awaitify-XXXXXX")).string();
   int fd = ::mkstemp(temp.data());

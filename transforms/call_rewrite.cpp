@@ -1,5 +1,7 @@
 #include "call_rewrite.hpp"
 
+#include <algorithm>
+
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
 
@@ -86,6 +88,17 @@ std::vector<Seed> call_rewrite_seeds(const ProjectIndex& index,
     }
   }
   return seeds;
+}
+
+bool call_rewrite_applies(const CallRewrite& rewrite, const ModuleFacts& facts) {
+  auto matches = [&](const CallFact& call) { return rewrite.matches(call.target); };
+  for (const FunctionFacts& fn : facts.function_facts) {
+    if (std::any_of(fn.calls.begin(), fn.calls.end(), matches) ||
+        std::any_of(fn.blocking.begin(), fn.blocking.end(), matches)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace awaitify

@@ -30,4 +30,8 @@ std::vector<Seed> call_rewrite_seeds(const ProjectIndex& index,
                                      const std::function<bool(const std::string&)>& matches,
                                      const std::string& reason, const std::string& origin);
 
+// Whether a call rewrite can touch a file: the index recorded a call it matches (the pass sees
+// the same calls, resolved by the same scanner). An AppliesFn for the rewrite's transform.
+bool call_rewrite_applies(const CallRewrite& rewrite, const ModuleFacts& facts);
+
 }  // namespace awaitify

@@ -4,6 +4,7 @@
 // await f.write(json.dumps(obj)). A file object used any other way (passed to csv.reader, to a
 // function the engine cannot follow, kept after the block) is a refusal: the whole `with`
 // stays as it is and the function is not seeded, so it is not made async for nothing.
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -286,6 +287,20 @@ std::vector<Seed> open_seeds(const ProjectIndex& index) {
   return result;
 }
 
+// The pass looks at open() calls in functions only (it reports each one it leaves), and the
+// index resolved every call of a function's body the way the pass does.
+bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
+  auto opens = [](const CallFact& call) { return is_open(call.target); };
+  for (const FunctionFacts& fn : facts.function_facts) {
+    if (fn.is_module) continue;
+    if (std::any_of(fn.calls.begin(), fn.calls.end(), opens) ||
+        std::any_of(fn.blocking.begin(), fn.blocking.end(), opens)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 TransformInfo files_open_transform() {
@@ -316,7 +331,8 @@ another way, any other open() in the same function that cannot move, and a funct
 closure keeps sync.)",
       {"open("},
       run_pass,
-      open_seeds};
+      open_seeds,
+      applies};
 }
 
 }  // namespace awaitify

@@ -1,5 +1,6 @@
 // AW501: path operations become `async def`, unless their body still blocks.
 #include "awaitify/fastapi.hpp"
+#include "awaitify/knowledge.hpp"
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
 #include "transforms.hpp"
@@ -48,14 +49,27 @@ PassResult run(const FileContext& context) {
   return result;
 }
 
+// Only a decorated def can be a path operation: one whose decorator the index resolved to a
+// route method (`app.get`, `router.api_route`), or could not resolve at all.
+bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
+  for (const FunctionFacts& fn : facts.function_facts) {
+    for (const std::string& decorator : fn.decorators) {
+      if (decorator.empty() ||
+          is_route_decorator_method(decorator.substr(decorator.rfind('.') + 1))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 TransformInfo routes_async_transform() {
-  return TransformInfo{
-      kId,
-      "routes",
-      "path operations (@app.get, @router.post, api_route, ...) become async def",
-      R"(Before:
+  return TransformInfo{kId,
+                       "routes",
+                       "path operations (@app.get, @router.post, api_route, ...) become async def",
+                       R"(Before:
     @router.get("/items/{item_id}")
     def read_item(item_id: int) -> Item:
         return ITEMS[item_id]
@@ -76,9 +90,10 @@ become async (see AW401: the closure makes project callers await it, or names th
 
 Limits: calls the index cannot resolve (methods of objects it cannot type) are assumed not to
 block.)",
-      {"@"},
-      run,
-      path_operation_seeds};
+                       {"@"},
+                       run,
+                       path_operation_seeds,
+                       applies};
 }
 
 }  // namespace awaitify

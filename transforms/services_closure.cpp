@@ -2,6 +2,8 @@
 // project functions become async; this pass makes them `async def`, awaits every call to an
 // async project function from async code, runs entry points with asyncio.run, and moves
 // blocking calls left in functions it made async to the thread pool.
+#include <algorithm>
+
 #include "awaitify/calls.hpp"
 #include "awaitify/fastapi.hpp"
 #include "awaitify/imports.hpp"
@@ -180,6 +182,24 @@ PassResult run(const FileContext& context) { return ClosurePass(context).run(); 
 
 std::vector<Seed> seeds(const ProjectIndex& index) { return unawaited_async_seeds(index); }
 
+// The pass changes or reports something only in a file that defines a function the plan makes
+// async or stops at, or that calls (as the index resolved its calls) one the plan makes async
+// or repairs.
+bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan& plan) {
+  auto planned_callee = [&](const CallFact& call) {
+    const FunctionFacts* callee = index.function(call.target);
+    return callee && (plan.becomes_async(callee->qualified) || plan.repairs(callee->qualified));
+  };
+  for (const FunctionFacts& fn : facts.function_facts) {
+    if (plan.becomes_async(fn.qualified) || !plan.stops_for(fn.qualified).empty()) return true;
+    if (std::any_of(fn.calls.begin(), fn.calls.end(), planned_callee) ||
+        std::any_of(fn.blocking.begin(), fn.blocking.end(), planned_callee)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 const TransformInfo& closure_transform() {
@@ -219,7 +239,8 @@ On its own (--phase services) it repairs async project functions that sync code 
 without await. `awaitify plan` prints the closure as a tree.)",
       {},
       run,
-      seeds};
+      seeds,
+      applies};
   return info;
 }
 

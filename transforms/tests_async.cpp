@@ -198,11 +198,10 @@ std::vector<Seed> seeds(const ProjectIndex& index) { return Model::of(index)->se
 namespace awaitify {
 
 TransformInfo tests_async_transform() {
-  return TransformInfo{
-      aw80x::kAsyncId,
-      "tests",
-      "tests using the client become async def with the pytest marker",
-      R"(Before:
+  return TransformInfo{aw80x::kAsyncId,
+                       "tests",
+                       "tests using the client become async def with the pytest marker",
+                       R"(Before:
     @pytest.fixture(scope="module")
     def client():
         with TestClient(app) as c:
@@ -238,9 +237,10 @@ files the plan makes async becomes `async def`:
   fixtures for sync tests.
 Test code made async keeps its blocking calls (a sync Session in a test); the loop it blocks
 is the test's own.)",
-      {},
-      aw80x::run,
-      aw80x::seeds};
+                       {},
+                       aw80x::run,
+                       aw80x::seeds,
+                       aw80x::in_test_code};
 }
 
 }  // namespace awaitify

@@ -136,11 +136,17 @@ struct Unit {
   std::vector<std::string> not_async_yet;  // needs_async functions not async today
 };
 
+// The tests phase's passes apply only to the files its model may hold (AppliesFn).
+bool in_test_code(const ModuleFacts& facts, const ProjectIndex& index, const Plan& plan);
+
 class Model {
  public:
   // The model of the index's project. Files are read from disk (the text the index was built
   // from); `current`, when given, stands in for a file that is not on disk (stdin).
   static std::shared_ptr<const Model> of(const ProjectIndex& index, const FileContext* current = nullptr);
+  // Whether the model may hold a file (it is among the files the tests phase reads): a pass
+  // of the tests phase has nothing to do anywhere else.
+  static bool may_hold(const ProjectIndex& index, const std::string& path);
 
   const PytestSetup& setup() const { return setup_; }
   // The unit a name holds in a function (qualified; the module name at module level), if any.

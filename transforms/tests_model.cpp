@@ -1,12 +1,14 @@
 // The tests phase's model of a project: which names hold which client, joined across files
 // through pytest's fixtures (by name, through conftest.py files) and through helpers a client
 // is handed to; then, per unit (one client object), whether it can become an AsyncClient.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <mutex>
-
-#include <spdlog/spdlog.h>
+#include <set>
+#include <string_view>
 
 #include "awaitify/discover.hpp"
 #include "awaitify/syntax.hpp"
@@ -369,79 +371,58 @@ class ModelBuilder {
 
 namespace {
 
-// A digest of the index's files and facts: a later index may reuse an earlier one's address,
-// and the same test files in another folder have the same facts.
-size_t index_digest(const ProjectIndex& index) {
-  size_t digest = std::hash<const void*>{}(&index);
-  auto mix = [&](size_t value) { digest ^= value + 0x9e3779b97f4a7c15ULL + (digest << 6) + (digest >> 2); };
-  for (const FunctionFacts* fn : index.functions()) {
-    if (fn->is_module) mix(std::hash<std::string>{}(index.path_of(*fn)));
-    mix(std::hash<std::string>{}(fn->qualified));
-    mix(fn->line * 2 + (fn->is_async ? 1 : 0));
-    mix(fn->calls.size() * 31 + fn->unresolved_methods.size());
-  }
-  return digest;
-}
-
 // The files a model reads: the test files and the pytest configuration beside them.
-std::vector<std::string> model_inputs(const ProjectIndex& index) {
-  std::vector<std::string> paths;
-  for (const ModuleFacts* module : test_modules(index)) paths.push_back(module->path);
+std::set<std::string> model_inputs(const ProjectIndex& index) {
+  std::set<std::string> paths;
+  for (const ModuleFacts* module : test_modules(index)) paths.insert(module->path);
   if (paths.empty()) return paths;
-  fs::path root = find_project_root({paths.front()});
+  fs::path root = find_project_root({test_modules(index).front()->path});
   for (const char* config : {"pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"}) {
-    paths.push_back((root / config).string());
+    paths.insert((root / config).string());
   }
   return paths;
 }
 
-// What a model is built from, cheaply: the index's digest and each input file's size and
-// modification time (the index does not show a changed string literal such as scope="module").
-std::string fingerprint(const ProjectIndex& index, const FileContext* current) {
-  static std::mutex mutex;
-  static std::map<size_t, std::vector<std::string>> inputs;  // by index digest
-  size_t digest = index_digest(index);
-  std::vector<std::string> paths;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto known = inputs.find(digest);
-    if (known == inputs.end()) {
-      if (inputs.size() > 8) inputs.clear();
-      known = inputs.emplace(digest, model_inputs(index)).first;
-    }
-    paths = known->second;
-  }
-  std::string key = std::to_string(digest);
-  for (const std::string& path : paths) {
-    std::error_code error;
-    auto size = fs::file_size(path, error);
-    auto time = error ? fs::file_time_type() : fs::last_write_time(path, error);
-    key += "|" + path + ":" + (error ? "-" : std::to_string(size) + ":" +
-                                                 std::to_string(time.time_since_epoch().count()));
-    if (error && current && current->source.path() == path) {
-      key += ":" + std::to_string(std::hash<std::string>{}(current->source.text()));
-    }
-  }
-  return key;
+}  // namespace
+
+namespace {
+
+std::shared_ptr<const std::set<std::string>> input_paths(const ProjectIndex& index) {
+  return index.memo<std::set<std::string>>("aw80x.inputs", [&] {
+    return std::make_shared<const std::set<std::string>>(model_inputs(index));
+  });
 }
 
 }  // namespace
 
+bool Model::may_hold(const ProjectIndex& index, const std::string& path) {
+  return input_paths(index)->count(path) > 0;
+}
+
+bool in_test_code(const ModuleFacts& facts, const ProjectIndex& index, const Plan&) {
+  return Model::may_hold(index, facts.path);
+}
+
 std::shared_ptr<const Model> Model::of(const ProjectIndex& index, const FileContext* current) {
-  // Every pass of every file asks: one model per run, built by whichever asks first.
-  static std::mutex mutex;
-  static std::vector<std::pair<std::string, std::shared_ptr<const Model>>> recent;
-  std::string key = fingerprint(index, current);
-  std::lock_guard<std::mutex> lock(mutex);
-  for (const auto& [known, model] : recent) {
-    if (known == key) return model;
+  // Every pass of every file asks: one model per index, built by whichever asks first. A test
+  // file that is not on disk (stdin, unit tests) is read from `current`, so such a model is
+  // kept per text of that file.
+  auto inputs = input_paths(index);
+  std::string key = "aw80x.model";
+  if (current && inputs->count(current->source.path())) {
+    std::error_code error;
+    if (!fs::exists(current->source.path(), error)) {
+      key += ":" + current->source.path() + ":" +
+             std::to_string(std::hash<std::string_view>{}(current->text()));
+    }
   }
-  auto model = std::make_shared<Model>();
-  ModelBuilder(index, *model).build(current);
-  spdlog::debug("tests phase: read {} test files into {} clients", model->files_.size(), model->units_.size());
-  recent.insert(recent.begin(), {key, model});
-  if (recent.size() > 4) recent.pop_back();
-  return model;
+  return index.memo<Model>(key, [&] {
+    auto model = std::make_shared<Model>();
+    ModelBuilder(index, *model).build(current);
+    spdlog::debug("tests phase: read {} test files into {} clients", model->files_.size(),
+                  model->units_.size());
+    return std::shared_ptr<const Model>(model);
+  });
 }
 
 }  // namespace awaitify::aw80x

@@ -1,14 +1,15 @@
 #pragma once
 // One scope's calls, as the index records them and as the closure pass finds them again: both
 // go through this scanner, so "what does this call resolve to" has one answer.
+#include <tree_sitter/api.h>
+
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <tree_sitter/api.h>
 
 #include "awaitify/index.hpp"
 
@@ -61,6 +62,18 @@ class ScopeScanner {
   CallContext context_of(TSNode node) const;
   bool library_chain(TSNode object) const;
   bool handed_to_runner(TSNode call) const;
+  // While scan() walks, each node's ancestors (from the body down) and what each level means
+  // for the context of the code it holds, kept instead of asked of ts_node_parent, which
+  // searches down from the root every time.
+  struct Level {
+    std::optional<CallContext> enclosing;  // the innermost lambda, comprehension, class body...
+    bool main_guard = false;               // inside `if __name__ == "__main__":`
+  };
+  void track_levels(const std::vector<TSNode>& ancestors);
+  Level deeper(const Level& outer, TSNode node) const;
+  TSNode ancestor(size_t up) const;  // 1: the visited node's parent; null above the body
+  bool awaited_here(TSNode call) const;
+  TSNode receiving_call_here(TSNode call) const;
 
   const ModuleFacts& facts_;
   std::string_view src_;
@@ -70,6 +83,8 @@ class ScopeScanner {
   bool module_scope_;
   TSNode root_{};
   std::map<std::string, std::string> locals_;  // `svc = ItemService(db)`: svc -> its class
+  const std::vector<TSNode>* ancestors_ = nullptr;
+  std::vector<Level> levels_;  // levels_[i]: ancestors 1..i considered (0 is the body)
 };
 
 // One scope of a file, as scan_file_scopes visits it.

@@ -41,4 +41,10 @@ std::string find_project_root(const std::vector<std::string>& paths);
 // Errors: a path that does not exist, or a directory without any Python file.
 Result<std::vector<std::string>> discover(const std::vector<std::string>& paths);
 
+// Every Python file of the project at root (find_project_root), for the index. A directory that
+// cannot be read does not fail the walk: it is left out, and `unreadable` gets a one-line
+// warning naming it. An Error: root itself is not a directory.
+Result<std::vector<std::string>> discover_project(const std::string& root,
+                                                  std::vector<std::string>& unreadable);
+
 }  // namespace awaitify

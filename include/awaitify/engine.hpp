@@ -58,10 +58,11 @@ struct RunResult {
 RunResult run(const std::vector<std::string>& paths,
               const std::vector<const TransformInfo*>& transforms, const RunOptions& options = {});
 
-// The seeds of the selected transforms, limited to functions defined in the selected files.
+// The seeds of the selected transforms, limited to functions defined in the selected files,
+// found on `jobs` threads (0: every core).
 std::vector<Seed> collect_seeds(const ProjectIndex& index,
                                 const std::vector<const TransformInfo*>& transforms,
-                                const std::set<std::string>& selected_paths);
+                                const std::set<std::string>& selected_paths, unsigned jobs = 0);
 
 // Runs the passes over one file already read (tests, stdin).
 FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,

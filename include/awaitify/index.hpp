@@ -1,13 +1,16 @@
 #pragma once
 // The project index: facts extracted from each file while it is parsed (so trees need not stay
 // in memory), combined once per run into a read-only model that transforms ask.
+#include <tree_sitter/api.h>
+
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <tree_sitter/api.h>
 
 #include "awaitify/source.hpp"
 
@@ -180,7 +183,25 @@ class ProjectIndex {
   // Every function of the project, in module order.
   std::vector<const FunctionFacts*> functions() const;
 
+  // A value derived from the whole index (the tests phase's model of the test files), computed
+  // once by whichever caller asks first, whatever the thread, and kept as long as the index.
+  template <class T>
+  std::shared_ptr<const T> memo(const std::string& key,
+                                const std::function<std::shared_ptr<const T>()>& make) const {
+    return std::static_pointer_cast<const T>(
+        memo_value(key, [&]() -> std::shared_ptr<const void> { return make(); }));
+  }
+
  private:
+  struct Memo {
+    std::recursive_mutex mutex;  // a value may be made from another one
+    std::map<std::string, std::shared_ptr<const void>> values;
+  };
+  std::shared_ptr<const void> memo_value(
+      const std::string& key, const std::function<std::shared_ptr<const void>()>& make) const;
+  std::shared_ptr<Memo> memo_ = std::make_shared<Memo>();
+  // Methods by their short name, in qualified-name order (related_methods).
+  std::map<std::string, std::vector<const FunctionFacts*>> methods_by_name_;
   std::optional<BlockingPath> blocking_path(const std::string& qualified, int depth,
                                            std::vector<std::string>& seen) const;
   std::map<std::string, ModuleFacts> modules_;

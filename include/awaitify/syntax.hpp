@@ -62,6 +62,11 @@ std::vector<TSNode> children(TSNode node);
 // Visits node and its descendants in document order; the visitor returns false to skip a
 // node's children.
 void walk(TSNode node, const std::function<bool(TSNode)>& visit);
+// walk, also handing the visitor the node's ancestors from `node` down to its parent (empty
+// for `node` itself): ts_node_parent searches down from the root, so a walk that asks for
+// parents keeps them instead.
+void walk_with_ancestors(TSNode node,
+                         const std::function<bool(TSNode, const std::vector<TSNode>&)>& visit);
 // The first ERROR or MISSING node in document order, if any.
 std::optional<TSNode> first_syntax_error(TSNode root);
 size_t count_syntax_errors(TSNode root);

@@ -67,6 +67,7 @@ using TransformFn = std::function<PassResult(const FileContext&)>;
 // The functions a transform makes async, decided from the index before any pass runs, so the
 // closure (AW401) can make their callers await them across files.
 using SeedFn = std::function<std::vector<Seed>(const ProjectIndex&)>;
+using AppliesFn = std::function<bool(const ModuleFacts&, const ProjectIndex&, const Plan&)>;
 
 struct TransformInfo {
   std::string id;       // stable: AW1xx db, AW2xx http, AW3xx files, AW4xx services, ...
@@ -77,6 +78,10 @@ struct TransformInfo {
   std::vector<std::string> triggers;
   TransformFn run;  // empty while the transform is planned, not written
   SeedFn seeds = {};
+  // Whether the pass can apply to a file, from the index facts of the text it was read with:
+  // a file where it cannot is not parsed for it. Asked only while no earlier pass of the run
+  // has changed the file. Empty: the triggers decide alone.
+  AppliesFn applies = {};
   bool implemented() const { return static_cast<bool>(run); }
 };
 

@@ -24,6 +24,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFound = 1;
 constexpr int kExitError = 2;
+constexpr int kExitInterrupted = 130;
 
 void add_options(CLI::App& command, ReportOptions& options, bool transforms) {
   command.add_option("paths", options.paths, "files or directories (default: .)");
@@ -165,14 +166,17 @@ Result<Plan> make_plan(const ReportOptions& options, const std::vector<std::stri
 struct Files {
   std::vector<std::string> selected;
   std::vector<std::string> context;
+  std::vector<std::string> warnings;  // project directories that could not be read
 };
 
 Result<Files> find_files(const std::vector<std::string>& paths, const Config& config) {
   auto selected = discover(paths);
   if (!selected) return selected.error();
   std::string root = find_project_root(paths);
-  auto context = discover({root});
-  Files files{config.filter(*selected), context ? *context : std::vector<std::string>{}};
+  std::vector<std::string> unreadable;
+  auto context = discover_project(root, unreadable);
+  if (!context) return context.error();
+  Files files{config.filter(*selected), std::move(*context), std::move(unreadable)};
   spdlog::debug(
       "awaitify: {} Python files selected ({} left out by include/exclude), {} in the project at "
       "{}",
@@ -180,9 +184,18 @@ Result<Files> find_files(const std::vector<std::string>& paths, const Config& co
   return files;
 }
 
+void add_warnings(Report& report, const Files& files) {
+  report.warnings.insert(report.warnings.begin(), files.warnings.begin(), files.warnings.end());
+}
+
 int print(const Report& report, const ReportOptions& options, Format format) {
   if (format == Format::text) {
     for (const std::string& error : report.errors) spdlog::error("awaitify: error: {}", error);
+  }
+  // SARIF has no place for them: they go to stderr, never nowhere.
+  if (format == Format::sarif) {
+    for (const std::string& warning : report.warnings)
+      spdlog::warn("awaitify: warning: {}", warning);
   }
   TextOptions text{use_color(options.color), !options.quiet, !options.quiet};
   std::cout << render(report, format, text);
@@ -193,6 +206,7 @@ int print(const Report& report, const ReportOptions& options, Format format) {
 int run_verify(const ReportOptions& options, const Plan& plan, const Files& files, Format format) {
   ProjectView view = ProjectView::load(files.selected, files.context, options.jobs);
   Report report = verify(view, plan.rules);
+  add_warnings(report, files);
   int status = print(report, options, format);
   return status != kExitOk ? status : report.items.empty() ? kExitOk : kExitFound;
 }
@@ -200,6 +214,7 @@ int run_verify(const ReportOptions& options, const Plan& plan, const Files& file
 int run_audit(const ReportOptions& options, const Plan& plan, const Files& files, Format format) {
   ProjectView view = ProjectView::load(files.selected, files.context, options.jobs);
   Report report = audit(view);
+  add_warnings(report, files);
   if (!options.no_estimate) {
     estimate_phases(report, files.selected,
                     EstimateOptions{plan.phases, files.context, options.jobs, !options.no_expand,
@@ -221,9 +236,11 @@ uint32_t first_changed_line(std::string_view before, std::string_view after) {
 }
 
 // check: the engine's changes (written with --apply) and verify's findings, one line per file.
-void add_changes(Report& report, const RunResult& result, const ReportOptions& options,
+// With --apply, SIGINT/SIGTERM stop the writes between files, as for `apply`: false then.
+bool add_changes(Report& report, const RunResult& result, const ReportOptions& options,
                  std::map<std::string, FileStatus>& files) {
   std::set<std::string> skipped(report.skipped_files.begin(), report.skipped_files.end());
+  size_t written_files = 0;
   for (const FileOutcome& outcome : result.outcomes) {
     if (outcome.input_error) report.errors.push_back(*outcome.input_error);
     if (outcome.engine_error) report.errors.push_back(*outcome.engine_error);
@@ -242,9 +259,15 @@ void add_changes(Report& report, const RunResult& result, const ReportOptions& o
     if (options.show_diff)
       status.diff = unified_diff(outcome.path, outcome.original.text(), outcome.result);
     if (options.apply) {
+      if (interrupted()) {
+        spdlog::error("awaitify: interrupted: {} files written, the rest untouched", written_files);
+        return false;
+      }
       Status written =
           write_atomically(outcome.path, outcome.original.bytes(), outcome.result_bytes());
       if (!written) report.errors.push_back(written.error().message);
+      else
+        ++written_files;
     }
   }
   for (const std::string& path : result.plan.pulled_in()) {
@@ -253,6 +276,7 @@ void add_changes(Report& report, const RunResult& result, const ReportOptions& o
         (options.apply ? "was changed" : "would change") +
         " because callers there must await functions made async (--no-expand refuses instead)");
   }
+  return true;
 }
 
 int run_check(const ReportOptions& options, const Plan& plan, const Files& files, Format format) {
@@ -264,6 +288,7 @@ int run_check(const ReportOptions& options, const Plan& plan, const Files& files
   else
     report.errors = view.errors();
   report.command = "check";
+  add_warnings(report, files);
   report.applied = options.apply;
   report.files = files.selected.size();
   for (const ViewFile& file : view.files()) {
@@ -279,7 +304,7 @@ int run_check(const ReportOptions& options, const Plan& plan, const Files& files
         run(files.selected, plan.transforms,
             run_options(options.jobs, !options.no_expand, files.context, plan.settings));
     std::set<std::string> known(report.errors.begin(), report.errors.end());
-    add_changes(report, result, options, statuses);
+    if (!add_changes(report, result, options, statuses)) return kExitInterrupted;
     // The view and the run both report unreadable files: once is enough.
     std::vector<std::string> errors;
     for (const std::string& error : report.errors) {

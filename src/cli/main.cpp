@@ -192,7 +192,7 @@ int run_stdin(const std::vector<const TransformInfo*>& transforms, bool apply) {
   }
   std::vector<ModuleFacts> modules{*facts};
   ProjectIndex index(std::move(modules));
-  Plan plan = build_plan(index, collect_seeds(index, transforms, {"stdin.py"}), PlanOptions{});
+  Plan plan = build_plan(index, collect_seeds(index, transforms, {"stdin.py"}, 1), PlanOptions{});
   FileOutcome outcome = transform_source(*source, index, plan, transforms);
   Totals totals = summarize({outcome});
   if (apply) std::cout << (outcome.changed() ? outcome.result_bytes() : bytes);
@@ -209,8 +209,12 @@ Result<std::pair<std::vector<std::string>, std::vector<std::string>>> files_and_
   auto files = discover(paths);
   if (!files) return files.error();
   std::string root = find_project_root(paths);
-  auto context = discover({root});
-  std::vector<std::string> rest = context ? *context : std::vector<std::string>{};
+  std::vector<std::string> unreadable;
+  auto context = discover_project(root, unreadable);
+  if (!context) return context.error();
+  // The run goes on without them, but never silently: callers there are not seen.
+  for (const std::string& warning : unreadable) spdlog::warn("awaitify: warning: {}", warning);
+  std::vector<std::string> rest = std::move(*context);
   spdlog::debug("awaitify: {} Python files selected, {} in the project at {}", files->size(),
                 rest.size(), root);
   return std::make_pair(std::move(*files), std::move(rest));

@@ -26,6 +26,15 @@ TEST(Syntax, ReportsFirstSyntaxError) {
   EXPECT_FALSE(first_syntax_error(parse("x = 1\n").root()).has_value());
 }
 
+TEST(Syntax, AnErrorOnlyAHiddenMissingTokenShowsIsStillAnError) {
+  // Lines ending in a lone CR: tree-sitter-python reads one line with MISSING _newline tokens,
+  // which are not visible nodes; the file must not pass for one that parses.
+  Parsed parsed = parse("import x\r\ry = 1\r");
+  ASSERT_TRUE(ts_node_has_error(parsed.root()));
+  EXPECT_TRUE(first_syntax_error(parsed.root()).has_value());
+  EXPECT_EQ(count_syntax_errors(parsed.root()), 1u);
+}
+
 TEST(Syntax, WalksDeepNestingWithoutRecursion) {
   std::string text = "x = " + std::string(5000, '(') + "1" + std::string(5000, ')') + "\n";
   Parsed parsed = parse(text);
