@@ -244,8 +244,8 @@ class ChainFinder {
 }  // namespace
 
 bool is_async_session_io(std::string_view method) {
-  // AsyncSession has no bulk_* methods and no query(): those are not awaited.
-  return method != "query" && method.rfind("bulk_", 0) != 0 && is_session_io_method(method);
+  // query() chains are AW103's; bulk_* methods, which AsyncSession lacks, run through run_sync.
+  return method != "query" && is_session_io_method(method);
 }
 
 std::set<std::string> session_names(const ModuleFacts& facts, TSNode def, std::string_view src,

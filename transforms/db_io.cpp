@@ -46,6 +46,17 @@ std::optional<std::string> make_async_with(const FileContext& context, TSNode st
   return std::nullopt;
 }
 
+// `db.bulk_save_objects(objs)`: AsyncSession has no bulk methods; the sync session it wraps
+// does, reached through run_sync: `db.run_sync(lambda session: session.bulk_save_objects(objs))`.
+Edit through_run_sync(TSNode call, std::string_view src) {
+  TSNode function = field(call, "function");
+  std::string session(node_text(field(function, "object"), src));
+  std::string method = method_of(call, src);
+  std::string arguments(node_text(field(call, "arguments"), src));
+  return Edit::replace(ts_node_start_byte(call), ts_node_end_byte(call),
+                       session + ".run_sync(lambda sync_session: sync_session." + method + arguments + ")");
+}
+
 // `db.execute("SELECT ...")`: SQLAlchemy 2.0 takes no plain string; `text("SELECT ...")`.
 std::optional<Edit> raw_sql(TSNode call, std::string_view src) {
   std::string method = method_of(call, src);
@@ -80,9 +91,10 @@ PassResult run(const FileContext& context) {
           } else if (TSNode statement = with_statement_of(call); !ts_node_is_null(statement)) {
             why = make_async_with(context, statement, call, edits);
           } else {
+            if (method_of(call, src).rfind("bulk_", 0) == 0) edits.push_back(through_run_sync(call, src));
             auto awaited = await_expression(call, true);
             if (awaited)
-              edits = *awaited;
+              edits.insert(edits.end(), awaited->begin(), awaited->end());
             else
               why = awaited.error().message;
           }
@@ -124,6 +136,8 @@ After:
 
 Awaited: commit, rollback, flush, refresh, delete, close, execute, scalar, scalars, get,
 get_one, merge, run_sync, stream, stream_scalars, connection, invalidate, reset, exec (SQLModel).
+`db.bulk_save_objects(objs)` and the other bulk methods, which AsyncSession lacks, run through
+`await db.run_sync(lambda sync_session: sync_session.bulk_save_objects(objs))`.
 `with db.begin():` becomes `async with db.begin():`; `db.execute("SQL")` gets the text()
 SQLAlchemy 2.0 requires: `await db.execute(text("SQL"))`. add, add_all, expunge, expunge_all,
 expire, expire_all, in_transaction and no_autoflush stay sync, as they are on AsyncSession.
