@@ -4,10 +4,7 @@
 
 namespace awaitify {
 
-namespace {
-
-// The expression node `await` would apply to: a call written `(f())` is awaited as a whole.
-bool needs_parentheses(TSNode expression) {
+bool await_needs_parentheses(TSNode expression) {
   TSNode parent = ts_node_parent(expression);
   if (ts_node_is_null(parent)) return false;
   // `f().x`, `f()[i]`, `f()(...)`: await binds looser than these trailers.
@@ -16,6 +13,8 @@ bool needs_parentheses(TSNode expression) {
   if (is(parent, "call")) return ts_node_eq(field(parent, "function"), expression);
   return false;
 }
+
+namespace {
 
 std::optional<std::string> refusal(TSNode expression, bool enclosing_becomes_async, std::string_view src,
                                    std::vector<TSNode>& eager) {
@@ -96,7 +95,7 @@ Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_bec
     edits.push_back(own_parentheses ? Edit::replace(open, open + 1, "[") : Edit::insert(open + 1, "["));
     edits.push_back(own_parentheses ? Edit::replace(close, close + 1, "]") : Edit::insert(close, "]"));
   }
-  if (needs_parentheses(expression)) {
+  if (await_needs_parentheses(expression)) {
     edits.push_back(Edit::insert(start, "(await "));
     edits.push_back(Edit::insert(end, ")"));
   } else {
@@ -122,7 +121,7 @@ std::vector<Edit> wrap_in_threadpool(TSNode call, std::string_view src, bool who
   if (is(arguments, "argument_list") && inner.size() >= 2) inner = inner.substr(1, inner.size() - 2);
   bool has_arguments = inner.find_first_not_of(" \t\r\n") != std::string::npos;
   std::string wrapped = "run_in_threadpool(" + function + (has_arguments ? ", " + inner : "") + ")";
-  wrapped = needs_parentheses(outer) ? "(await " + wrapped + ")" : "await " + wrapped;
+  wrapped = await_needs_parentheses(outer) ? "(await " + wrapped + ")" : "await " + wrapped;
   return {Edit::replace(ts_node_start_byte(outer), ts_node_end_byte(outer), wrapped)};
 }
 

@@ -189,8 +189,17 @@ std::optional<std::string> async_engine_of(const FileContext& context, const Mod
   std::string sibling = sibling_name(module, engine);
   auto existing = module.instances.find(sibling);
   if (existing != module.instances.end() && existing->second.rfind("sqlalchemy.ext.asyncio.", 0) == 0) return sibling;
+  // AW101 writes the sibling of an engine only when a provider it migrates opens sessions on
+  // it: through a maker bound to it, or `Session(engine)` in a module with that one engine.
   for (const FunctionFacts& fn : module.function_facts) {
-    if (fn.is_generator && context.plan.migrates(fn.qualified)) return sibling;
+    if (!fn.is_generator || !context.plan.migrates(fn.qualified)) continue;
+    for (const CallFact& call : fn.calls) {
+      if (call.target.rfind(module.module + ".", 0) == 0) {
+        auto maker = module.maker_engines.find(call.target.substr(module.module.size() + 1));
+        if (maker != module.maker_engines.end() && maker->second == engine) return sibling;
+      }
+      if (is_sync_session_type(call.target) && module.engine_schemes.size() == 1) return sibling;
+    }
   }
   return std::nullopt;
 }

@@ -28,14 +28,6 @@ std::string inner_arguments(TSNode call, std::string_view src) {
   return std::string(text.substr(1, text.size() - 2));
 }
 
-bool needs_parentheses(TSNode node) {
-  TSNode parent = ts_node_parent(node);
-  if (is(parent, "attribute")) return ts_node_eq(field(parent, "object"), node);
-  if (is(parent, "subscript")) return ts_node_eq(field(parent, "value"), node);
-  if (is(parent, "call")) return ts_node_eq(field(parent, "function"), node);
-  return false;
-}
-
 TSNode receiver_of(TSNode call) {
   return field(field(call, "function"), "object");
 }
@@ -112,7 +104,7 @@ void rewrite_terminal(const db::QueryChain& chain, std::string_view src, ChainEd
     out.edits.push_back(
         Edit::replace(ts_node_end_byte(receiver), ts_node_end_byte(chain.terminal_call), suffix));
   };
-  bool parens = needs_parentheses(chain.top);
+  bool parens = await_needs_parentheses(chain.top);
   const std::string& t = chain.terminal;
   if (t == "get") {
     if (ts_node_is_null(chain.head) || !chain.links.empty()) {

@@ -35,6 +35,10 @@ Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_bec
 // any() and all() stop early, so they are not among them.
 bool is_eager_generator(TSNode generator_expression, std::string_view src);
 
+// Whether `await expression` needs parentheses where the expression stands: it is the object
+// of an attribute, a subscript or a call (`(await f()).x`).
+bool await_needs_parentheses(TSNode expression);
+
 // `fn(a, b)` -> `await run_in_threadpool(fn, a, b)` (parenthesized when the result is used
 // further). With whole_chain, a method chain ending at this call's outermost trailer is moved
 // as one: `db.query(X).all()` -> `await run_in_threadpool(db.query(X).all)`.
