@@ -16,12 +16,13 @@ bool await_needs_parentheses(TSNode expression) {
 
 namespace {
 
-std::optional<std::string> refusal(TSNode expression, bool enclosing_becomes_async, std::string_view src,
-                                   std::vector<TSNode>& eager) {
+std::optional<std::string> refusal(TSNode expression, bool enclosing_becomes_async,
+                                   std::string_view src, std::vector<TSNode>& eager) {
   for (TSNode up = ts_node_parent(expression); !ts_node_is_null(up); up = ts_node_parent(up)) {
     if (is(up, "lambda")) return "the call is inside a lambda, which cannot await";
     if (is(up, "generator_expression") && !src.empty() && is_eager_generator(up, src)) {
-      if (!enclosing_becomes_async) return "the call is inside a comprehension of a function that stays sync";
+      if (!enclosing_becomes_async)
+        return "the call is inside a comprehension of a function that stays sync";
       eager.push_back(up);
       continue;
     }
@@ -65,10 +66,12 @@ bool is_eager_generator(TSNode generator_expression, std::string_view src) {
   if (!is(consumer, "call")) return false;
   TSNode function = field(consumer, "function");
   if (is(function, "attribute")) {
-    return node_text(field(function, "attribute"), src) == "join" && is(field(function, "object"), "string");
+    return node_text(field(function, "attribute"), src) == "join" &&
+           is(field(function, "object"), "string");
   }
   std::string_view name = node_text(function, src);
-  for (std::string_view eager : {"sum", "list", "tuple", "set", "frozenset", "sorted", "min", "max", "dict"}) {
+  for (std::string_view eager :
+       {"sum", "list", "tuple", "set", "frozenset", "sorted", "min", "max", "dict"}) {
     if (name == eager) return true;
   }
   return false;
@@ -92,8 +95,10 @@ Result<std::vector<Edit>> await_expression(TSNode expression, bool enclosing_bec
     uint32_t open = ts_node_start_byte(generator);
     uint32_t close = ts_node_end_byte(generator) - 1;
     bool own_parentheses = is(ts_node_parent(generator), "argument_list");
-    edits.push_back(own_parentheses ? Edit::replace(open, open + 1, "[") : Edit::insert(open + 1, "["));
-    edits.push_back(own_parentheses ? Edit::replace(close, close + 1, "]") : Edit::insert(close, "]"));
+    edits.push_back(own_parentheses ? Edit::replace(open, open + 1, "[")
+                                    : Edit::insert(open + 1, "["));
+    edits.push_back(own_parentheses ? Edit::replace(close, close + 1, "]")
+                                    : Edit::insert(close, "]"));
   }
   if (await_needs_parentheses(expression)) {
     edits.push_back(Edit::insert(start, "(await "));
@@ -118,7 +123,8 @@ std::vector<Edit> wrap_in_threadpool(TSNode call, std::string_view src, bool who
   std::string function(node_text(field(outer, "function"), src));
   TSNode arguments = field(outer, "arguments");
   std::string inner(node_text(arguments, src));
-  if (is(arguments, "argument_list") && inner.size() >= 2) inner = inner.substr(1, inner.size() - 2);
+  if (is(arguments, "argument_list") && inner.size() >= 2)
+    inner = inner.substr(1, inner.size() - 2);
   bool has_arguments = inner.find_first_not_of(" \t\r\n") != std::string::npos;
   std::string wrapped = "run_in_threadpool(" + function + (has_arguments ? ", " + inner : "") + ")";
   wrapped = await_needs_parentheses(outer) ? "(await " + wrapped + ")" : "await " + wrapped;
@@ -126,7 +132,8 @@ std::vector<Edit> wrap_in_threadpool(TSNode call, std::string_view src, bool who
 }
 
 std::vector<Edit> wrap_in_asyncio_run(TSNode call) {
-  return {Edit::insert(ts_node_start_byte(call), "asyncio.run("), Edit::insert(ts_node_end_byte(call), ")")};
+  return {Edit::insert(ts_node_start_byte(call), "asyncio.run("),
+          Edit::insert(ts_node_end_byte(call), ")")};
 }
 
 std::string reindent(std::string_view block, std::string_view from, std::string_view to) {
@@ -147,6 +154,26 @@ std::string reindent(std::string_view block, std::string_view from, std::string_
     pos = end + 1;
   }
   return out;
+}
+
+// The file's indentation step, from its first indented block; four spaces when it has none.
+std::string file_indent_unit(TSNode root, const SourceFile& source) {
+  std::string unit = "    ";
+  bool found = false;
+  walk(root, [&](TSNode node) {
+    if (found) return false;
+    if (!is(node, "block")) return true;
+    TSNode owner = ts_node_parent(node);
+    if (ts_node_start_point(node).row == ts_node_start_point(owner).row) return true;
+    std::string_view inner = source.indent_at(ts_node_start_byte(node));
+    std::string_view outer = source.indent_at(ts_node_start_byte(owner));
+    if (inner.size() > outer.size() && inner.substr(0, outer.size()) == outer) {
+      unit = std::string(inner.substr(outer.size()));
+      found = true;
+    }
+    return !found;
+  });
+  return unit;
 }
 
 }  // namespace awaitify

@@ -1,10 +1,14 @@
 #include "http_client.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
+#include "http_api.hpp"
+#include "http_migration.hpp"
 
 namespace awaitify::http {
 
@@ -157,9 +161,28 @@ SharedClient shared_client(const ModuleFacts& facts, TSNode root, std::string_vi
   return SharedClient{free_name(root, src, {"http_client", "_http_client"}), false};
 }
 
-Edit shared_client_declaration(TSNode root, const SourceFile& source,
-                               const std::string& statement) {
+namespace {
+
+// The closer replaces the client it closes: an app's lifespan can run more than once in one
+// process (each TestClient of a test suite runs it), and a closed AsyncClient cannot reopen.
+// Connections then never outlive the event loop that opened them.
+std::string closer_definition(const std::string& closer, const std::string& client,
+                              const std::string& constructor, const std::string& unit,
+                              const std::string& nl) {
+  return "async def " + closer + "() -> None:" + nl + unit + "\"\"\"Closes `" + client +
+         "` at the app's shutdown; a later start gets a new client.\"\"\"" + nl + unit + "global " +
+         client + nl + unit + "await " + client + ".aclose()" + nl + unit + client + " = " +
+         constructor + nl;
+}
+
+}  // namespace
+
+Edit shared_client_declaration(TSNode root, const SourceFile& source, const std::string& client,
+                               const std::string& constructor, const std::string& closer) {
   const std::string& nl = source.newline();
+  std::string statements =
+      client + " = " + constructor + nl + nl + nl +
+      closer_definition(closer, client, constructor, file_indent_unit(root, source), nl);
   std::vector<TSNode> top = named_children(root);
   auto last_import = std::find_if(top.rbegin(), top.rend(), is_import);
   size_t next = last_import == top.rend() ? 0 : static_cast<size_t>(top.rend() - last_import);
@@ -169,12 +192,109 @@ Edit shared_client_declaration(TSNode root, const SourceFile& source,
     ++next;
   }
   if (next >= top.size()) {
-    return Edit::insert(static_cast<uint32_t>(source.text().size()), nl + statement + nl);
+    return Edit::insert(static_cast<uint32_t>(source.text().size()), nl + nl + statements);
   }
   TSNode before = top[next];
-  std::string gap = is_definition(before) ? nl + nl : nl;
   uint32_t at = source.line_start(source.position(ts_node_start_byte(before)).line);
-  return Edit::insert(at, statement + nl + gap);
+  return Edit::insert(at, statements + nl + nl);
+}
+
+std::string closer_name(TSNode root, std::string_view src, const std::string& client) {
+  return free_name(root, src, {"close_" + client});
+}
+
+namespace {
+
+// An earlier run's closer: a top-level `async def close_<client>()` that awaits
+// `<client>.aclose()` on the module's AsyncClient.
+std::optional<ClientCloser> written_closer(const ModuleFacts& module, const FunctionFacts& fn) {
+  std::string name = fn.name();
+  if (!fn.is_async || fn.is_module || !fn.class_name.empty() || name.rfind("close_", 0) != 0 ||
+      fn.qualified != module.module + "." + name) {
+    return std::nullopt;
+  }
+  std::string client = name.substr(6);
+  auto instance = module.instances.find(client);
+  if (instance == module.instances.end() || !is_library_target(instance->second) ||
+      instance->second.substr(instance->second.find('.') + 1) != "AsyncClient") {
+    return std::nullopt;
+  }
+  std::string aclose = module.module + "." + client + ".aclose";
+  bool closes = std::any_of(fn.calls.begin(), fn.calls.end(),
+                            [&](const CallFact& call) { return call.target == aclose; });
+  if (!closes) return std::nullopt;
+  return ClientCloser{module.module, name, client, false};
+}
+
+// The closer AW201 writes in this module in this run: when a call of a function that is or
+// becomes async moves to a new shared client.
+std::optional<ClientCloser> closer_this_run(const ModuleFacts& module, const FileContext& context,
+                                            const std::string& lib_module) {
+  auto source = SourceFile::load(module.path);
+  if (!source) return std::nullopt;
+  Parser parser;
+  auto tree = parser.parse(source->text());
+  if (!tree) return std::nullopt;
+  std::string_view src = source->text();
+  SharedClient client = shared_client(module, tree->root(), src, lib_module);
+  if (client.exists) return std::nullopt;
+  for (const ScopeSites& scope : file_sites(module, tree->root(), src, &context.index)) {
+    if (scope.scope.is_module()) continue;
+    if (!is_async_function(scope.scope.def) && !context.plan.becomes_async(scope.scope.qualified))
+      continue;
+    ScopeMigration migration = analyze_scope(scope, module, src);
+    for (const RequestsCall& call : migration.calls) {
+      if (call.refusal.empty() && call.client_options().empty()) {
+        return ClientCloser{module.module, closer_name(tree->root(), src, client.name), client.name,
+                            true};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<ClientCloser> find_unwired_closers(const FileContext& context, bool predict) {
+  const ProjectIndex& index = context.index;
+  std::vector<ClientCloser> found;
+  std::set<std::string> calls_requests;
+  for (const FunctionFacts* fn : index.functions()) {
+    const ModuleFacts* module = index.module_for_path(index.path_of(*fn));
+    if (!module) continue;
+    if (auto closer = written_closer(*module, *fn)) {
+      if (index.callers_of(fn->qualified).empty() && index.references_to(fn->qualified).empty())
+        found.push_back(*closer);
+    }
+    if (fn->is_module) continue;
+    for (const auto* list : {&fn->blocking, &fn->calls}) {
+      for (const CallFact& call : *list) {
+        if (call.target.rfind("requests.", 0) == 0) calls_requests.insert(module->path);
+      }
+    }
+  }
+  if (predict) {
+    std::string lib = choose_library(index, context.setting("http-library"));
+    for (const std::string& path : calls_requests) {
+      const ModuleFacts* module = index.module_for_path(path);
+      if (auto closer = module ? closer_this_run(*module, context, lib) : std::nullopt)
+        found.push_back(*closer);
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const ClientCloser& a, const ClientCloser& b) {
+    return std::tie(a.module, a.name) < std::tie(b.module, b.name);
+  });
+  return found;
+}
+
+}  // namespace
+
+std::vector<ClientCloser> unwired_closers(const FileContext& context) {
+  bool predict = context.runs("AW201") && context.setting("http-client", "shared") != "scoped";
+  std::string key = std::string("http.unwired_closers:") + (predict ? "predicted:" : "") +
+                    context.setting("http-library");
+  return *context.index.memo<std::vector<ClientCloser>>(key, [&] {
+    return std::make_shared<const std::vector<ClientCloser>>(
+        find_unwired_closers(context, predict));
+  });
 }
 
 }  // namespace awaitify::http

@@ -14,6 +14,7 @@
 #include "awaitify/index.hpp"
 #include "awaitify/result.hpp"
 #include "awaitify/source.hpp"
+#include "awaitify/transform.hpp"
 
 namespace awaitify::http {
 
@@ -47,7 +48,23 @@ struct SharedClient {
 };
 SharedClient shared_client(const ModuleFacts& facts, TSNode root, std::string_view src,
                            const std::string& lib_module);
-// `name = <constructor>` as a statement of its own after the module's imports.
-Edit shared_client_declaration(TSNode root, const SourceFile& source, const std::string& statement);
+// `name = <constructor>` and the closer's definition after the module's imports.
+Edit shared_client_declaration(TSNode root, const SourceFile& source, const std::string& client,
+                               const std::string& constructor, const std::string& closer);
+
+// The name of the function that closes a new shared client `client`.
+std::string closer_name(TSNode root, std::string_view src, const std::string& client);
+
+// A module's `async def close_<client>()`: the app's lifespan calls it at shutdown (AW701).
+struct ClientCloser {
+  std::string module;     // dotted
+  std::string name;       // close_http_client
+  std::string client;     // http_client
+  bool this_run = false;  // written by AW201 in this run (not in the index yet)
+};
+// The closers of the project's shared clients that nothing calls yet: those an earlier run
+// wrote, and those AW201 writes in this run (read from the files as they were, with the
+// analysis the pass uses). Computed once per run.
+std::vector<ClientCloser> unwired_closers(const FileContext& context);
 
 }  // namespace awaitify::http

@@ -401,13 +401,13 @@ class RequestsPass {
     }
     std::vector<Edit> edits = imports.edits();
     if (uses_shared_ && !shared_client_.exists) {
-      note(migrated_first_,
-           "`" + shared_client_.name +
-               "` is one AsyncClient for the module, created at import and closed at exit (see "
-               "`awaitify explain AW201` to close it in the app's lifespan)");
-      edits.push_back(
-          shared_client_declaration(context_.root, context_.source,
-                                    shared_client_.name + " = " + style_.lib + ".AsyncClient()"));
+      std::string closer = closer_name(context_.root, src_, shared_client_.name);
+      note(migrated_first_, "`" + shared_client_.name + "` is one AsyncClient for the module; `" +
+                                closer +
+                                "()` closes it, called from the lifespan of the app that "
+                                "uses it (AW203)");
+      edits.push_back(shared_client_declaration(context_.root, context_.source, shared_client_.name,
+                                                style_.lib + ".AsyncClient()", closer));
     }
     auto wrapped = apply_wraps(edits_, wraps_, context_.source);
     if (!wrapped) {
@@ -538,12 +538,11 @@ matching what migrated calls raise; those of the file are reported.
 
 --http-library httpx2 uses httpx2; a project that already imports httpx2 gets it by default.
 
-The shared client is created at import and never closed by the rewrite: an AsyncClient cannot
-be reopened after aclose(), and an app's lifespan runs once per TestClient in a test suite,
-so closing a module-level client at shutdown breaks every later start. To close it in the
-lifespan, create it there: `async with httpx.AsyncClient() as clients.http_client: yield`.
-Connections of a shared client belong to the event loop that opened them: a test suite that
-runs each test in a new loop against a keep-alive server needs --http-client scoped.
+The shared client comes with `async def close_http_client()`, which closes it and puts a new
+one in its place: AW203 (same phase) calls it at shutdown from the lifespan of each app that
+imports the module, so pooled connections are closed in the event loop that opened them, and
+an app that starts again in the same process (each TestClient of a test suite) gets a fresh
+client. An existing module-level AsyncClient() without options is reused as it is.
 
 Reported, not rewritten (a finding; a `# TODO(awaitify)` where the fix is manual): hooks=,
 auth= objects written for requests, session.mount() adapters, proxies= that is not a dict

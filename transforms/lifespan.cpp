@@ -6,7 +6,6 @@
 // finding. The handlers stay module functions (other callers keep working) and the lifespan
 // calls them by name when it runs, so it can sit right before the app while they stay below.
 #include "lifespan.hpp"
-#include "db_model.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -17,6 +16,8 @@
 #include "awaitify/knowledge.hpp"
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
+#include "db_model.hpp"
+#include "http_client.hpp"
 #include "transforms.hpp"
 
 namespace awaitify::aw701 {
@@ -493,10 +494,12 @@ Finding broken_today(const App& app, const std::string& name, const FileContext&
 // The async engines of the sync engines this module uses (its own, or imported by name): the
 // lifespan disposes them at shutdown, as the app's handlers dispose the sync ones.
 // Each: (the module text to import it from, or empty when it is defined here; its name).
-std::vector<std::pair<std::string, std::string>> async_engines_to_dispose(const FileContext& context) {
+std::vector<std::pair<std::string, std::string>> async_engines_to_dispose(
+    const FileContext& context) {
   std::vector<std::pair<std::string, std::string>> found;
   for (const auto& [engine, scheme] : context.facts.engine_schemes) {
-    if (auto sibling = aw10x::async_engine_of(context, context.facts, engine)) found.emplace_back("", *sibling);
+    if (auto sibling = aw10x::async_engine_of(context, context.facts, engine))
+      found.emplace_back("", *sibling);
   }
   for (const auto& [local, qualified] : context.facts.imports) {
     size_t dot = qualified.rfind('.');
@@ -510,29 +513,150 @@ std::vector<std::pair<std::string, std::string>> async_engines_to_dispose(const 
   return found;
 }
 
-PassResult run(const FileContext& context) {
+// The project modules that importing `from` runs: what it imports, transitively (with the
+// packages around them).
+std::set<std::string> modules_imported_by(const ProjectIndex& index, const std::string& from) {
+  std::set<std::string> seen{from};
+  std::vector<std::string> pending{from};
+  auto visit = [&](std::string name) {
+    for (;;) {
+      if (index.module(name) && seen.insert(name).second) pending.push_back(name);
+      size_t dot = name.rfind('.');
+      if (dot == std::string::npos) return;
+      name.resize(dot);
+    }
+  };
+  while (!pending.empty()) {
+    const ModuleFacts* module = index.module(pending.back());
+    pending.pop_back();
+    if (!module) continue;
+    for (const auto& [local, target] : module->imports) visit(target);
+    for (const std::string& star : module->star_imports) visit(star);
+  }
+  return seen;
+}
+
+// The local name this file binds a module to (`from app import clients`), or empty.
+std::string module_binding(const std::string& module, const FileContext& context) {
+  for (const auto& [local, target] : context.facts.imports) {
+    if (target == module) return local;
+  }
+  return {};
+}
+
+// The shared HTTP clients (AW201) this module's apps use, closed at shutdown: those of the
+// modules the app's module imports.
+std::vector<http::ClientCloser> closers_for(const FileContext& context,
+                                            std::vector<Finding>& findings,
+                                            const std::set<std::string>& taken) {
+  std::vector<http::ClientCloser> closers;
+  std::set<std::string> reached = modules_imported_by(context.index, context.facts.module);
+  for (const http::ClientCloser& closer : http::unwired_closers(context)) {
+    if (!reached.count(closer.module)) continue;
+    bool here = closer.module == context.facts.module;
+    if (!here && modules_imported_by(context.index, closer.module).count(context.facts.module)) {
+      findings.push_back(
+          context.finding(kId, context.root, Severity::warning,
+                          "`" + closer.module + "." + closer.name +
+                              "()` is not called at shutdown: " + closer.module +
+                              " imports this module, and importing it here would be circular; "
+                              "close the client in the lifespan by hand"));
+      continue;
+    }
+    if (!here && module_binding(closer.module, context).empty() && taken.count(closer.name) &&
+        context.facts.resolve(closer.name) != closer.module + "." + closer.name) {
+      findings.push_back(context.finding(
+          kId, context.root, Severity::warning,
+          "`" + closer.module + "." + closer.name + "()` is not called at shutdown: the name `" +
+              closer.name + "` is taken in this module; close the client in the lifespan by hand"));
+      continue;
+    }
+    closers.push_back(closer);
+  }
+  return closers;
+}
+
+// Where the lifespan imports a closer from: relative to this module's package when the file
+// imports its package's modules that way.
+std::string closer_import_module(const http::ClientCloser& closer, const FileContext& context) {
+  bool relative_style = false;
+  for (TSNode statement : named_children(context.root)) {
+    TSNode module = field(statement, "module_name");
+    if (is(statement, "import_from_statement") && is(module, "relative_import"))
+      relative_style = true;
+  }
+  const std::string& here = context.facts.module;
+  std::string package =
+      context.facts.is_package
+          ? here
+          : here.substr(0, here.rfind('.') == std::string::npos ? 0 : here.rfind('.'));
+  if (!relative_style || package.empty() || closer.module.rfind(package + ".", 0) != 0)
+    return closer.module;
+  return closer.module.substr(package.size());
+}
+
+Finding closer_note(const App& app, const std::vector<http::ClientCloser>& closers,
+                    const FileContext& context) {
+  std::string names;
+  for (const http::ClientCloser& closer : closers)
+    names += (names.empty() ? "" : ", ") + ("`" + closer.module + "." + closer.client + "`");
+  return context.finding(
+      kId, app.statement, Severity::note,
+      "the lifespan closes the shared HTTP client" + std::string(closers.size() > 1 ? "s " : " ") +
+          names + " at shutdown (its connections belong to the event loop that opened them)");
+}
+
+Finding unclosed_clients(const App& app, const std::vector<http::ClientCloser>& closers,
+                         const FileContext& context) {
+  std::string names;
+  for (const http::ClientCloser& closer : closers)
+    names += (names.empty() ? "" : ", ") + ("`" + closer.module + "." + closer.name + "()`");
+  return context.finding(kId, app.statement, Severity::warning,
+                         "this app gets no lifespan, so nothing calls " + names +
+                             " at shutdown; call it from the app's shutdown by hand");
+}
+
+}  // namespace
+
+PassResult convert_apps(const FileContext& context, Apps which) {
+  bool all = which == Apps::with_handlers_or_clients;
   Scan scan = scan_file(context);
   std::vector<std::pair<std::string, std::string>> engines = async_engines_to_dispose(context);
   bool disposes = false;
   PassResult result;
-  result.findings = std::move(scan.findings);
+  if (all) result.findings = std::move(scan.findings);
   std::set<std::string> taken = names_in_use(context);
+  std::vector<http::ClientCloser> closers = scan.apps.empty()
+                                                ? std::vector<http::ClientCloser>{}
+                                                : closers_for(context, result.findings, taken);
+  bool closes = false;
   std::vector<Edit> edits;
   std::vector<LineRange> lines;
   for (App& app : scan.apps) {
-    if (app.handlers.empty() && app.refusals.empty()) continue;
+    bool had_handlers = !app.handlers.empty();
+    if (!all && closers.empty()) continue;
+    if (!had_handlers && app.refusals.empty() && closers.empty()) continue;
     check_convertible(app, context);
     if (!app.refusals.empty()) {
       result.findings.insert(result.findings.end(), app.refusals.begin(), app.refusals.end());
+      if (!closers.empty()) result.findings.push_back(unclosed_clients(app, closers, context));
       continue;
     }
     std::string name = lifespan_name(taken);
     taken.insert(name);
+    for (const http::ClientCloser& closer : closers) {
+      std::string module = module_binding(closer.module, context);
+      app.handlers.push_back(
+          {false, module.empty() ? closer.name : module + "." + closer.name, true});
+      closes = true;
+    }
+    if (!closers.empty()) result.findings.push_back(closer_note(app, closers, context));
     for (const auto& [from, engine] : engines) {
       app.handlers.push_back({false, engine + ".dispose", true});
       disposes = true;
     }
-    if (app.existing_lifespan) result.findings.push_back(broken_today(app, name, context));
+    if (app.existing_lifespan && had_handlers)
+      result.findings.push_back(broken_today(app, name, context));
     edits.push_back(lifespan_insertion(app, name, context));
     std::vector<Edit> constructor = constructor_edits(app, name, context);
     edits.insert(edits.end(), constructor.begin(), constructor.end());
@@ -545,8 +669,13 @@ PassResult run(const FileContext& context) {
                    });
   if (edits.empty()) return result;
   // The import goes first: when it lands where the lifespan does, it must come before it.
-  ImportEditor imports(context.source, context.root);
+  ImportEditor imports(context.source, context.root, context.index.first_party_packages());
   imports.require_from("contextlib", "asynccontextmanager");
+  for (const http::ClientCloser& closer : closers) {
+    if (closes && closer.module != context.facts.module &&
+        module_binding(closer.module, context).empty())
+      imports.require_from(closer_import_module(closer, context), closer.name);
+  }
   for (const auto& [from, engine] : engines) {
     if (disposes && !from.empty()) imports.require_from(from, engine);
   }
@@ -555,6 +684,12 @@ PassResult run(const FileContext& context) {
   std::vector<Edit> removals = line_removals(std::move(lines), context.source);
   result.edits.insert(result.edits.end(), removals.begin(), removals.end());
   return result;
+}
+
+namespace {
+
+PassResult run(const FileContext& context) {
+  return convert_apps(context, Apps::with_handlers_or_clients);
 }
 
 }  // namespace
@@ -615,7 +750,7 @@ Refusals (the app is left as it is, with a finding): a handler that is a lambda 
 literal; a registration inside a block or function, or wrapped by another decorator; handlers
 registered on the same app from another module; an app created inside a function (factory).
 Handlers on routers (router.on_event) are reported and left as they are.)",
-      {"on_event", "add_event_handler", "on_startup", "on_shutdown"},
+      {"on_event", "add_event_handler", "on_startup", "on_shutdown", "FastAPI"},
       aw701::run};
 }
 

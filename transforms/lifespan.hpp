@@ -39,6 +39,13 @@ struct App {
   std::vector<Finding> refusals;            // any one leaves the app unchanged
 };
 
+// The apps of the file that move to a lifespan: every app with event handlers or a shared HTTP
+// client to close (AW701), or only those with a shared client to close (AW203, the http
+// phase's part: FastAPI skips on_event handlers once lifespan= is set, so their handlers move
+// too). Findings carry AW701's ID.
+enum class Apps { with_handlers_or_clients, with_unclosed_clients };
+PassResult convert_apps(const FileContext& context, Apps which);
+
 // A call's arguments, without the comments between them.
 std::vector<TSNode> arguments_of(TSNode call);
 

@@ -2,6 +2,7 @@
 // registrations' lines removed.
 #include <algorithm>
 
+#include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
 #include "lifespan.hpp"
 
@@ -30,26 +31,6 @@ size_t blank_lines_above(const SourceFile& source, uint32_t line) {
   size_t count = 0;
   while (line > count + 1 && is_blank(line_text(source, line - count - 1))) ++count;
   return count;
-}
-
-// The file's indentation step, from its first indented block; four spaces when it has none.
-std::string indent_unit(const FileContext& context) {
-  std::string unit = "    ";
-  bool found = false;
-  walk(context.root, [&](TSNode node) {
-    if (found) return false;
-    if (!is(node, "block")) return true;
-    TSNode owner = ts_node_parent(node);
-    if (ts_node_start_point(node).row == ts_node_start_point(owner).row) return true;
-    std::string_view inner = context.source.indent_at(ts_node_start_byte(node));
-    std::string_view outer = context.source.indent_at(ts_node_start_byte(owner));
-    if (inner.size() > outer.size() && inner.substr(0, outer.size()) == outer) {
-      unit = std::string(inner.substr(outer.size()));
-      found = true;
-    }
-    return !found;
-  });
-  return unit;
 }
 
 using Lines = std::vector<std::pair<int, std::string>>;  // depth, text
@@ -227,7 +208,7 @@ Edit lifespan_insertion(const App& app, const std::string& name, const FileConte
   while (line > 1 && is_comment(line_text(source, line - 1))) --line;
   size_t wanted = is(ts_node_parent(app.statement), "module") ? 2 : 1;
   std::string indent(source.indent_at(ts_node_start_byte(app.statement)));
-  std::string unit = indent_unit(context);
+  std::string unit = file_indent_unit(context.root, context.source);
   std::string text;
   for (size_t i = line > 1 ? blank_lines_above(source, line) : wanted; i < wanted; ++i) text += nl;
   for (const auto& [depth, code] : lifespan_lines(app, name, context.text())) {

@@ -25,6 +25,7 @@ std::vector<TransformInfo> build_table() {
       db_session_transform(),
       http_requests_transform(),
       http_exceptions_transform(),
+      http_client_close_transform(),
       files_open_transform(),
       files_upload_transform(),
       files_sleep_transform(),

@@ -12,6 +12,7 @@ TransformInfo db_create_all_transform();        // AW105
 TransformInfo db_eager_transform();             // AW106
 TransformInfo http_requests_transform();        // AW201
 TransformInfo http_exceptions_transform();      // AW202
+TransformInfo http_client_close_transform();    // AW203
 TransformInfo files_open_transform();           // AW301
 TransformInfo files_upload_transform();         // AW302
 TransformInfo files_sleep_transform();          // AW303

@@ -1,15 +1,16 @@
 #pragma once
 // Shared rewriting helpers: every transform makes functions async, inserts awaits and
 // re-indents through these, never on its own.
+#include <tree_sitter/api.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <tree_sitter/api.h>
-
 #include "awaitify/edit.hpp"
 #include "awaitify/result.hpp"
+#include "awaitify/source.hpp"
 
 namespace awaitify {
 
@@ -49,5 +50,8 @@ std::vector<Edit> wrap_in_asyncio_run(TSNode call);
 // Re-indents every line of a block of text from one indentation to another. Lines that do not
 // start with `from` (continuation lines inside strings, say) keep their relative indentation.
 std::string reindent(std::string_view block, std::string_view from, std::string_view to);
+
+// The file's indentation step, from its first indented block; four spaces when it has none.
+std::string file_indent_unit(TSNode root, const SourceFile& source);
 
 }  // namespace awaitify

@@ -134,14 +134,30 @@ TEST(HttpClient, RefusesWhatRe_indentingWouldBreak) {
       ts_node_is_null(wrap_statement(find_node(string, "call"), string.source.text(), why)));
 }
 
-TEST(HttpClient, SharedClientGoesAfterTheImports) {
-  std::string text = "import os\n\nimport httpx\n\n\ndef f():\n    pass\n";
+TEST(HttpClient, SharedClientAndItsCloserGoAfterTheImports) {
+  std::string text = "import os\n\nimport httpx\n\n\ndef f():\n  pass\n";
   Parsed parsed = parse(text);
-  EXPECT_EQ(apply_edits(text, {shared_client_declaration(parsed.root(), parsed.source,
-                                                         "c = httpx.AsyncClient()")}),
-            "import os\n\nimport httpx\n\n\nc = httpx.AsyncClient()\n\n\ndef f():\n    pass\n");
+  EXPECT_EQ(apply_edits(text, {shared_client_declaration(parsed.root(), parsed.source, "c",
+                                                         "httpx.AsyncClient()", "close_c")}),
+            "import os\n\nimport httpx\n\n\nc = httpx.AsyncClient()\n\n\n"
+            "async def close_c() -> None:\n"
+            "  \"\"\"Closes `c` at the app's shutdown; a later start gets a new client.\"\"\"\n"
+            "  global c\n  await c.aclose()\n  c = httpx.AsyncClient()\n\n\n"
+            "def f():\n  pass\n");
   ModuleFacts facts = extract_facts(parsed.source, parsed.root());
   EXPECT_EQ(shared_client(facts, parsed.root(), parsed.source.text(), "httpx").name, "http_client");
+  EXPECT_EQ(closer_name(parsed.root(), parsed.source.text(), "http_client"), "close_http_client");
+}
+
+TEST(HttpClient, SharedClientAtTheEndOfAFileOfImports) {
+  std::string text = "import httpx\n";
+  Parsed parsed = parse(text);
+  EXPECT_EQ(apply_edits(text, {shared_client_declaration(parsed.root(), parsed.source, "c",
+                                                         "httpx.AsyncClient()", "close_c")}),
+            "import httpx\n\n\nc = httpx.AsyncClient()\n\n\n"
+            "async def close_c() -> None:\n"
+            "    \"\"\"Closes `c` at the app's shutdown; a later start gets a new client.\"\"\"\n"
+            "    global c\n    await c.aclose()\n    c = httpx.AsyncClient()\n");
 }
 
 TEST(HttpResponse, NegatesOkWhereItStands) {
