@@ -247,9 +247,9 @@ std::string read_text(const fs::path& path) {
 }
 
 const std::set<std::string>& known_keys() {
-  static const std::set<std::string> keys{"phases",       "only",         "skip",
-                                          "include",      "exclude",      "http-client",
-                                          "http-timeout", "http-library", "wrap-blocking"};
+  static const std::set<std::string> keys{
+      "phases",      "only",         "skip",         "include",       "exclude",
+      "http-client", "http-timeout", "http-library", "wrap-blocking", "lifespan-manager"};
   return keys;
 }
 
@@ -278,7 +278,9 @@ std::optional<Result<std::string>> setting_value(const std::string& key, const T
     return Result<std::string>(value.text);
   }
   static const std::map<std::string, std::set<std::string>> choices{
-      {"http-client", {"shared", "scoped"}}, {"http-library", {"httpx", "httpx2"}}};
+      {"http-client", {"shared", "scoped"}},
+      {"http-library", {"httpx", "httpx2"}},
+      {"lifespan-manager", {"asgi-lifespan", "router"}}};
   auto it = choices.find(key);
   if (it == choices.end()) return std::nullopt;
   if (value.kind != TomlValue::Kind::string || !it->second.count(value.text)) {
@@ -304,7 +306,7 @@ Result<Config> config_from(const TomlDocument& document, const std::string& tabl
       return Error{path + ":" + std::to_string(value.line) + ": unknown key '" + key + "'" +
                    (table.empty() ? "" : " in [" + table + "]") +
                    " (known: phases, only, skip, include, exclude, http-client, http-timeout, "
-                   "http-library, wrap-blocking)"};
+                   "http-library, wrap-blocking, lifespan-manager)"};
     }
     if (auto setting = setting_value(key, value, where)) {
       if (!*setting) return setting->error();

@@ -467,7 +467,24 @@ void refuse_if_registered_elsewhere(App& app, const FileContext& context) {
 }
 
 // Refusals that only matter when the app has handlers to move.
+// `app.router.lifespan_context = ...` at the top level: the app's lifespan before FastAPI 0.93.
+bool sets_lifespan_context(const App& app, const FileContext& context) {
+  std::string target = app.name + ".router.lifespan_context";
+  for (TSNode statement : named_children(context.root)) {
+    TSNode assignment = ts_node_named_child(statement, 0);
+    if (is(statement, "expression_statement") && is(assignment, "assignment") &&
+        dotted_name(field(assignment, "left"), context.text()) == target)
+      return true;
+  }
+  return false;
+}
+
 void check_convertible(App& app, const FileContext& context) {
+  if (sets_lifespan_context(app, context)) {
+    app.refusals.push_back(refusal(context, app.statement, app,
+                                   "it sets router.lifespan_context already; add the handlers to "
+                                   "that lifespan by hand"));
+  }
   if (app.created_twice) {
     app.refusals.push_back(
         refusal(context, app.statement, app, "it is created by more than one statement"));
@@ -745,10 +762,18 @@ lifespan, or app_lifespan (then _lifespan_2, ...) when the name is taken. An app
 already has lifespan= keeps it: the new lifespan enters it around the yield, and the app is
 reported as broken today (its on_event handlers never ran).
 
+With --target fastapi=VERSION before 0.93 (FastAPI() has no lifespan= there), the statement
+that creates the app is followed by `app.router.lifespan_context = lifespan`.
+
+The shared HTTP clients the http phase writes (AW201's close_http_client(), in the app's module
+or a module it imports) are closed at shutdown, after the app's own shutdown handlers; an app
+with no handlers gets a lifespan for that alone.
+
 Refusals (the app is left as it is, with a finding): a handler that is a lambda or not a
 (dotted) name, or whose async-ness the index cannot tell; an event name that is not a string
 literal; a registration inside a block or function, or wrapped by another decorator; handlers
-registered on the same app from another module; an app created inside a function (factory).
+registered on the same app from another module; an app created inside a function (factory);
+an app that sets router.lifespan_context already.
 Handlers on routers (router.on_event) are reported and left as they are.)",
       {"on_event", "add_event_handler", "on_startup", "on_shutdown", "FastAPI"},
       aw701::run};

@@ -60,7 +60,11 @@ std::string lifespan_name(const std::set<std::string>& taken);
 
 // The lifespan definition, before the statement that creates the app.
 Edit lifespan_insertion(const App& app, const std::string& name, const FileContext& context);
-// The constructor gets lifespan=NAME and loses on_startup=/on_shutdown=.
+// `--target fastapi=0.92` and older: FastAPI() has no lifespan= before 0.93.
+bool fastapi_before_lifespan(const FileContext& context);
+
+// The constructor gets lifespan=NAME and loses on_startup=/on_shutdown=; before FastAPI 0.93,
+// `app.router.lifespan_context = NAME` follows the statement instead.
 std::vector<Edit> constructor_edits(const App& app, const std::string& name,
                                     const FileContext& context);
 // Drops the registrations' lines without leaving piles of blank lines behind.

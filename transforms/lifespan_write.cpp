@@ -1,6 +1,7 @@
 // AW701's edits: the lifespan definition, the constructor's lifespan= argument, and the
 // registrations' lines removed.
 #include <algorithm>
+#include <cstdio>
 
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
@@ -220,11 +221,41 @@ Edit lifespan_insertion(const App& app, const std::string& name, const FileConte
   return Edit::insert(source.line_start(line), text);
 }
 
+bool fastapi_before_lifespan(const FileContext& context) {
+  std::string version = context.setting("target.fastapi");
+  if (version.empty()) return false;
+  int major = 0, minor = 0;
+  if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) < 1) return false;
+  return std::pair(major, minor) < std::pair(0, 93);
+}
+
+namespace {
+
+// `app.router.lifespan_context = NAME` on the line after the statement that creates the app.
+Edit lifespan_context_assignment(const App& app, const std::string& name,
+                                 const FileContext& context) {
+  const SourceFile& source = context.source;
+  const std::string& text = source.text();
+  std::string line = std::string(source.indent_at(ts_node_start_byte(app.statement))) + app.name +
+                     ".router.lifespan_context = " + name;
+  size_t newline = text.find('\n', ts_node_end_byte(app.statement));
+  if (newline == std::string::npos)
+    return Edit::insert(static_cast<uint32_t>(text.size()), source.newline() + line);
+  return Edit::insert(static_cast<uint32_t>(newline + 1), line + source.newline());
+}
+
+}  // namespace
+
 std::vector<Edit> constructor_edits(const App& app, const std::string& name,
                                     const FileContext& context) {
   std::string keyword = "lifespan=" + name;
   std::vector<TSNode> dropped = app.event_arguments;
   std::vector<Edit> edits;
+  if (fastapi_before_lifespan(context)) {
+    edits = remove_arguments(arguments_of(app.constructor), dropped);
+    edits.push_back(lifespan_context_assignment(app, name, context));
+    return edits;
+  }
   if (app.existing_lifespan) {
     TSNode value = field(*app.existing_lifespan, "value");
     edits.push_back(Edit::replace(ts_node_start_byte(value), ts_node_end_byte(value), name));

@@ -1,10 +1,11 @@
 // AW801: TestClient -> httpx.AsyncClient over ASGITransport, with the lifespan kept, and every
 // request on the client awaited. The functions that now await become async through AW802 (its
 // seeds put them in the plan); a client converts only when all of them do (tests_model.cpp).
+#include "tests_client.hpp"
+
 #include "awaitify/imports.hpp"
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
-#include "tests_client.hpp"
 #include "transforms.hpp"
 
 namespace awaitify::aw80x {
@@ -15,19 +16,29 @@ constexpr const char* kDefaultBaseUrl = "\"http://testserver\"";
 
 struct ClientArguments {
   std::string app, base_url, follow_redirects;
-  std::vector<std::string> client_keywords;     // headers=..., cookies=... as written
-  std::vector<std::string> transport_keywords;  // raise_app_exceptions=..., root_path=..., client=...
+  std::vector<std::string> client_keywords;  // headers=..., cookies=... as written
+  std::vector<std::string>
+      transport_keywords;  // raise_app_exceptions=..., root_path=..., client=...
 };
 
 // TestClient's keywords and where they go: the AsyncClient, or the ASGITransport (renamed).
-std::optional<std::string> place_keyword(std::string_view keyword, const std::string& value, ClientArguments& out) {
-  if (keyword == "app") out.app = value;
-  else if (keyword == "base_url") out.base_url = value;
-  else if (keyword == "follow_redirects") out.follow_redirects = value;
-  else if (keyword == "headers" || keyword == "cookies") out.client_keywords.push_back(std::string(keyword) + "=" + value);
-  else if (keyword == "raise_server_exceptions") out.transport_keywords.push_back("raise_app_exceptions=" + value);
-  else if (keyword == "root_path" || keyword == "client") out.transport_keywords.push_back(std::string(keyword) + "=" + value);
-  else return "TestClient's `" + std::string(keyword) + "=` has no AsyncClient or ASGITransport counterpart";
+std::optional<std::string> place_keyword(std::string_view keyword, const std::string& value,
+                                         ClientArguments& out) {
+  if (keyword == "app")
+    out.app = value;
+  else if (keyword == "base_url")
+    out.base_url = value;
+  else if (keyword == "follow_redirects")
+    out.follow_redirects = value;
+  else if (keyword == "headers" || keyword == "cookies")
+    out.client_keywords.push_back(std::string(keyword) + "=" + value);
+  else if (keyword == "raise_server_exceptions")
+    out.transport_keywords.push_back("raise_app_exceptions=" + value);
+  else if (keyword == "root_path" || keyword == "client")
+    out.transport_keywords.push_back(std::string(keyword) + "=" + value);
+  else
+    return "TestClient's `" + std::string(keyword) +
+           "=` has no AsyncClient or ASGITransport counterpart";
   return std::nullopt;
 }
 
@@ -35,7 +46,8 @@ Result<ClientArguments> client_arguments(TSNode call, std::string_view src, TSNo
   ClientArguments out;
   size_t position = 0;
   for (TSNode argument : named_children(field(call, "arguments"))) {
-    if (is(argument, "comment")) return Error{"a comment among TestClient's arguments would be lost"};
+    if (is(argument, "comment"))
+      return Error{"a comment among TestClient's arguments would be lost"};
     if (is(argument, "list_splat") || is(argument, "dictionary_splat")) {
       return Error{"TestClient gets *args or **kwargs, whose keywords cannot be mapped"};
     }
@@ -43,13 +55,17 @@ Result<ClientArguments> client_arguments(TSNode call, std::string_view src, TSNo
       TSNode value = field(argument, "value");
       std::string_view keyword = node_text(field(argument, "name"), src);
       if (keyword == "app" && app) *app = value;
-      if (auto problem = place_keyword(keyword, std::string(node_text(value, src)), out)) return Error{*problem};
+      if (auto problem = place_keyword(keyword, std::string(node_text(value, src)), out))
+        return Error{*problem};
       continue;
     }
     if (position == 0 && app) *app = argument;
-    if (position == 0) out.app = std::string(node_text(argument, src));
-    else if (position == 1) out.base_url = std::string(node_text(argument, src));
-    else return Error{"TestClient gets more positional arguments than app and base_url"};
+    if (position == 0)
+      out.app = std::string(node_text(argument, src));
+    else if (position == 1)
+      out.base_url = std::string(node_text(argument, src));
+    else
+      return Error{"TestClient gets more positional arguments than app and base_url"};
     ++position;
   }
   if (out.app.empty()) return Error{"TestClient is called without an app"};
@@ -67,7 +83,9 @@ std::string join(const std::vector<std::string>& parts) {
 class ClientPass {
  public:
   ClientPass(const FileContext& context, std::shared_ptr<const Model> model)
-      : context_(context), src_(context.text()), model_(std::move(model)),
+      : context_(context),
+        src_(context.text()),
+        model_(std::move(model)),
         here_(read_file_facts(context.facts, src_, context.root)) {}
 
   PassResult run() {
@@ -88,8 +106,9 @@ class ClientPass {
   // The unit a construction belongs to, or nullptr (with a finding) when it stays.
   const Unit* convertible(const Construction& construction) {
     TSNode call = node_at(construction.call);
-    const Unit* unit = construction.name.empty() ? model_->provided_by(construction.function)
-                                                 : model_->unit_of(construction.function, construction.name);
+    const Unit* unit = construction.name.empty()
+                           ? model_->provided_by(construction.function)
+                           : model_->unit_of(construction.function, construction.name);
     if (!construction.why.empty()) {
       warn(call, "TestClient left as it is: " + construction.why);
       reported_.insert(unit);
@@ -126,9 +145,10 @@ class ClientPass {
     need_transport_ = true;
     if (construction.kind == ConstructionKind::with_item) enter_lifespan(call);
     if (construction.function == context_.facts.module) {
-      note(call, "a module-level client: TestClient(app) without `with` never ran the lifespan, and the "
-                 "AsyncClient does not either; it binds no event loop when created, so tests on any loop "
-                 "can share it");
+      note(call,
+           "a module-level client: TestClient(app) without `with` never ran the lifespan, and the "
+           "AsyncClient does not either; it binds no event loop when created, so tests on any loop "
+           "can share it");
     }
   }
 
@@ -139,14 +159,33 @@ class ClientPass {
     TSNode app{};
     (void)async_client_call(call, src_, &app);
     edits_.push_back(Edit::insert(ts_node_start_byte(statement), "async "));
-    edits_.push_back(Edit::insert(ts_node_start_byte(item), "LifespanManager(" + std::string(node_text(app, src_)) + "), "));
-    need_lifespan_ = true;
-    std::string which = model_->setup().asgi_lifespan
-                            ? "the project's asgi-lifespan"
-                            : "asgi-lifespan, the default: add it to the test dependencies";
-    note(statement, "lifespan kept: asgi_lifespan.LifespanManager runs the app's startup and shutdown "
-                    "around the client, as `with TestClient(app)` did (" + which +
-                    "; a --lifespan-manager option for app.router.lifespan_context is not written yet)");
+    std::string app_text(node_text(app, src_));
+    std::string choice = context_.setting("lifespan-manager", "auto");
+    bool asgi_lifespan =
+        choice == "asgi-lifespan" || (choice == "auto" && model_->setup().asgi_lifespan);
+    if (asgi_lifespan) {
+      edits_.push_back(
+          Edit::insert(ts_node_start_byte(item), "LifespanManager(" + app_text + "), "));
+      need_lifespan_ = true;
+      std::string why = choice == "asgi-lifespan" ? "--lifespan-manager asgi-lifespan"
+                                                  : "the project uses asgi-lifespan";
+      note(statement,
+           "lifespan kept: asgi_lifespan.LifespanManager runs the app's startup and shutdown "
+           "around the client, as `with TestClient(app)` did (" +
+               why + ")");
+      return;
+    }
+    edits_.push_back(Edit::insert(ts_node_start_byte(item),
+                                  app_text + ".router.lifespan_context(" + app_text + "), "));
+    std::string why =
+        choice == "router"
+            ? "--lifespan-manager router"
+            : "the project does not use asgi-lifespan; --lifespan-manager asgi-lifespan "
+              "uses its LifespanManager";
+    note(statement,
+         "lifespan kept: the app's own lifespan context runs its startup and shutdown around the "
+         "client, as `with TestClient(app)` did (" +
+             why + ")");
   }
 
   void convert_annotations(const FunctionInfo& fn) {
@@ -171,11 +210,13 @@ class ClientPass {
     bool stays = !refusal(*unit).empty();
     TSNode call = node_at(use.range);
     if (stays && use.kind == UseKind::websocket) {
-      warn(call, "`" + use.name + ".websocket_connect(...)` has no httpx counterpart: this test stays sync "
-                 "with its TestClient");
+      warn(call, "`" + use.name +
+                     ".websocket_connect(...)` has no httpx counterpart: this test stays sync "
+                     "with its TestClient");
     } else if (stays && use.kind == UseKind::stream) {
-      warn(call, "`" + use.name + ".stream(...)` is not rewritten yet (httpx: `async with client.stream(...)`): "
-                 "the client stays a TestClient");
+      warn(call, "`" + use.name +
+                     ".stream(...)` is not rewritten yet (httpx: `async with client.stream(...)`): "
+                     "the client stays a TestClient");
     } else if (stays && use.kind == UseKind::request && reported_.insert(unit).second) {
       // The client is built in another file (a conftest.py): say here why these requests stay.
       warn(call, "`" + use.name + "` stays a TestClient: " + refusal(*unit));
@@ -206,7 +247,8 @@ class ClientPass {
   }
 
   void warn(TSNode at, std::string message) {
-    result_.findings.push_back(context_.finding(kClientId, at, Severity::warning, std::move(message)));
+    result_.findings.push_back(
+        context_.finding(kClientId, at, Severity::warning, std::move(message)));
   }
   void note(TSNode at, std::string message) {
     result_.findings.push_back(context_.finding(kClientId, at, Severity::note, std::move(message)));
@@ -237,13 +279,16 @@ Result<std::string> async_client_call(TSNode call, std::string_view src, TSNode*
   auto arguments = client_arguments(call, src, app);
   if (!arguments) return arguments.error();
   std::vector<std::string> transport{"app=" + arguments->app};
-  transport.insert(transport.end(), arguments->transport_keywords.begin(), arguments->transport_keywords.end());
-  std::vector<std::string> client{"transport=ASGITransport(" + join(transport) + ")",
-                                  "base_url=" + (arguments->base_url.empty() ? kDefaultBaseUrl : arguments->base_url)};
+  transport.insert(transport.end(), arguments->transport_keywords.begin(),
+                   arguments->transport_keywords.end());
+  std::vector<std::string> client{
+      "transport=ASGITransport(" + join(transport) + ")",
+      "base_url=" + (arguments->base_url.empty() ? kDefaultBaseUrl : arguments->base_url)};
   client.insert(client.end(), arguments->client_keywords.begin(), arguments->client_keywords.end());
   // TestClient follows redirects by default; AsyncClient does not.
-  client.push_back("follow_redirects=" +
-                   (arguments->follow_redirects.empty() ? std::string("True") : arguments->follow_redirects));
+  client.push_back("follow_redirects=" + (arguments->follow_redirects.empty()
+                                              ? std::string("True")
+                                              : arguments->follow_redirects));
   return "AsyncClient(" + join(client) + ")";
 }
 
@@ -266,12 +311,11 @@ TransformInfo tests_client_transform() {
     def test_items(client):
         assert client.get("/items").json() == []
 After (with AW802, which makes the functions async):
-    from asgi_lifespan import LifespanManager
     from httpx import ASGITransport, AsyncClient
 
     @pytest_asyncio.fixture
     async def client():
-        async with LifespanManager(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver", follow_redirects=True) as c:
+        async with app.router.lifespan_context(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver", follow_redirects=True) as c:
             yield c
 
     @pytest.mark.asyncio
@@ -282,8 +326,11 @@ TestClient must resolve to fastapi.testclient.TestClient or starlette.testclient
 Its base_url=, headers=, cookies= and follow_redirects= go to the AsyncClient (follow_redirects
 defaults to True, as TestClient's did); raise_server_exceptions=, root_path= and client= go to
 the ASGITransport. AsyncClient(app=...) is never written (httpx 0.28 removed it). A
-`with TestClient(app) as c:` ran the lifespan: it becomes `async with LifespanManager(app),
-AsyncClient(...) as c:` (asgi_lifespan, the default; --lifespan-manager is not written yet).
+`with TestClient(app) as c:` ran the lifespan, which ASGITransport does not: it becomes
+`async with app.router.lifespan_context(app), AsyncClient(...) as c:` (the app's own lifespan,
+no new dependency), or `async with LifespanManager(app), AsyncClient(...) as c:` when the
+project already uses asgi-lifespan (a test file imports it, or its requirements or
+pyproject.toml name it). --lifespan-manager asgi-lifespan|router picks one for every project.
 Every request on the client (get, post, put, patch, delete, head, options, request, send) is
 awaited, parenthesized where the response is used further. Annotations `: TestClient` on
 converted clients become AsyncClient; the TestClient import goes when nothing uses it.

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include "awaitify/config.hpp"
@@ -40,6 +41,19 @@ struct CommonOptions {
   Settings settings;
 };
 
+// sqlalchemy=1.4|2.0, fastapi=MAJOR.MINOR[.PATCH].
+CLI::Validator target_validator() {
+  return CLI::Validator(
+      [](std::string& target) -> std::string {
+        if (target == "sqlalchemy=1.4" || target == "sqlalchemy=2.0") return {};
+        static const std::regex fastapi(R"(fastapi=\d+\.\d+(\.\d+)?)");
+        if (std::regex_match(target, fastapi)) return {};
+        return "'" + target +
+               "' is not a target: sqlalchemy=1.4, sqlalchemy=2.0 or fastapi=VERSION";
+      },
+      "TARGET");
+}
+
 void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_option("paths", options.paths, "files or directories (default: .); - reads stdin");
   // One value per occurrence, so `--phase db src/` does not take src/ as a phase.
@@ -64,33 +78,46 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_option("--color", options.color, "colour the diff: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   auto& values = options.settings.values;
-  command.add_option_function<std::string>(
-             "--http-client", [&values](const std::string& v) { values["http-client"] = v; },
-             "requests -> httpx: one shared AsyncClient closed in the lifespan, or async with per call")
+  command
+      .add_option_function<std::string>(
+          "--http-client", [&values](const std::string& v) { values["http-client"] = v; },
+          "requests -> httpx: one shared AsyncClient closed in the lifespan, or async with per "
+          "call")
       ->check(CLI::IsMember({"shared", "scoped"}));
   command.add_option_function<std::string>(
       "--http-timeout", [&values](const std::string& v) { values["http-timeout"] = v; },
       "timeout for migrated HTTP calls that had none (default: none, as requests)");
-  command.add_option_function<std::string>(
-             "--http-library", [&values](const std::string& v) { values["http-library"] = v; },
-             "the async HTTP client module: httpx or httpx2")
+  command
+      .add_option_function<std::string>(
+          "--http-library", [&values](const std::string& v) { values["http-library"] = v; },
+          "the async HTTP client module: httpx or httpx2")
       ->check(CLI::IsMember({"httpx", "httpx2"}));
-  command.add_option_function<std::vector<std::string>>(
-             "--target",
-             [&values](const std::vector<std::string>& targets) {
-               for (const std::string& target : targets) {
-                 size_t equals = target.find('=');
-                 values["target." + target.substr(0, equals)] = target.substr(equals + 1);
-               }
-             },
-             "library versions to write for: sqlalchemy=1.4 (sessionmaker(class_=AsyncSession)) or "
-             "sqlalchemy=2.0 (the default: async_sessionmaker)")
-      ->check(CLI::IsMember({"sqlalchemy=1.4", "sqlalchemy=2.0"}))
+  command
+      .add_option_function<std::string>(
+          "--lifespan-manager", [&values](const std::string& v) { values["lifespan-manager"] = v; },
+          "what runs the app's lifespan around a migrated test client: asgi-lifespan "
+          "(LifespanManager) or router (app.router.lifespan_context); default: asgi-lifespan "
+          "when the project uses it")
+      ->check(CLI::IsMember({"asgi-lifespan", "router"}));
+  command
+      .add_option_function<std::vector<std::string>>(
+          "--target",
+          [&values](const std::vector<std::string>& targets) {
+            for (const std::string& target : targets) {
+              size_t equals = target.find('=');
+              values["target." + target.substr(0, equals)] = target.substr(equals + 1);
+            }
+          },
+          "library versions to write for: sqlalchemy=1.4 (sessionmaker(class_=AsyncSession)) or "
+          "sqlalchemy=2.0 (the default: async_sessionmaker); fastapi=VERSION (before 0.93: "
+          "app.router.lifespan_context = lifespan instead of FastAPI(lifespan=...))")
+      ->check(target_validator())
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  command.add_flag_callback("--wrap-blocking", [&values] { values["wrap-blocking"] = "true"; },
-                            "wrap blocking calls with no async form in run_in_threadpool");
+  command.add_flag_callback(
+      "--wrap-blocking", [&values] { values["wrap-blocking"] = "true"; },
+      "wrap blocking calls with no async form in run_in_threadpool");
   command.add_flag("--no-expand", options.no_expand,
                    "never change callers outside PATHS: a function whose callers are outside "
                    "stays sync, and they are listed");
@@ -100,17 +127,24 @@ void configure_logging(const CommonOptions& options) {
   auto logger = spdlog::stderr_color_mt("awaitify");
   logger->set_pattern("%v");
   spdlog::set_default_logger(logger);
-  if (options.quiet) spdlog::set_level(spdlog::level::err);
-  else if (options.verbosity >= 2) spdlog::set_level(spdlog::level::trace);
-  else if (options.verbosity == 1) spdlog::set_level(spdlog::level::debug);
-  else spdlog::set_level(spdlog::level::info);
+  if (options.quiet)
+    spdlog::set_level(spdlog::level::err);
+  else if (options.verbosity >= 2)
+    spdlog::set_level(spdlog::level::trace);
+  else if (options.verbosity == 1)
+    spdlog::set_level(spdlog::level::debug);
+  else
+    spdlog::set_level(spdlog::level::info);
 }
 
 const char* severity_name(Severity severity) {
   switch (severity) {
-    case Severity::note: return "note";
-    case Severity::warning: return "warning";
-    case Severity::error: return "error";
+    case Severity::note:
+      return "note";
+    case Severity::warning:
+      return "warning";
+    case Severity::error:
+      return "error";
   }
   return "note";
 }
@@ -120,8 +154,10 @@ void report_findings(const FileOutcome& outcome) {
     std::string line = finding.path + ":" + std::to_string(finding.position.line) + ":" +
                        std::to_string(finding.position.column) + ": " + finding.id + " " +
                        severity_name(finding.severity) + ": " + finding.message;
-    if (finding.severity == Severity::note) spdlog::debug("{}", line);
-    else spdlog::warn("{}", line);
+    if (finding.severity == Severity::note)
+      spdlog::debug("{}", line);
+    else
+      spdlog::warn("{}", line);
   }
 }
 
@@ -130,10 +166,14 @@ std::string colorize(const std::string& diff) {
   std::string line, out;
   while (std::getline(lines, line)) {
     const char* color = "";
-    if (line.rfind("---", 0) == 0 || line.rfind("+++", 0) == 0) color = "\033[1m";
-    else if (!line.empty() && line[0] == '-') color = "\033[31m";
-    else if (!line.empty() && line[0] == '+') color = "\033[32m";
-    else if (line.rfind("@@", 0) == 0) color = "\033[36m";
+    if (line.rfind("---", 0) == 0 || line.rfind("+++", 0) == 0)
+      color = "\033[1m";
+    else if (!line.empty() && line[0] == '-')
+      color = "\033[31m";
+    else if (!line.empty() && line[0] == '+')
+      color = "\033[32m";
+    else if (line.rfind("@@", 0) == 0)
+      color = "\033[36m";
     out += *color ? std::string(color) + line + "\033[0m\n" : line + "\n";
   }
   return out;
@@ -162,7 +202,8 @@ Totals summarize(const std::vector<FileOutcome>& outcomes) {
 void print_summary(const Totals& totals, const char* verb) {
   std::string per_transform;
   for (const auto& [id, count] : totals.edits) {
-    per_transform += (per_transform.empty() ? " (" : ", ") + id + ": " + std::to_string(count) + " edits";
+    per_transform +=
+        (per_transform.empty() ? " (" : ", ") + id + ": " + std::to_string(count) + " edits";
   }
   if (!per_transform.empty()) per_transform += ")";
   spdlog::info("awaitify: {} files checked, {} {}{}, {} findings, {} errors", totals.files,
@@ -195,8 +236,10 @@ int run_stdin(const std::vector<const TransformInfo*>& transforms, bool apply) {
   Plan plan = build_plan(index, collect_seeds(index, transforms, {"stdin.py"}, 1), PlanOptions{});
   FileOutcome outcome = transform_source(*source, index, plan, transforms);
   Totals totals = summarize({outcome});
-  if (apply) std::cout << (outcome.changed() ? outcome.result_bytes() : bytes);
-  else std::cout << unified_diff("stdin.py", source->text(), outcome.result);
+  if (apply)
+    std::cout << (outcome.changed() ? outcome.result_bytes() : bytes);
+  else
+    std::cout << unified_diff("stdin.py", source->text(), outcome.result);
   if (totals.errors) return kExitError;
   return (!apply && outcome.changed()) ? kExitChanges : kExitOk;
 }
@@ -227,18 +270,19 @@ int print_plan(const RunResult& result, const CommonOptions& options) {
 
 void report_pulled_in(const Plan& plan, bool apply) {
   for (const std::string& path : plan.pulled_in()) {
-    spdlog::warn("awaitify: {} is outside the selected paths but {}: callers there must await "
-                 "functions made async, or it shares a session with the selected code "
-                 "(`awaitify plan` says which; --no-expand refuses instead)",
-                 path, apply ? "was changed" : "would change");
+    spdlog::warn(
+        "awaitify: {} is outside the selected paths but {}: callers there must await "
+        "functions made async, or it shares a session with the selected code "
+        "(`awaitify plan` says which; --no-expand refuses instead)",
+        path, apply ? "was changed" : "would change");
   }
 }
 
 // `[tool.awaitify]` of the nearest pyproject.toml, under the command line: its phases, only and
 // skip apply when the command line names none, its settings unless a flag overrides them.
 // Verify rule IDs in only/skip concern audit/verify/check, not the rewrites.
-Result<CommonOptions> with_config(const CommonOptions& options, const std::vector<std::string>& paths,
-                                  Config& config) {
+Result<CommonOptions> with_config(const CommonOptions& options,
+                                  const std::vector<std::string>& paths, Config& config) {
   auto found = find_config(paths);
   if (!found) return found.error();
   config = *found;
@@ -264,7 +308,8 @@ Result<CommonOptions> with_config(const CommonOptions& options, const std::vecto
 // `awaitify: indexing 1200/1600 files` on one line of a terminal, rewritten in place.
 void print_progress(const char* stage, size_t done, size_t total) {
   if (done != total && done % 50 != 0) return;
-  std::cerr << "\r\033[Kawaitify: " << stage << " " << done << "/" << total << " files" << std::flush;
+  std::cerr << "\r\033[Kawaitify: " << stage << " " << done << "/" << total << " files"
+            << std::flush;
 }
 
 int run_files(const CommonOptions& command_line, Mode mode) {
@@ -285,7 +330,8 @@ int run_files(const CommonOptions& command_line, Mode mode) {
     spdlog::error("awaitify: error: {}", transforms.error().message);
     return kExitError;
   }
-  std::vector<std::string> paths = options.paths.empty() ? std::vector<std::string>{"."} : options.paths;
+  std::vector<std::string> paths =
+      options.paths.empty() ? std::vector<std::string>{"."} : options.paths;
   if (paths == std::vector<std::string>{"-"}) return run_stdin(*transforms, apply);
   auto files = files_and_context(paths);
   if (!files) {
@@ -295,11 +341,13 @@ int run_files(const CommonOptions& command_line, Mode mode) {
   if (apply) install_interrupt_handlers();
   std::vector<std::string> selected = config.filter(files->first);
   if (selected.empty()) {
-    spdlog::error("awaitify: error: every Python file under the paths is excluded by {}", config.path);
+    spdlog::error("awaitify: error: every Python file under the paths is excluded by {}",
+                  config.path);
     return kExitError;
   }
   RunOptions run_options{options.jobs, !options.no_expand, files->second, options.settings, {}};
-  bool show_progress = !options.quiet && ::isatty(STDERR_FILENO) && files->second.size() + selected.size() > 200;
+  bool show_progress =
+      !options.quiet && ::isatty(STDERR_FILENO) && files->second.size() + selected.size() > 200;
   if (show_progress) run_options.progress = print_progress;
   RunResult result = run(selected, *transforms, run_options);
   if (show_progress) std::cerr << "\r\033[K" << std::flush;
@@ -320,7 +368,8 @@ int run_files(const CommonOptions& command_line, Mode mode) {
       spdlog::error("awaitify: interrupted: {} files written, the rest untouched", written);
       return kExitInterrupted;
     }
-    Status status = write_atomically(outcome.path, outcome.original.bytes(), outcome.result_bytes());
+    Status status =
+        write_atomically(outcome.path, outcome.original.bytes(), outcome.result_bytes());
     if (!status) {
       spdlog::error("awaitify: error: {}", status.error().message);
       ++totals.errors;
@@ -358,7 +407,8 @@ int explain_transform(const std::string& id) {
   }
   std::cout << transform->id << " (" << transform->phase << ", "
             << (transform->implemented() ? "ready" : "planned") << "): " << transform->summary
-            << "\n\n" << transform->explain << "\n";
+            << "\n\n"
+            << transform->explain << "\n";
   return kExitOk;
 }
 
@@ -371,14 +421,19 @@ int main(int argc, char** argv) {
   CommonOptions diff_options, apply_options, plan_options;
   CLI::App* diff = app.add_subcommand("diff", "dry run: unified diff on stdout, summary on stderr");
   add_common_options(*diff, diff_options);
-  CLI::App* apply = app.add_subcommand("apply", "edit files in place (atomically), summary on stderr");
+  CLI::App* apply =
+      app.add_subcommand("apply", "edit files in place (atomically), summary on stderr");
   add_common_options(*apply, apply_options);
-  CLI::App* plan = app.add_subcommand("plan", "the async closure as a tree: which functions become async and why, and where it stops");
+  CLI::App* plan = app.add_subcommand(
+      "plan",
+      "the async closure as a tree: which functions become async and why, and where it stops");
   add_common_options(*plan, plan_options);
-  plan->add_option("--format", plan_options.format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  plan->add_option("--format", plan_options.format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_subcommand("list", "phases and transforms with their IDs and one-line summaries");
   std::string explain_id;
-  CLI::App* explain = app.add_subcommand("explain", "a transform's before/after, conditions and limits");
+  CLI::App* explain =
+      app.add_subcommand("explain", "a transform's before/after, conditions and limits");
   explain->add_option("ID", explain_id, "transform ID, e.g. AW501")->required();
   awaitify::cli::ReportCommands report_commands(app);
   try {
@@ -390,7 +445,11 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("list")) return list_transforms();
   if (app.got_subcommand("explain")) return explain_transform(explain_id);
   if (auto code = report_commands.run()) return *code;
-  const CommonOptions& options = diff->parsed() ? diff_options : apply->parsed() ? apply_options : plan_options;
+  const CommonOptions& options = diff->parsed()    ? diff_options
+                                 : apply->parsed() ? apply_options
+                                                   : plan_options;
   configure_logging(options);
-  return run_files(options, diff->parsed() ? Mode::diff : apply->parsed() ? Mode::apply : Mode::plan);
+  return run_files(options, diff->parsed()    ? Mode::diff
+                            : apply->parsed() ? Mode::apply
+                                              : Mode::plan);
 }

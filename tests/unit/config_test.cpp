@@ -142,3 +142,16 @@ TEST(ConfigCli, DrivesCheckAndReportsBadKeys) {
       << bad.err;
   EXPECT_EQ(run_awaitify(dir.path(), "verify --config missing.toml").status, 2);
 }
+
+TEST(Config, LifespanManagerIsOneOfTwoChoices) {
+  TempDir dir;
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nlifespan-manager = \"router\"\n");
+  auto config = find_config({dir.path().string()});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->settings.at("lifespan-manager"), "router");
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nlifespan-manager = \"manual\"\n");
+  EXPECT_NE(find_config({dir.path().string()})
+                .error()
+                .message.find("'lifespan-manager' must be asgi-lifespan or router"),
+            std::string::npos);
+}

@@ -135,7 +135,8 @@ TEST(TestsPhase, FixturesAreFoundThroughNestedConftestFilesAndOverrides) {
             "    assert (await client.get(\"/me\")).json() == {}\n");
   // The wrapper only hands the client on: it stays a sync fixture.
   EXPECT_EQ(outcome.text["tests/api/conftest.py"].find("async def"), std::string::npos);
-  EXPECT_NE(outcome.text["tests/conftest.py"].find("async with LifespanManager(app), AsyncClient("), std::string::npos);
+  EXPECT_NE(outcome.text["tests/conftest.py"].find("async with app.router.lifespan_context(app), AsyncClient("),
+            std::string::npos);
 }
 
 TEST(TestsPhase, AHelperSharedByTwoClientsRefusesBothWhenOneCannotConvert) {
