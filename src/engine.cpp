@@ -150,11 +150,12 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
 
 std::vector<Seed> collect_seeds(const ProjectIndex& index,
                                 const std::vector<const TransformInfo*>& transforms,
-                                const std::set<std::string>& selected_paths, unsigned jobs) {
+                                const std::set<std::string>& selected_paths, unsigned jobs,
+                                const Settings& settings) {
   // Each transform's seeds read the index only: they are found side by side, kept in order.
   std::vector<std::vector<Seed>> found(transforms.size());
   parallel_for(transforms.size(), jobs, [&](size_t i) {
-    if (transforms[i]->seeds) found[i] = transforms[i]->seeds(index);
+    if (transforms[i]->seeds) found[i] = transforms[i]->seeds(index, settings);
   });
   std::vector<Seed> seeds;
   std::set<std::string> grouped;
@@ -238,7 +239,7 @@ RunResult run(const std::vector<std::string>& paths,
   PlanOptions plan_options{selected, options.expand};
   plan_options.tests_join_closure = tests_join_closure(transforms);
   result.plan =
-      build_plan(index, collect_seeds(index, transforms, selected, options.jobs), plan_options);
+      build_plan(index, collect_seeds(index, transforms, selected, options.jobs, options.settings), plan_options);
   std::vector<size_t> chosen;
   for (size_t i = 0; i < all.size(); ++i) {
     if (i < paths.size() || result.plan.pulled_in().count(all[i])) chosen.push_back(i);

@@ -1,5 +1,6 @@
 #include "awaitify/knowledge.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -16,36 +17,56 @@ struct Entry {
 constexpr BlockingApi kRequests{"outbound HTTP with requests", "migrate it with --phase http"};
 constexpr BlockingApi kSleep{"a blocking sleep", "migrate it with --phase files (asyncio.sleep)"};
 constexpr BlockingApi kOpen{"file I/O with open()", "migrate it with --phase files (aiofiles)"};
-constexpr BlockingApi kProcess{"a subprocess", "use asyncio.create_subprocess_exec or run_in_threadpool"};
-constexpr BlockingApi kUrllib{"outbound HTTP with urllib", "use httpx.AsyncClient or run_in_threadpool"};
+constexpr BlockingApi kProcess{"a subprocess",
+                               "use asyncio.create_subprocess_exec or run_in_threadpool"};
+constexpr BlockingApi kUrllib{"outbound HTTP with urllib",
+                              "use httpx.AsyncClient or run_in_threadpool"};
 constexpr BlockingApi kShutil{"file I/O with shutil", "wrap it in run_in_threadpool"};
-constexpr BlockingApi kUpload{"file I/O on UploadFile.file", "migrate it with --phase files (await file.read())"};
+constexpr BlockingApi kUpload{"file I/O on UploadFile.file",
+                              "migrate it with --phase files (await file.read())"};
 constexpr BlockingApi kSocket{"a blocking socket call", "use asyncio streams or run_in_threadpool"};
 
 constexpr std::array kBlocking{
-    Entry{"requests.get", false, kRequests},       Entry{"requests.post", false, kRequests},
-    Entry{"requests.put", false, kRequests},       Entry{"requests.patch", false, kRequests},
-    Entry{"requests.delete", false, kRequests},    Entry{"requests.head", false, kRequests},
-    Entry{"requests.options", false, kRequests},   Entry{"requests.request", false, kRequests},
-    Entry{"requests.api", true, kRequests},        Entry{"requests.Session", true, kRequests},
+    Entry{"requests.get", false, kRequests},
+    Entry{"requests.post", false, kRequests},
+    Entry{"requests.put", false, kRequests},
+    Entry{"requests.patch", false, kRequests},
+    Entry{"requests.delete", false, kRequests},
+    Entry{"requests.head", false, kRequests},
+    Entry{"requests.options", false, kRequests},
+    Entry{"requests.request", false, kRequests},
+    Entry{"requests.api", true, kRequests},
+    Entry{"requests.Session", true, kRequests},
     Entry{"requests.sessions.Session", true, kRequests},
     Entry{"fastapi.UploadFile.file", true, kUpload},
-    Entry{"starlette.datastructures.UploadFile.file", true, kUpload},        Entry{"time.sleep", false, kSleep},
-    Entry{"builtins.open", false, kOpen},          Entry{"io.open", false, kOpen},
-    Entry{"subprocess.run", false, kProcess},      Entry{"subprocess.call", false, kProcess},
+    Entry{"starlette.datastructures.UploadFile.file", true, kUpload},
+    Entry{"time.sleep", false, kSleep},
+    Entry{"builtins.open", false, kOpen},
+    Entry{"io.open", false, kOpen},
+    Entry{"subprocess.run", false, kProcess},
+    Entry{"subprocess.call", false, kProcess},
     Entry{"subprocess.check_call", false, kProcess},
     Entry{"subprocess.check_output", false, kProcess},
-    Entry{"subprocess.Popen", false, kProcess},    Entry{"subprocess.getoutput", false, kProcess},
+    Entry{"subprocess.Popen", false, kProcess},
+    Entry{"subprocess.getoutput", false, kProcess},
     Entry{"subprocess.getstatusoutput", false, kProcess},
-    Entry{"os.system", false, kProcess},           Entry{"os.popen", false, kProcess},
-    Entry{"os.wait", false, kProcess},             Entry{"os.waitpid", false, kProcess},
-    Entry{"os.spawnl", false, kProcess},           Entry{"os.spawnv", false, kProcess},
+    Entry{"os.system", false, kProcess},
+    Entry{"os.popen", false, kProcess},
+    Entry{"os.wait", false, kProcess},
+    Entry{"os.waitpid", false, kProcess},
+    Entry{"os.spawnl", false, kProcess},
+    Entry{"os.spawnv", false, kProcess},
     Entry{"urllib.request.urlopen", false, kUrllib},
-    Entry{"shutil.copyfileobj", false, kShutil},   Entry{"shutil.copyfile", false, kShutil},
-    Entry{"shutil.copy", false, kShutil},          Entry{"shutil.copy2", false, kShutil},
-    Entry{"shutil.copytree", false, kShutil},      Entry{"shutil.rmtree", false, kShutil},
-    Entry{"shutil.move", false, kShutil},          Entry{"socket.create_connection", false, kSocket},
-    Entry{"socket.getaddrinfo", false, kSocket},   Entry{"socket.gethostbyname", false, kSocket},
+    Entry{"shutil.copyfileobj", false, kShutil},
+    Entry{"shutil.copyfile", false, kShutil},
+    Entry{"shutil.copy", false, kShutil},
+    Entry{"shutil.copy2", false, kShutil},
+    Entry{"shutil.copytree", false, kShutil},
+    Entry{"shutil.rmtree", false, kShutil},
+    Entry{"shutil.move", false, kShutil},
+    Entry{"socket.create_connection", false, kSocket},
+    Entry{"socket.getaddrinfo", false, kSocket},
+    Entry{"socket.gethostbyname", false, kSocket},
 };
 
 bool starts_with_segment(std::string_view name, std::string_view prefix) {
@@ -62,6 +83,19 @@ bool one_of(std::string_view value, const std::array<std::string_view, N>& names
 }
 
 }  // namespace
+
+bool returns_blocking_resource(std::string_view qualified) {
+  static constexpr std::array<std::string_view, 9> kNames{"builtins.open",
+                                                          "io.open",
+                                                          "subprocess.Popen",
+                                                          "os.popen",
+                                                          "os.fdopen",
+                                                          "urllib.request.urlopen",
+                                                          "socket.create_connection",
+                                                          "requests.Session",
+                                                          "requests.sessions.Session"};
+  return std::find(kNames.begin(), kNames.end(), qualified) != kNames.end();
+}
 
 std::optional<BlockingApi> blocking_api(std::string_view qualified) {
   for (const Entry& entry : kBlocking) {
@@ -93,12 +127,30 @@ bool is_sync_session_type(std::string_view qualified) {
 }
 
 bool is_session_io_method(std::string_view method) {
-  static constexpr std::array<std::string_view, 24> kNames{
-      "commit",     "rollback",      "flush",    "refresh", "delete",         "close",
-      "execute",    "scalar",        "scalars",  "get",     "get_one",        "merge",
-      "run_sync",   "stream",        "stream_scalars",      "connection",     "invalidate",
-      "reset",      "query",         "exec",     "begin",   "begin_nested",   "bulk_save_objects",
-      "bulk_insert_mappings"};
+  static constexpr std::array<std::string_view, 24> kNames{"commit",
+                                                           "rollback",
+                                                           "flush",
+                                                           "refresh",
+                                                           "delete",
+                                                           "close",
+                                                           "execute",
+                                                           "scalar",
+                                                           "scalars",
+                                                           "get",
+                                                           "get_one",
+                                                           "merge",
+                                                           "run_sync",
+                                                           "stream",
+                                                           "stream_scalars",
+                                                           "connection",
+                                                           "invalidate",
+                                                           "reset",
+                                                           "query",
+                                                           "exec",
+                                                           "begin",
+                                                           "begin_nested",
+                                                           "bulk_save_objects",
+                                                           "bulk_insert_mappings"};
   return one_of(method, kNames);
 }
 
@@ -110,10 +162,19 @@ bool is_route_decorator_method(std::string_view method) {
 
 bool is_coroutine_runner(std::string_view qualified) {
   static constexpr std::array<std::string_view, 13> kNames{
-      "asyncio.run",         "asyncio.gather",  "asyncio.create_task", "asyncio.ensure_future",
-      "asyncio.wait_for",    "asyncio.wait",    "asyncio.shield",      "asyncio.as_completed",
-      "asyncio.run_coroutine_threadsafe",     "asyncio.timeout",     "anyio.run",
-      "trio.run",            "starlette.concurrency.run_until_first_complete"};
+      "asyncio.run",
+      "asyncio.gather",
+      "asyncio.create_task",
+      "asyncio.ensure_future",
+      "asyncio.wait_for",
+      "asyncio.wait",
+      "asyncio.shield",
+      "asyncio.as_completed",
+      "asyncio.run_coroutine_threadsafe",
+      "asyncio.timeout",
+      "anyio.run",
+      "trio.run",
+      "starlette.concurrency.run_until_first_complete"};
   return one_of(qualified, kNames);
 }
 

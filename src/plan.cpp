@@ -3,24 +3,28 @@
 #include <deque>
 #include <functional>
 
+#include "awaitify/knowledge.hpp"
+#include "awaitify/transform.hpp"
+
 namespace awaitify {
 
 namespace {
 
 // Callers that can never be async: Python calls them itself and does not await them.
 bool is_sync_protocol_method(const FunctionFacts& fn) {
-  static const std::set<std::string> names{"__init__", "__new__", "__enter__", "__exit__",
-                                           "__iter__", "__next__", "__del__", "__repr__",
-                                           "__str__", "__len__", "__getitem__", "__setitem__",
-                                           "__contains__", "__eq__", "__hash__", "__bool__"};
+  static const std::set<std::string> names{"__init__",     "__new__",  "__enter__",   "__exit__",
+                                           "__iter__",     "__next__", "__del__",     "__repr__",
+                                           "__str__",      "__len__",  "__getitem__", "__setitem__",
+                                           "__contains__", "__eq__",   "__hash__",    "__bool__"};
   return !fn.class_name.empty() && names.count(fn.name()) > 0;
 }
 
 bool has_decorator_ending(const FunctionFacts& fn, const std::string& suffix) {
   for (const std::string& decorator : fn.decorators) {
-    if (decorator == suffix || (decorator.size() > suffix.size() &&
-                                decorator.compare(decorator.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-                                decorator[decorator.size() - suffix.size() - 1] == '.')) {
+    if (decorator == suffix ||
+        (decorator.size() > suffix.size() &&
+         decorator.compare(decorator.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+         decorator[decorator.size() - suffix.size() - 1] == '.')) {
       return true;
     }
   }
@@ -29,7 +33,8 @@ bool has_decorator_ending(const FunctionFacts& fn, const std::string& suffix) {
 
 bool is_pytest_test(const FunctionFacts& fn, const std::string& path) {
   std::string file = path.substr(path.rfind('/') + 1);
-  bool test_file = file.rfind("test_", 0) == 0 || (file.size() > 8 && file.substr(file.size() - 8) == "_test.py") ||
+  bool test_file = file.rfind("test_", 0) == 0 ||
+                   (file.size() > 8 && file.substr(file.size() - 8) == "_test.py") ||
                    file == "conftest.py";
   return test_file && (fn.name().rfind("test", 0) == 0 || has_decorator_ending(fn, "fixture"));
 }
@@ -47,7 +52,8 @@ bool fixture_builds(const ProjectIndex& index, const std::string& class_name) {
 }
 
 bool is_threadpool_runner(const std::string& callee) {
-  return callee == "starlette.concurrency.run_in_threadpool" || callee == "fastapi.concurrency.run_in_threadpool";
+  return callee == "starlette.concurrency.run_in_threadpool" ||
+         callee == "fastapi.concurrency.run_in_threadpool";
 }
 
 bool dependency_injection(const std::string& callee) {
@@ -60,34 +66,44 @@ std::string site_text(const CallSite& site) {
 }
 
 // Why this caller cannot become async (empty when it can).
-std::string caller_refusal(const ProjectIndex& index, const CallSite& site, const PlanOptions& options) {
+std::string caller_refusal(const ProjectIndex& index, const CallSite& site,
+                           const PlanOptions& options) {
   const FunctionFacts& caller = *site.caller;
   switch (site.fact.context) {
-    case CallContext::lambda: return "called inside a lambda, which cannot await";
-    case CallContext::generator: return "called inside a generator expression";
-    case CallContext::class_body: return "called in a class body, at import time";
-    case CallContext::default_argument: return "called in a parameter default, at definition time";
+    case CallContext::lambda:
+      return "called inside a lambda, which cannot await";
+    case CallContext::generator:
+      return "called inside a generator expression";
+    case CallContext::class_body:
+      return "called in a class body, at import time";
+    case CallContext::default_argument:
+      return "called in a parameter default, at definition time";
     case CallContext::comprehension:
     case CallContext::plain:
     case CallContext::main_guard:
-    case CallContext::module_level: break;
+    case CallContext::module_level:
+      break;
   }
   if (caller.is_module) {
     std::string module = caller.qualified.substr(0, caller.qualified.rfind('.'));
     bool entry = site.fact.context == CallContext::main_guard || !index.imported_by_project(module);
-    if (!entry) return "called at import time by module-level code of a module other modules import";
+    if (!entry)
+      return "called at import time by module-level code of a module other modules import";
     // One asyncio.run per top-level statement: a second project call on the same line could
     // need its own loop while the first one runs.
     for (const CallFact& other : caller.calls) {
-      if (other.line == site.fact.line && other.column != site.fact.column && index.function(other.target)) {
+      if (other.line == site.fact.line && other.column != site.fact.column &&
+          index.function(other.target)) {
         return "shares its top-level line with another project call; split the statement so each "
                "async call gets its own asyncio.run";
       }
     }
     return {};
   }
-  if (is_sync_protocol_method(caller)) return "called from " + caller.name() + ", which Python calls synchronously";
-  if (has_decorator_ending(caller, "property")) return "called from a property, which cannot be awaited";
+  if (is_sync_protocol_method(caller))
+    return "called from " + caller.name() + ", which Python calls synchronously";
+  if (has_decorator_ending(caller, "property"))
+    return "called from a property, which cannot be awaited";
   bool pytest_function = is_pytest_test(caller, site.path);
   if (pytest_function && !options.tests_join_closure) {
     return "called from a pytest test or fixture; the tests phase converts those";
@@ -96,7 +112,8 @@ std::string caller_refusal(const ProjectIndex& index, const CallSite& site, cons
   if (!pytest_function && caller.is_generator && !caller.is_async) {
     return "called from a sync generator; its consumers would need async for";
   }
-  if (!options.expand && !options.selected_paths.empty() && !options.selected_paths.count(site.path)) {
+  if (!options.expand && !options.selected_paths.empty() &&
+      !options.selected_paths.count(site.path)) {
     return "the caller is outside the selected paths (--no-expand)";
   }
   return {};
@@ -149,7 +166,8 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
     if (!fn) continue;
     for (const FunctionFacts* related : index.related_methods(*fn)) {
       if (!related->is_async) {
-        add(related->qualified, current, "shares the method name with " + current + " in its class hierarchy",
+        add(related->qualified, current,
+            "shares the method name with " + current + " in its class hierarchy",
             index.path_of(*related) + ":" + std::to_string(related->line));
       }
     }
@@ -157,7 +175,8 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
       // A method may also run where the index cannot see the object's type.
       for (const CallSite& site : index.unresolved_calls_named(fn->name())) {
         if (site.fact.awaited) continue;
-        // A test's fixture argument (`client.get(...)`) holds this class only if a fixture builds one.
+        // A test's fixture argument (`client.get(...)`) holds this class only if a fixture builds
+        // one.
         if (!site.fact.passed_to.empty() && is_pytest_test(*site.caller, site.path) &&
             !fixture_builds(index, fn->class_name)) {
           continue;
@@ -165,8 +184,9 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
         std::vector<std::string> chain = chain_to(closure, current);
         chain.push_back(site_text(site));
         closure.stops.push_back(Stop{seed.function, seed.origin, chain,
-                                     "`." + fn->name() + "(...)` is called on an object whose type the "
-                                     "index cannot tell; it may be this method"});
+                                     "`." + fn->name() +
+                                         "(...)` is called on an object whose type the "
+                                         "index cannot tell; it may be this method"});
       }
     }
     bool generator = fn->is_generator && !fn->is_async;
@@ -176,8 +196,9 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
         // An async generator is iterated with `async for`, not awaited: callers are not rewritten.
         std::vector<std::string> chain = chain_to(closure, current);
         chain.push_back(site_text(site));
-        closure.stops.push_back(Stop{seed.function, seed.origin, chain,
-                                     "calls a generator that would become an async generator (iterate it with async for)"});
+        closure.stops.push_back(Stop{
+            seed.function, seed.origin, chain,
+            "calls a generator that would become an async generator (iterate it with async for)"});
         continue;
       }
       std::string why = caller_refusal(index, site, options);
@@ -202,7 +223,9 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
       std::vector<std::string> chain = chain_to(closure, current);
       chain.push_back(site_text(site));
       std::string callee = site.fact.passed_to.empty() ? "a call" : site.fact.passed_to;
-      closure.stops.push_back(Stop{seed.function, seed.origin, chain, "passed as a value to " + callee + ", which would receive a coroutine function"});
+      closure.stops.push_back(
+          Stop{seed.function, seed.origin, chain,
+               "passed as a value to " + callee + ", which would receive a coroutine function"});
     }
   }
   return closure;
@@ -242,17 +265,20 @@ bool outside_selection(const PlanOptions& options, const std::string& path) {
 }
 
 // A grouped seed outside the selected paths: pulled into the run, or (--no-expand) refused.
-void place_group_member(const ProjectIndex& index, SeedOutcome& outcome, const PlanOptions& options) {
+void place_group_member(const ProjectIndex& index, SeedOutcome& outcome,
+                        const PlanOptions& options) {
   std::string path = index.path_of(*outcome.fn);
   if (outcome.seed.group.empty() || !outside_selection(options, path)) return;
   if (options.expand) {
     outcome.closure.outside.insert(path);
     return;
   }
-  outcome.closure.stops.push_back(Stop{outcome.seed.function, outcome.seed.origin,
-                                       {path + ":" + std::to_string(outcome.fn->line) + " " + outcome.seed.function},
-                                       "it must change with the selected code (" + outcome.seed.reason +
-                                           ") but is outside the selected paths (--no-expand)"});
+  outcome.closure.stops.push_back(
+      Stop{outcome.seed.function,
+           outcome.seed.origin,
+           {path + ":" + std::to_string(outcome.fn->line) + " " + outcome.seed.function},
+           "it must change with the selected code (" + outcome.seed.reason +
+               ") but is outside the selected paths (--no-expand)"});
 }
 
 // One refused member keeps its whole group as it is.
@@ -265,20 +291,26 @@ void refuse_groups(std::vector<SeedOutcome>& outcomes) {
   }
   for (SeedOutcome& outcome : outcomes) {
     auto culprit = refused.find(outcome.seed.group);
-    if (outcome.seed.group.empty() || culprit == refused.end() || !outcome.closure.stops.empty()) continue;
-    outcome.closure.stops.push_back(Stop{outcome.seed.function, outcome.seed.origin, {outcome.seed.function},
-                                         "it must change together with " + culprit->second + ", which stays as it is"});
+    if (outcome.seed.group.empty() || culprit == refused.end() || !outcome.closure.stops.empty())
+      continue;
+    outcome.closure.stops.push_back(
+        Stop{outcome.seed.function,
+             outcome.seed.origin,
+             {outcome.seed.function},
+             "it must change together with " + culprit->second + ", which stays as it is"});
   }
 }
 
 }  // namespace
 
-Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const PlanOptions& options) {
+Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,
+                const PlanOptions& options) {
   Plan plan;
   for (const ModuleFacts* module : index.modules()) {
     for (const std::string& star : module->star_imports) {
-      plan.unresolved_.push_back(module->path + ": `from " + star +
-                                 " import *`: calls through the names it brings in are not followed");
+      plan.unresolved_.push_back(
+          module->path + ": `from " + star +
+          " import *`: calls through the names it brings in are not followed");
     }
   }
   std::vector<SeedOutcome> outcomes;
@@ -325,7 +357,8 @@ std::vector<Seed> unawaited_async_seeds(const ProjectIndex& index) {
       // `asyncio.run(main())` hands the coroutine over: nothing is forgotten there.
       if (!site.fact.awaited && !site.fact.as_argument && !site.caller->is_async) {
         seeds.push_back({fn->qualified,
-                         "async def called without await (" + site.path + ":" + std::to_string(site.fact.line) + ")",
+                         "async def called without await (" + site.path + ":" +
+                             std::to_string(site.fact.line) + ")",
                          "AW401"});
         break;
       }
@@ -334,12 +367,46 @@ std::vector<Seed> unawaited_async_seeds(const ProjectIndex& index) {
   return seeds;
 }
 
-std::vector<Seed> path_operation_seeds(const ProjectIndex& index) {
+namespace {
+
+bool runs_in_body(const CallFact& call) {
+  return call.context == CallContext::plain || call.context == CallContext::comprehension;
+}
+
+}  // namespace
+
+std::optional<std::string> unwrappable_blocking(const ProjectIndex& index,
+                                                const FunctionFacts& fn) {
+  if (fn.holds_session) return "it uses a sync Session (migrate it with --phase db)";
+  for (const CallFact& call : fn.blocking) {
+    std::string at = "`" + call.target + "` (line " + std::to_string(call.line) + ")";
+    if (!runs_in_body(call)) return at + " runs in " + describe(call.context);
+    if (returns_blocking_resource(call.target))
+      return at + " returns a file, process, socket or session whose use blocks too";
+    if (call.target.rfind("sqlalchemy.", 0) == 0)
+      return at + " is sync SQLAlchemy (migrate it with --phase db)";
+  }
+  for (const CallFact& call : fn.calls) {
+    const FunctionFacts* callee = index.function(call.target);
+    if (callee && !callee->is_async && index.blocking_path(callee->qualified) &&
+        !runs_in_body(call))
+      return "`" + call.target + "` (line " + std::to_string(call.line) +
+             "), which blocks, runs in " + describe(call.context);
+  }
+  return std::nullopt;
+}
+
+std::vector<Seed> path_operation_seeds(const ProjectIndex& index, const Settings& settings) {
+  bool wrap = settings.get("wrap-blocking", "false") == "true";
   std::vector<Seed> seeds;
   for (const FunctionFacts* fn : index.functions()) {
     if (fn->is_async || !index.is_path_operation(*fn)) continue;
-    if (index.blocking_path(fn->qualified)) continue;  // AW501 keeps it sync and says why
-    seeds.push_back({fn->qualified, "path operation (AW501)", "AW501"});
+    if (!index.blocking_path(fn->qualified)) {
+      seeds.push_back({fn->qualified, "path operation (AW501)", "AW501"});
+    } else if (wrap && !unwrappable_blocking(index, *fn)) {
+      seeds.push_back({fn->qualified,
+                       "path operation, its blocking calls in the thread pool (AW501)", "AW501"});
+    }  // else AW501 keeps it sync and says why
   }
   return seeds;
 }
@@ -358,7 +425,8 @@ std::string Plan::describe() const {
   for (const Stop& stop : stops_) {
     out += "stop: " + stop.seed + " stays sync: " + stop.reason + "\n  " + chain_text(stop) + "\n";
   }
-  for (const std::string& path : pulled_in_) out += "pulled in (outside the selected paths): " + path + "\n";
+  for (const std::string& path : pulled_in_)
+    out += "pulled in (outside the selected paths): " + path + "\n";
   if (!async_.empty() || !stops_.empty()) {
     for (const std::string& note : unresolved_) out += "unresolved: " + note + "\n";
   }
@@ -370,10 +438,14 @@ namespace {
 std::string json_string(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (static_cast<unsigned char>(c) < 0x20) out += "\\u00" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 15];
-    else out += c;
+    if (c == '"' || c == '\\')
+      out += '\\', out += c;
+    else if (c == '\n')
+      out += "\\n";
+    else if (static_cast<unsigned char>(c) < 0x20)
+      out += "\\u00" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 15];
+    else
+      out += c;
   }
   return out + "\"";
 }
@@ -393,7 +465,8 @@ std::string Plan::to_json() const {
   for (const Stop& stop : stops_) {
     out += std::string(first ? "" : ", ") + "{\"seed\": " + json_string(stop.seed) +
            ", \"reason\": " + json_string(stop.reason) + ", \"chain\": [";
-    for (size_t i = 0; i < stop.chain.size(); ++i) out += (i ? ", " : "") + json_string(stop.chain[i]);
+    for (size_t i = 0; i < stop.chain.size(); ++i)
+      out += (i ? ", " : "") + json_string(stop.chain[i]);
     out += "]}";
     first = false;
   }

@@ -188,7 +188,9 @@ std::optional<std::string> async_engine_of(const FileContext& context, const Mod
   if (!scheme->second.empty() && !async_scheme(scheme->second)) return std::nullopt;
   std::string sibling = sibling_name(module, engine);
   auto existing = module.instances.find(sibling);
-  if (existing != module.instances.end() && existing->second.rfind("sqlalchemy.ext.asyncio.", 0) == 0) return sibling;
+  if (existing != module.instances.end() &&
+      existing->second.rfind("sqlalchemy.ext.asyncio.", 0) == 0)
+    return sibling;
   // AW101 writes the sibling of an engine only when a provider it migrates opens sessions on
   // it: through a maker bound to it, or `Session(engine)` in a module with that one engine.
   for (const FunctionFacts& fn : module.function_facts) {
@@ -235,7 +237,7 @@ std::optional<std::string> async_provider(const ProjectIndex& index, const Plan&
   return std::nullopt;
 }
 
-std::vector<Seed> db_seeds(const ProjectIndex& index) {
+std::vector<Seed> db_seeds(const ProjectIndex& index, const Settings&) {
   std::vector<const FunctionFacts*> holders;
   std::map<std::string, size_t> slot;
   std::set<size_t> through_alias;  // holders whose session parameter is typed by an alias
@@ -301,7 +303,8 @@ std::vector<Seed> db_seeds(const ProjectIndex& index) {
     // FastAPI awaits it, instead of running it in its thread pool.
     const auto& references = index.references_to(fn->qualified);
     bool dependency = std::any_of(references.begin(), references.end(), [](const CallSite& site) {
-      return site.fact.passed_to == "fastapi.Depends" || site.fact.passed_to == "fastapi.params.Depends";
+      return site.fact.passed_to == "fastapi.Depends" ||
+             site.fact.passed_to == "fastapi.params.Depends";
     });
     bool becomes_async = !fn->is_async && (fn->session_awaits || (dependency && !fn->is_generator));
     seeds.emplace_back(fn->qualified, reason, kSessionId, group, becomes_async);

@@ -21,7 +21,9 @@ namespace {
 
 constexpr const char* kId = "AW301";
 
-bool is_open(const std::string& target) { return target == "builtins.open" || target == "io.open"; }
+bool is_open(const std::string& target) {
+  return target == "builtins.open" || target == "io.open";
+}
 
 bool is_awaitable_method(std::string_view method) {
   for (std::string_view name : {"read", "readline", "readlines", "write", "writelines", "seek",
@@ -34,14 +36,14 @@ bool is_awaitable_method(std::string_view method) {
 // One `with open(...) as name:` and what its block does with name.
 struct OpenUse {
   TSNode with_statement{};
-  TSNode call{};         // open(...)
-  std::string name;      // the file object
-  std::vector<TSNode> awaited_calls;    // name.read(...), ...
-  std::vector<TSNode> for_statements;   // for x in name:
-  std::vector<TSNode> json_loads;       // json.load(name)
-  std::vector<TSNode> json_dumps;       // json.dump(obj, name, ...)
-  std::vector<TSNode> copies;           // shutil.copyfileobj(source, name[, length]) statements
-  std::string refusal;   // empty when the whole `with` can move
+  TSNode call{};                       // open(...)
+  std::string name;                    // the file object
+  std::vector<TSNode> awaited_calls;   // name.read(...), ...
+  std::vector<TSNode> for_statements;  // for x in name:
+  std::vector<TSNode> json_loads;      // json.load(name)
+  std::vector<TSNode> json_dumps;      // json.dump(obj, name, ...)
+  std::vector<TSNode> copies;          // shutil.copyfileobj(source, name[, length]) statements
+  std::string refusal;                 // empty when the whole `with` can move
 };
 
 // How the block uses the file object; sets use.refusal when some use cannot move.
@@ -54,8 +56,10 @@ void classify_uses(OpenUse& use, TSNode block, const ModuleFacts& facts, std::st
       std::string attribute(node_text(field(parent, "attribute"), src));
       TSNode call = ts_node_parent(parent);
       bool called = is(call, "call") && ts_node_eq(field(call, "function"), parent);
-      if (called && is_awaitable_method(attribute)) use.awaited_calls.push_back(call);
-      else if (called) use.refusal = "`" + use.name + "." + attribute + "()` has no aiofiles counterpart";
+      if (called && is_awaitable_method(attribute))
+        use.awaited_calls.push_back(call);
+      else if (called)
+        use.refusal = "`" + use.name + "." + attribute + "()` has no aiofiles counterpart";
       return true;  // name, mode, closed: plain attributes
     }
     if (is(parent, "for_statement") && ts_node_eq(field(parent, "right"), node)) {
@@ -77,12 +81,14 @@ void classify_uses(OpenUse& use, TSNode block, const ModuleFacts& facts, std::st
       }
       // Copied into, as a statement of its own: a read/write loop that awaits the writes.
       bool statement = is(ts_node_parent(call), "expression_statement");
-      if (target == "shutil.copyfileobj" && statement && positional.size() >= 2 && positional.size() <= 3 &&
-          ts_node_eq(positional[1], node) && node_text(positional[0], src) != use.name) {
+      if (target == "shutil.copyfileobj" && statement && positional.size() >= 2 &&
+          positional.size() <= 3 && ts_node_eq(positional[1], node) &&
+          node_text(positional[0], src) != use.name) {
         use.copies.push_back(call);
         return true;
       }
-      use.refusal = "`" + use.name + "` is passed to `" + std::string(node_text(field(call, "function"), src)) +
+      use.refusal = "`" + use.name + "` is passed to `" +
+                    std::string(node_text(field(call, "function"), src)) +
                     "`, which the engine cannot follow";
       return true;
     }
@@ -97,7 +103,8 @@ void classify_uses(OpenUse& use, TSNode block, const ModuleFacts& facts, std::st
 std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string_view src,
                                const ProjectIndex* index) {
   std::vector<OpenUse> uses;
-  ScopeScanner scanner(facts, src, facts.module, "", session_parameters(facts, def, src, index), false);
+  ScopeScanner scanner(facts, src, facts.module, "", session_parameters(facts, def, src, index),
+                       false);
   ScopeVisitor visitor;
   visitor.call = [&](const Site& site) {
     if (!is_open(site.target) || site.context == CallContext::lambda) return;
@@ -138,7 +145,8 @@ bool all_convertible(const std::vector<OpenUse>& uses) {
 std::string json_options(TSNode call, std::string_view src) {
   std::string options;
   std::vector<TSNode> arguments = named_children(field(call, "arguments"));
-  for (size_t i = 2; i < arguments.size(); ++i) options += ", " + std::string(node_text(arguments[i], src));
+  for (size_t i = 2; i < arguments.size(); ++i)
+    options += ", " + std::string(node_text(arguments[i], src));
   return options;
 }
 
@@ -151,7 +159,8 @@ void add(PassResult& result, const std::vector<Edit>& edits) {
 std::string json_function(TSNode call, const std::string& name, std::string_view src,
                           std::set<std::string>& bare_names) {
   TSNode function = field(call, "function");
-  if (is(function, "attribute")) return std::string(node_text(field(function, "object"), src)) + "." + name;
+  if (is(function, "attribute"))
+    return std::string(node_text(field(function, "object"), src)) + "." + name;
   bare_names.insert(std::string(node_text(function, src)));
   return "json." + name;
 }
@@ -164,10 +173,13 @@ std::string upload_parameter(TSNode source, TSNode function, std::string_view sr
   if (!is(object, "identifier")) return {};
   for (TSNode param : named_children(field(function, "parameters"))) {
     if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
-    TSNode name = is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
+    TSNode name =
+        is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
     std::string type = dotted_name(annotated_type(field(param, "type")), src);
-    bool upload = type == "UploadFile" || (type.size() > 11 && type.substr(type.size() - 11) == ".UploadFile");
-    if (upload && node_text(name, src) == node_text(object, src)) return std::string(node_text(object, src));
+    bool upload = type == "UploadFile" ||
+                  (type.size() > 11 && type.substr(type.size() - 11) == ".UploadFile");
+    if (upload && node_text(name, src) == node_text(object, src))
+      return std::string(node_text(object, src));
   }
   return {};
 }
@@ -178,15 +190,18 @@ Edit copy_loop(TSNode call, const OpenUse& use, const FileContext& context) {
   std::vector<TSNode> arguments = named_children(field(call, "arguments"));
   TSNode statement = ts_node_parent(call);
   std::string indent(context.source.indent_at(ts_node_start_byte(statement)));
-  std::string size = arguments.size() == 3 ? std::string(node_text(arguments[2], src)) : "1024 * 1024";
+  std::string size =
+      arguments.size() == 3 ? std::string(node_text(arguments[2], src)) : "1024 * 1024";
   auto function = enclosing_function(call);
   std::string_view body = function ? node_text(*function, src) : src;
   std::string chunk = body.find("chunk") == std::string_view::npos ? "chunk" : "_awaitify_chunk";
   std::string upload = function ? upload_parameter(arguments[0], *function, src) : "";
-  std::string read = upload.empty() ? std::string(node_text(arguments[0], src)) + ".read(" + size + ")"
-                                    : "await " + upload + ".read(" + size + ")";
+  std::string read = upload.empty()
+                         ? std::string(node_text(arguments[0], src)) + ".read(" + size + ")"
+                         : "await " + upload + ".read(" + size + ")";
   return Edit::replace(ts_node_start_byte(statement), ts_node_end_byte(statement),
-                       "while " + chunk + " := " + read + ":\n" + indent + "    await " + use.name + ".write(" + chunk + ")");
+                       "while " + chunk + " := " + read + ":\n" + indent + "    await " + use.name +
+                           ".write(" + chunk + ")");
 }
 
 void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& result,
@@ -195,13 +210,16 @@ void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& res
   for (TSNode call : use.copies) add(result, {copy_loop(call, use, context)});
   add(result, {Edit::insert(ts_node_start_byte(use.with_statement), "async ")});
   TSNode function = field(use.call, "function");
-  add(result, {Edit::replace(ts_node_start_byte(function), ts_node_end_byte(function), "aiofiles.open")});
+  add(result,
+      {Edit::replace(ts_node_start_byte(function), ts_node_end_byte(function), "aiofiles.open")});
   for (TSNode call : use.awaited_calls) {
     if (auto edits = await_expression(call, true)) add(result, *edits);
   }
-  for (TSNode loop : use.for_statements) add(result, {Edit::insert(ts_node_start_byte(loop), "async ")});
+  for (TSNode loop : use.for_statements)
+    add(result, {Edit::insert(ts_node_start_byte(loop), "async ")});
   for (TSNode call : use.json_loads) {
-    std::string wrapped = json_function(call, "loads", src, json_names) + "(await " + use.name + ".read())";
+    std::string wrapped =
+        json_function(call, "loads", src, json_names) + "(await " + use.name + ".read())";
     add(result, {Edit::replace(ts_node_start_byte(call), ts_node_end_byte(call), wrapped)});
   }
   for (TSNode call : use.json_dumps) {
@@ -218,28 +236,34 @@ PassResult run_pass(const FileContext& context) {
   std::string_view src = context.text();
   bool changed = false;
   std::set<std::string> json_names;  // `load`/`dump` imported bare and rewritten as json.*
-  scan_file_scopes(context.facts, context.root, src, &context.index,
-                   [&](const ScopeInfo& scope) {
-    if (scope.is_module()) return;
-    std::vector<OpenUse> uses = open_uses(scope.def, context.facts, src, &context.index);
-    if (uses.empty()) return;
-    bool async_after = is_async_function(scope.def) || context.plan.becomes_async(scope.qualified);
-    for (const OpenUse& use : uses) {
-      std::string why = use.refusal;
-      if (why.empty() && !async_after) {
-        auto stops = context.plan.stops_for(scope.qualified);
-        why = stops.empty() ? "its function stays sync"
-                            : "its function stays sync: " + stops.front().reason + " (" + chain_text(stops.front()) + ")";
-      }
-      if (why.empty() && !all_convertible(uses)) why = "another open() in the same function cannot move";
-      if (!why.empty()) {
-        result.findings.push_back(context.finding(kId, use.call, Severity::warning, "open() left as it is: " + why));
-        continue;
-      }
-      rewrite_use(use, context, result, json_names);
-      changed = true;
-    }
-  }, nullptr);
+  scan_file_scopes(
+      context.facts, context.root, src, &context.index,
+      [&](const ScopeInfo& scope) {
+        if (scope.is_module()) return;
+        std::vector<OpenUse> uses = open_uses(scope.def, context.facts, src, &context.index);
+        if (uses.empty()) return;
+        bool async_after =
+            is_async_function(scope.def) || context.plan.becomes_async(scope.qualified);
+        for (const OpenUse& use : uses) {
+          std::string why = use.refusal;
+          if (why.empty() && !async_after) {
+            auto stops = context.plan.stops_for(scope.qualified);
+            why = stops.empty() ? "its function stays sync"
+                                : "its function stays sync: " + stops.front().reason + " (" +
+                                      chain_text(stops.front()) + ")";
+          }
+          if (why.empty() && !all_convertible(uses))
+            why = "another open() in the same function cannot move";
+          if (!why.empty()) {
+            result.findings.push_back(
+                context.finding(kId, use.call, Severity::warning, "open() left as it is: " + why));
+            continue;
+          }
+          rewrite_use(use, context, result, json_names);
+          changed = true;
+        }
+      },
+      nullptr);
   if (changed) {
     ImportEditor imports(context.source, context.root, context.index.first_party_packages());
     imports.require_module("aiofiles");
@@ -256,7 +280,7 @@ PassResult run_pass(const FileContext& context) {
 
 // Seeds: sync functions whose every open() can move. Their files are parsed again here, once
 // each; a function with an open() that cannot move is not made async for it.
-std::vector<Seed> open_seeds(const ProjectIndex& index) {
+std::vector<Seed> open_seeds(const ProjectIndex& index, const Settings&) {
   std::map<std::string, std::vector<const FunctionFacts*>> candidates;
   for (const FunctionFacts* fn : index.functions()) {
     if (fn->is_async || fn->is_module) continue;
@@ -277,12 +301,15 @@ std::vector<Seed> open_seeds(const ProjectIndex& index) {
     if (!tree || !facts) continue;
     std::set<std::string> wanted;
     for (const FunctionFacts* fn : functions) wanted.insert(fn->qualified);
-    scan_file_scopes(*facts, tree->root(), source->text(), &index, [&](const ScopeInfo& scope) {
-      if (scope.is_module() || !wanted.count(scope.qualified)) return;
-      if (all_convertible(open_uses(scope.def, *facts, source->text(), &index))) {
-        result.push_back(Seed{scope.qualified, "opens files with open() (AW301)", kId});
-      }
-    }, nullptr);
+    scan_file_scopes(
+        *facts, tree->root(), source->text(), &index,
+        [&](const ScopeInfo& scope) {
+          if (scope.is_module() || !wanted.count(scope.qualified)) return;
+          if (all_convertible(open_uses(scope.def, *facts, source->text(), &index))) {
+            result.push_back(Seed{scope.qualified, "opens files with open() (AW301)", kId});
+          }
+        },
+        nullptr);
   }
   return result;
 }

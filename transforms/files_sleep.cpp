@@ -9,7 +9,9 @@ namespace {
 
 constexpr const char* kId = "AW303";
 
-bool is_sleep(const std::string& target) { return target == "time.sleep"; }
+bool is_sleep(const std::string& target) {
+  return target == "time.sleep";
+}
 
 std::vector<Edit> to_asyncio_sleep(const Site& site, const FileContext&, std::string&) {
   TSNode function = field(site.node, "function");
@@ -17,16 +19,19 @@ std::vector<Edit> to_asyncio_sleep(const Site& site, const FileContext&, std::st
 }
 
 const CallRewrite& rewrite() {
-  static const CallRewrite rewrite{
-      kId, is_sleep, to_asyncio_sleep,
-      [](ImportEditor& imports) { imports.require_module("asyncio"); },
-      {"time", "time.sleep"}};
+  static const CallRewrite rewrite{kId,
+                                   is_sleep,
+                                   to_asyncio_sleep,
+                                   [](ImportEditor& imports) { imports.require_module("asyncio"); },
+                                   {"time", "time.sleep"}};
   return rewrite;
 }
 
-PassResult run(const FileContext& context) { return run_call_rewrite(rewrite(), context); }
+PassResult run(const FileContext& context) {
+  return run_call_rewrite(rewrite(), context);
+}
 
-std::vector<Seed> seeds(const ProjectIndex& index) {
+std::vector<Seed> seeds(const ProjectIndex& index, const Settings&) {
   return call_rewrite_seeds(index, is_sleep, "calls time.sleep (AW303)", kId);
 }
 

@@ -12,7 +12,8 @@ constexpr const char* kId = "AW302";
 // `upload.file.read(...)` on a parameter typed UploadFile: the methods UploadFile itself has
 // as coroutines.
 bool is_upload_file_io(const std::string& target) {
-  for (const char* owner : {"fastapi.UploadFile.file.", "starlette.datastructures.UploadFile.file."}) {
+  for (const char* owner :
+       {"fastapi.UploadFile.file.", "starlette.datastructures.UploadFile.file."}) {
     std::string prefix(owner);
     if (target.rfind(prefix, 0) != 0) continue;
     std::string method = target.substr(prefix.size());
@@ -21,11 +22,13 @@ bool is_upload_file_io(const std::string& target) {
   return false;
 }
 
-std::vector<Edit> drop_file_attribute(const Site& site, const FileContext& context, std::string& why) {
+std::vector<Edit> drop_file_attribute(const Site& site, const FileContext& context,
+                                      std::string& why) {
   // function: attribute(object: attribute(object: X, attribute: file), attribute: read)
   TSNode function = field(site.node, "function");
   TSNode file_attribute = field(function, "object");
-  if (!is(file_attribute, "attribute") || node_text(field(file_attribute, "attribute"), context.text()) != "file") {
+  if (!is(file_attribute, "attribute") ||
+      node_text(field(file_attribute, "attribute"), context.text()) != "file") {
     why = "the call does not go through `.file`";
     return {};
   }
@@ -38,9 +41,11 @@ const CallRewrite& rewrite() {
   return rewrite;
 }
 
-PassResult run(const FileContext& context) { return run_call_rewrite(rewrite(), context); }
+PassResult run(const FileContext& context) {
+  return run_call_rewrite(rewrite(), context);
+}
 
-std::vector<Seed> seeds(const ProjectIndex& index) {
+std::vector<Seed> seeds(const ProjectIndex& index, const Settings&) {
   return call_rewrite_seeds(index, is_upload_file_io, "reads an UploadFile (AW302)", kId);
 }
 

@@ -460,7 +460,7 @@ PassResult run_pass(const FileContext& context) {
 
 // Sync functions with a requests call or session that can move. Their files are parsed again
 // here, once each, so a function whose every call is refused is not made async for nothing.
-std::vector<Seed> requests_seeds(const ProjectIndex& index) {
+std::vector<Seed> requests_seeds(const ProjectIndex& index, const Settings&) {
   std::map<std::string, std::set<std::string>> candidates;
   for (const FunctionFacts* fn : index.functions()) {
     if (fn->is_async || fn->is_module) continue;

@@ -19,17 +19,27 @@ bool is_path_operation(TSNode def, const FileContext& context) {
 }
 
 // Why making this handler async would hurt, or nullopt when the plan makes it async.
+// A handler the plan makes async for another reason (or --wrap-blocking) becomes async even when
+// it blocks: the closure (AW401) runs its blocking calls in the thread pool.
 std::optional<std::string> reason_to_stay_sync(TSNode def, const FileContext& context) {
-  if (auto blocking = blocking_reason(def, context)) return "kept sync: " + *blocking;
   std::string qualified = qualified_name(def, context);
   if (context.plan.becomes_async(qualified)) return std::nullopt;
+  if (auto blocking = blocking_reason(def, context)) {
+    const FunctionFacts* fn = context.index.function(qualified);
+    auto unwrappable = fn ? unwrappable_blocking(context.index, *fn) : std::nullopt;
+    bool wrap = context.setting("wrap-blocking", "false") == "true";
+    if (wrap && unwrappable)
+      return "kept sync: --wrap-blocking cannot make it safe: " + *unwrappable;
+    return "kept sync: " + *blocking +
+           (unwrappable ? "" : "; or --wrap-blocking runs its blocking calls in the thread pool");
+  }
   std::vector<Stop> stops = context.plan.stops_for(qualified);
   if (stops.empty()) {
     return "kept sync: the index did not plan it (its decorators or calls could not be resolved)";
   }
   const Stop& stop = stops.front();
-  return "kept sync: making it async would leave a caller with a coroutine: " + stop.reason +
-         " (" + chain_text(stop) + ")";
+  return "kept sync: making it async would leave a caller with a coroutine: " + stop.reason + " (" +
+         chain_text(stop) + ")";
 }
 
 PassResult run(const FileContext& context) {
@@ -38,8 +48,7 @@ PassResult run(const FileContext& context) {
     if (!is(node, "function_definition")) return true;
     if (is_async_function(node) || !is_path_operation(node, context)) return true;
     if (auto why = reason_to_stay_sync(node, context)) {
-      result.findings.push_back(
-          context.finding(kId, field(node, "name"), Severity::warning, *why));
+      result.findings.push_back(context.finding(kId, field(node, "name"), Severity::warning, *why));
     } else {
       auto edits = make_async(node);
       result.edits.insert(result.edits.end(), edits.begin(), edits.end());
@@ -87,6 +96,14 @@ engine knows (requests, time.sleep, open, subprocess, urllib.request, shutil, a 
 Session, or a project function that makes one of these), since an async def that blocks stalls
 every request while a def runs in FastAPI's thread pool; or a caller of the handler cannot
 become async (see AW401: the closure makes project callers await it, or names the stop).
+
+With --wrap-blocking (or wrap-blocking = true in [tool.awaitify]) a handler that blocks becomes
+async too, and the closure (AW401) runs each blocking call in the thread pool:
+`await run_in_threadpool(subprocess.run, [...])`, `await run_in_threadpool(load_report, day)`
+for a project function that blocks. Not when a call hands back something whose use blocks
+(open(), Popen, urlopen, a socket, a requests Session), runs in a lambda, or is sync
+SQLAlchemy: those need their phase (files, http, db), and the handler stays sync, saying which.
+A handler that another phase makes async gets the same treatment without the option.
 
 Limits: calls the index cannot resolve (methods of objects it cannot type) are assumed not to
 block.)",

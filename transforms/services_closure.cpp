@@ -19,10 +19,10 @@ namespace {
 constexpr const char* kId = "AW401";
 
 struct ScopeState {
-  bool async_after = false;    // is async, or becomes async in this run
-  bool made_async = false;     // becomes async in this run (its blocking calls need care)
-  bool entry_point = false;    // module-level code that may call asyncio.run
-  bool db_migrated = false;    // the db phase moves its session calls (AW103/AW104)
+  bool async_after = false;  // is async, or becomes async in this run
+  bool made_async = false;   // becomes async in this run (its blocking calls need care)
+  bool entry_point = false;  // module-level code that may call asyncio.run
+  bool db_migrated = false;  // the db phase moves its session calls (AW103/AW104)
 };
 
 class ClosurePass {
@@ -48,8 +48,12 @@ class ClosurePass {
   ScopeState state_of(const ScopeInfo& scope, bool script) const {
     if (scope.is_module()) return ScopeState{false, false, script, false};
     bool planned = context_.plan.becomes_async(scope.qualified);
-    bool was_async = is_async_function(scope.def);
-    return ScopeState{was_async || planned, planned && !was_async, false, context_.plan.migrates(scope.qualified)};
+    // As the function was before this run: a pass before this one (AW501) may have made it
+    // async already, and its blocking calls still need the thread pool.
+    const FunctionFacts* original = context_.index.function(scope.qualified);
+    bool was_async = original ? original->is_async : is_async_function(scope.def);
+    return ScopeState{was_async || planned, planned && !was_async, false,
+                      context_.plan.migrates(scope.qualified)};
   }
 
   // Whether this call must be awaited (or run) now: the callee becomes async in this run, or
@@ -86,17 +90,20 @@ class ClosurePass {
     TSNode arguments = field(site.node, "arguments");
     TSNode function = ts_node_named_child(arguments, 0);
     if (!is(function, "identifier") && !is(function, "attribute")) return false;
-    std::string target = context_.index.canonical(context_.facts.resolve(dotted_name(function, src_)));
+    std::string target =
+        context_.index.canonical(context_.facts.resolve(dotted_name(function, src_)));
     const FunctionFacts* callee = context_.index.function(target);
     if (!callee || !(callee->is_async || context_.plan.becomes_async(target))) return false;
     // `run_in_threadpool(load, a, b)` -> `load(a, b)`: the callee, then the other arguments.
     std::string call(node_text(function, src_));
     TSNode second = ts_node_named_child(arguments, 1);
-    std::string rest = ts_node_is_null(second)
-                           ? ")"
-                           : std::string(src_.substr(ts_node_start_byte(second),
-                                                     ts_node_end_byte(arguments) - ts_node_start_byte(second)));
-    add({Edit::replace(ts_node_start_byte(site.node), ts_node_end_byte(site.node), call + "(" + rest)});
+    std::string rest =
+        ts_node_is_null(second)
+            ? ")"
+            : std::string(src_.substr(ts_node_start_byte(second),
+                                      ts_node_end_byte(arguments) - ts_node_start_byte(second)));
+    add({Edit::replace(ts_node_start_byte(site.node), ts_node_end_byte(site.node),
+                       call + "(" + rest)});
     for (const auto& [local, qualified] : context_.facts.imports) {
       if (qualified == site.target) unwrapped_.push_back(local);
     }
@@ -108,7 +115,8 @@ class ClosurePass {
     if (site.awaited) return;
     // A session call the db passes left (`async with db.begin():`, a refused query) is theirs.
     if (scope.db_migrated && site.target.rfind("sqlalchemy.orm.Session.", 0) == 0) return;
-    bool runs_here = site.context == CallContext::plain || site.context == CallContext::comprehension;
+    bool runs_here =
+        site.context == CallContext::plain || site.context == CallContext::comprehension;
     if (scope.made_async && runs_here && (site.blocking || blocking_project_call(site))) {
       return move_to_threadpool(site);
     }
@@ -129,13 +137,26 @@ class ClosurePass {
     if (!edits) {
       result_.findings.push_back(context_.finding(
           kId, site.node, Severity::warning,
-          "`" + site.target + "` is async but this call cannot be awaited: " + edits.error().message));
+          "`" + site.target +
+              "` is async but this call cannot be awaited: " + edits.error().message));
       return;
     }
     add(*edits);
   }
 
   void move_to_threadpool(const Site& site) {
+    if (returns_blocking_resource(site.target)) {
+      // The thread pool would open the file (process, socket) and the event loop would then
+      // read it: no better than the call itself, and it hides the problem.
+      result_.findings.push_back(context_.finding(
+          kId, site.node, Severity::warning,
+          "`" + site.target +
+              "` blocks, and what it returns blocks when used: it stays as it is in "
+              "this async function; " +
+              std::string(blocking_api(site.target) ? blocking_api(site.target)->fix
+                                                    : "migrate it by hand")));
+      return;
+    }
     bool session = site.target.rfind("sqlalchemy.orm.Session.", 0) == 0;
     add(wrap_in_threadpool(site.node, src_, session));
     need_threadpool_ = true;
@@ -155,7 +176,9 @@ class ClosurePass {
     }
   }
 
-  void add(const std::vector<Edit>& edits) { result_.edits.insert(result_.edits.end(), edits.begin(), edits.end()); }
+  void add(const std::vector<Edit>& edits) {
+    result_.edits.insert(result_.edits.end(), edits.begin(), edits.end());
+  }
 
   void add_imports() {
     if (!need_asyncio_ && !need_threadpool_ && unwrapped_.empty()) return;
@@ -178,9 +201,13 @@ class ClosurePass {
   std::vector<std::string> unwrapped_;  // local names of run_in_threadpool calls unwrapped
 };
 
-PassResult run(const FileContext& context) { return ClosurePass(context).run(); }
+PassResult run(const FileContext& context) {
+  return ClosurePass(context).run();
+}
 
-std::vector<Seed> seeds(const ProjectIndex& index) { return unawaited_async_seeds(index); }
+std::vector<Seed> seeds(const ProjectIndex& index, const Settings&) {
+  return unawaited_async_seeds(index);
+}
 
 // The pass changes or reports something only in a file that defines a function the plan makes
 // async or stops at, or that calls (as the index resolved its calls) one the plan makes async

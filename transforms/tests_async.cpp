@@ -20,7 +20,9 @@ namespace awaitify::aw80x {
 
 namespace {
 
-std::string quoted(const std::string& scope) { return "\"" + scope + "\""; }
+std::string quoted(const std::string& scope) {
+  return "\"" + scope + "\"";
+}
 
 class AsyncPass {
  public:
@@ -73,8 +75,9 @@ class AsyncPass {
   void mark(TSNode def, const FunctionInfo& fn) {
     std::string marker = marker_for(fn);
     size_t paren = marker.find('(');
-    if (marker.empty() || has_marker(def, marker.substr(1, paren == std::string::npos ? paren : paren - 1),
-                                     paren != std::string::npos)) {
+    if (marker.empty() ||
+        has_marker(def, marker.substr(1, paren == std::string::npos ? paren : paren - 1),
+                   paren != std::string::npos)) {
       return;
     }
     TSNode first = def;
@@ -102,13 +105,17 @@ class AsyncPass {
     }
     if (with_loop_scope) return false;
     bool found = false;
-    for (TSNode scope = ts_node_parent(def); !ts_node_is_null(scope) && !found; scope = ts_node_parent(scope)) {
+    for (TSNode scope = ts_node_parent(def); !ts_node_is_null(scope) && !found;
+         scope = ts_node_parent(scope)) {
       if (!is(scope, "module") && !is(scope, "block")) continue;
       for (TSNode statement : named_children(scope)) {
         TSNode assignment = ts_node_named_child(statement, 0);
-        if (!is(assignment, "assignment") || node_text(field(assignment, "left"), src_) != "pytestmark") continue;
+        if (!is(assignment, "assignment") ||
+            node_text(field(assignment, "left"), src_) != "pytestmark")
+          continue;
         walk(field(assignment, "right"), [&](TSNode node) {
-          found |= is(node, "attribute") && context_.facts.resolve(dotted_name(node, src_)) == wanted;
+          found |=
+              is(node, "attribute") && context_.facts.resolve(dotted_name(node, src_)) == wanted;
           return !found;
         });
       }
@@ -133,7 +140,8 @@ class AsyncPass {
         std::string dotted = dotted_name(callee, src_);
         replaced_names_.insert(dotted.substr(0, dotted.find('.')));
         ignored_.emplace_back(ts_node_start_byte(callee), ts_node_end_byte(callee));
-        add({Edit::replace(ts_node_start_byte(callee), ts_node_end_byte(callee), "pytest_asyncio.fixture")});
+        add({Edit::replace(ts_node_start_byte(callee), ts_node_end_byte(callee),
+                           "pytest_asyncio.fixture")});
         need_pytest_asyncio_ = true;
       }
       if (wide && fn.loop_scope.empty()) add_loop_scope(call, callee, loop);
@@ -154,13 +162,17 @@ class AsyncPass {
     for (TSNode argument : named_children(arguments)) {
       if (!is(argument, "comment")) last = argument;
     }
-    if (ts_node_is_null(last)) add({Edit::insert(ts_node_start_byte(arguments) + 1, keyword)});
-    else add({Edit::insert(ts_node_end_byte(last), ", " + keyword)});
+    if (ts_node_is_null(last))
+      add({Edit::insert(ts_node_start_byte(arguments) + 1, keyword)});
+    else
+      add({Edit::insert(ts_node_end_byte(last), ", " + keyword)});
   }
 
   // ------------------------------------------------------------ edits
 
-  void add(const std::vector<Edit>& edits) { edits_.insert(edits_.end(), edits.begin(), edits.end()); }
+  void add(const std::vector<Edit>& edits) {
+    edits_.insert(edits_.end(), edits.begin(), edits.end());
+  }
 
   std::vector<Edit> import_edits() const {
     ImportEditor imports(context_.source, context_.root, context_.index.first_party_packages());
@@ -189,7 +201,9 @@ PassResult run(const FileContext& context) {
   return AsyncPass(context, std::move(model)).run();
 }
 
-std::vector<Seed> seeds(const ProjectIndex& index) { return Model::of(index)->seeds(); }
+std::vector<Seed> seeds(const ProjectIndex& index, const Settings&) {
+  return Model::of(index)->seeds();
+}
 
 }  // namespace
 

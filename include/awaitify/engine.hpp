@@ -1,10 +1,10 @@
 #pragma once
 // One run: read and parse every file (in parallel, extracting index facts and dropping trees),
 // build the index once, then run the selected passes on each file that can match.
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,7 +38,7 @@ struct FileOutcome {
 };
 
 struct RunOptions {
-  unsigned jobs = 0;  // 0: every core
+  unsigned jobs = 0;   // 0: every core
   bool expand = true;  // the closure may change callers outside the selected files
   // Other files of the project: indexed (so the closure sees every caller) but written only
   // when the closure pulls them in.
@@ -62,7 +62,8 @@ RunResult run(const std::vector<std::string>& paths,
 // found on `jobs` threads (0: every core).
 std::vector<Seed> collect_seeds(const ProjectIndex& index,
                                 const std::vector<const TransformInfo*>& transforms,
-                                const std::set<std::string>& selected_paths, unsigned jobs = 0);
+                                const std::set<std::string>& selected_paths, unsigned jobs = 0,
+                                const Settings& settings = Settings{});
 
 // Runs the passes over one file already read (tests, stdin).
 FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,

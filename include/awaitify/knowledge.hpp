@@ -14,6 +14,10 @@ struct BlockingApi {
 
 // Whether a call to this qualified name blocks ("requests.get", "time.sleep", "builtins.open").
 std::optional<BlockingApi> blocking_api(std::string_view qualified);
+// Whether a blocking call hands back something whose own use blocks (a file from open(), a
+// process from Popen, a response from urlopen, a socket, a requests Session): running the call
+// alone in the thread pool leaves that I/O on the event loop.
+bool returns_blocking_resource(std::string_view qualified);
 bool is_fastapi_constructor(std::string_view qualified);
 bool is_router_constructor(std::string_view qualified);
 bool is_sync_session_type(std::string_view qualified);

@@ -12,6 +12,8 @@
 
 namespace awaitify {
 
+struct Settings;
+
 struct Seed {
   Seed() = default;
   Seed(std::string function, std::string reason, std::string origin, std::string group = {},
@@ -90,12 +92,18 @@ class Plan {
   std::set<std::string> members_;
 };
 
-Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const PlanOptions& options);
+Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,
+                const PlanOptions& options);
 
 // Seeds for the services phase on its own: project functions that are already async but are
 // called without await from sync code (a coroutine that never runs).
 std::vector<Seed> unawaited_async_seeds(const ProjectIndex& index);
-// Seeds for the routes phase: path operations that make no blocking call.
-std::vector<Seed> path_operation_seeds(const ProjectIndex& index);
+// Seeds for the routes phase: path operations that make no blocking call; with --wrap-blocking
+// also those whose blocking calls can all run in the thread pool.
+std::vector<Seed> path_operation_seeds(const ProjectIndex& index, const Settings& settings);
+// With --wrap-blocking, why a blocking function's calls cannot all run in the thread pool once
+// it is async (the closure wraps them): a call that hands back something whose use blocks (a
+// file, a process, a socket), one in a lambda, sync SQLAlchemy. nullopt: they all can.
+std::optional<std::string> unwrappable_blocking(const ProjectIndex& index, const FunctionFacts& fn);
 
 }  // namespace awaitify

@@ -1,13 +1,13 @@
 #pragma once
 // A transform is one pass: it reads one parsed file plus the index and returns edits and
 // findings. Every transform is registered once, in the table in transforms/registry.cpp.
+#include <tree_sitter/api.h>
+
 #include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <tree_sitter/api.h>
 
 #include "awaitify/edit.hpp"
 #include "awaitify/index.hpp"
@@ -66,11 +66,12 @@ struct PassResult {
 using TransformFn = std::function<PassResult(const FileContext&)>;
 // The functions a transform makes async, decided from the index before any pass runs, so the
 // closure (AW401) can make their callers await them across files.
-using SeedFn = std::function<std::vector<Seed>(const ProjectIndex&)>;
+// The user's settings are given too: some seeds depend on them (--wrap-blocking).
+using SeedFn = std::function<std::vector<Seed>(const ProjectIndex&, const Settings&)>;
 using AppliesFn = std::function<bool(const ModuleFacts&, const ProjectIndex&, const Plan&)>;
 
 struct TransformInfo {
-  std::string id;       // stable: AW1xx db, AW2xx http, AW3xx files, AW4xx services, ...
+  std::string id;  // stable: AW1xx db, AW2xx http, AW3xx files, AW4xx services, ...
   std::string phase;
   std::string summary;  // one line
   std::string explain;  // before/after, conditions and limits
