@@ -238,6 +238,16 @@ TEST(Cli, DropSyncFromTheFlagOrThePyprojectConfiguration) {
   EXPECT_NE(flag.out.find("-engine = create_engine("), std::string::npos) << flag.out;
   write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphases = [\"db\"]\ndrop-sync = true\n");
   EXPECT_EQ(run_cli(dir.path(), "diff").out, flag.out);
+  // A later run drops what an earlier one left beside the async stack.
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphases = [\"db\"]\n");
+  EXPECT_EQ(run_cli(dir.path(), "apply").status, 0);
+  EXPECT_NE(read_file(dir.path() / "app/database.py").find("def get_db():"), std::string::npos);
+  Output later = run_cli(dir.path(), "apply --drop-sync");
+  EXPECT_EQ(later.status, 0) << later.err;
+  std::string database = read_file(dir.path() / "app/database.py");
+  EXPECT_EQ(database.find("def get_db():"), std::string::npos) << database;
+  EXPECT_EQ(database.find("create_engine("), std::string::npos) << database;
+  EXPECT_NE(database.find("async def get_session():"), std::string::npos) << database;
   write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\ndrop-sync = \"yes\"\n");
   Output bad = run_cli(dir.path(), "diff");
   EXPECT_EQ(bad.status, 2);
