@@ -138,13 +138,15 @@ class ServerGeneratedReads {
                        bool insert_fetched, PassResult& result)
       : context_(context), scope_(scope), insert_fetched_(insert_fetched), result_(result) {}
 
-  void run(TSNode def) {
+  void run(TSNode def, const FunctionFacts* fn) {
+    if (fn && context_.index.is_path_operation(*fn)) read_response_model(def);
     walk(field(def, "body"), [&](TSNode node) {
       if (is(node, "function_definition") || is(node, "class_definition") || is(node, "lambda"))
         return false;
       if (is(node, "assignment")) on_assignment(node);
       if (is(node, "call")) on_session_call(node);
       if (is(node, "attribute")) on_attribute(node);
+      if (is(node, "return_statement")) on_return(node);
       return true;
     });
   }
@@ -222,37 +224,97 @@ class ServerGeneratedReads {
     }
   }
 
+  // Whether reading `name` on the object now loads it: a column the database filled at the
+  // object's last flush, not given a value by the code, and not refreshed since.
+  bool expired(const Object& object, const std::string& name) const {
+    if (object.flushed.empty() || object.assigned.count(name)) return false;
+    return object.created ? !insert_fetched_ && object.columns.on_insert.count(name) > 0
+                          : object.columns.on_update.count(name) > 0;
+  }
+
+  void report(TSNode at, const std::string& what, const std::string& variable,
+              const Object& object) {
+    result_.findings.push_back(context_.finding(
+        kIoId, at, Severity::warning,
+        what + " after `" + object.flushed + "` (line " + std::to_string(object.flush_line) +
+            "): the database fills it " +
+            (object.created ? std::string("on INSERT (SQLAlchemy 2.0 fetches it back only from a "
+                                          "database with INSERT ... RETURNING, which this "
+                                          "project's engines are not known to be)")
+                            : std::string("on UPDATE")) +
+            ", so the flush expired it and reading it loads it lazily, which raises "
+            "MissingGreenlet under asyncio; add `await " +
+            object.session + ".refresh(" + variable +
+            ")` after it, or fetch it at flush with `__mapper_args__ = "
+            "{\"eager_defaults\": True}` on " +
+            object.columns.model));
+  }
+
   void on_attribute(TSNode attribute) {
     TSNode object_node = field(attribute, "object");
     std::string variable(node_text(object_node, src()));
     auto object = objects_.find(variable);
-    if (!is(object_node, "identifier") || object == objects_.end() ||
-        object->second.flushed.empty())
-      return;
+    if (!is(object_node, "identifier") || object == objects_.end()) return;
     std::string name(node_text(field(attribute, "attribute"), src()));
-    const Generated& columns = object->second.columns;
-    bool generated = object->second.created ? !insert_fetched_ && columns.on_insert.count(name) > 0
-                                            : columns.on_update.count(name) > 0;
     TSNode parent = ts_node_parent(attribute);
     bool written = is(parent, "assignment") && ts_node_eq(field(parent, "left"), attribute);
-    if (!generated || written || object->second.assigned.count(name) ||
+    if (written || !expired(object->second, name) ||
         !reported_.insert(variable + "." + name).second)
       return;
-    result_.findings.push_back(context_.finding(
-        kIoId, attribute, Severity::warning,
-        "`" + variable + "." + name + "` is read after `" + object->second.flushed + "` (line " +
-            std::to_string(object->second.flush_line) + "): the database fills it " +
-            (object->second.created
-                 ? std::string("on INSERT (SQLAlchemy 2.0 fetches it back only from a "
-                               "database with INSERT ... RETURNING, which this project's engines "
-                               "are not known to be)")
-                 : std::string("on UPDATE")) +
-            ", so the flush expired it and this read loads it lazily, which raises "
-            "MissingGreenlet under asyncio; add `await " +
-            object->second.session + ".refresh(" + variable +
-            ")` after it, or fetch it at flush with `__mapper_args__ = "
-            "{\"eager_defaults\": True}` on " +
-            columns.model));
+    report(attribute, "`" + variable + "." + name + "` is read", variable, object->second);
+  }
+
+  // `return note` from a path operation whose response model has a field the flush expired:
+  // FastAPI reads it while serializing, outside the session's greenlet.
+  void on_return(TSNode statement) {
+    TSNode value = ts_node_named_child(statement, 0);
+    if (!is(value, "identifier") || response_fields_.empty()) return;
+    std::string variable(node_text(value, src()));
+    auto object = objects_.find(variable);
+    if (object == objects_.end()) return;
+    for (const std::string& name : response_fields_) {
+      if (!expired(object->second, name) || !reported_.insert(variable + "." + name).second)
+        continue;
+      report(value,
+             "`" + variable + "` is returned and its response model `" + response_model_ +
+                 "` reads `" + name + "`",
+             variable, object->second);
+    }
+  }
+
+  // The fields of the route's response_model= (or its return annotation), with its bases'.
+  void read_response_model(TSNode def) {
+    TSNode model{};
+    TSNode outer = ts_node_parent(def);
+    if (is(outer, "decorated_definition")) {
+      walk(outer, [&](TSNode node) {
+        if (ts_node_eq(node, def)) return false;
+        if (is(node, "keyword_argument") &&
+            node_text(field(node, "name"), src()) == "response_model")
+          model = field(node, "value");
+        return ts_node_is_null(model);
+      });
+    }
+    if (ts_node_is_null(model)) model = field(def, "return_type");
+    if (ts_node_is_null(model)) return;
+    if (is(model, "type")) model = ts_node_named_child(model, 0);
+    std::string qualified =
+        context_.index.canonical(context_.facts.resolve(dotted_name(model, src())));
+    // A pydantic schema (or SQLModel's): FastAPI validates the object into it, reading each
+    // field. An ORM class as the annotation is not a response model.
+    bool schema = context_.index.derives_from(qualified, "pydantic.BaseModel") ||
+                  context_.index.derives_from(qualified, "pydantic.main.BaseModel") ||
+                  context_.index.derives_from(qualified, "sqlmodel.SQLModel");
+    if (qualified.empty() || !schema) return;
+    response_model_ = qualified.substr(qualified.rfind('.') + 1);
+    collect_fields(qualified, 0);
+  }
+
+  void collect_fields(const std::string& qualified, int depth) {
+    const ClassFacts* cls = class_facts(context_.index, context_.index.canonical(qualified));
+    if (!cls || depth > 8) return;
+    response_fields_.insert(cls->fields.begin(), cls->fields.end());
+    for (const std::string& base : cls->bases) collect_fields(base, depth + 1);
   }
 
   const FileContext& context_;
@@ -261,6 +323,8 @@ class ServerGeneratedReads {
   PassResult& result_;
   std::map<std::string, Object> objects_;
   std::set<std::string> reported_;
+  std::string response_model_;
+  std::set<std::string> response_fields_;
 };
 
 PassResult run(const FileContext& context) {
@@ -307,7 +371,7 @@ PassResult run(const FileContext& context) {
           }
         }
         if (async_after)
-          ServerGeneratedReads(context, function_scope, insert_fetched, result).run(scope.def);
+          ServerGeneratedReads(context, function_scope, insert_fetched, result).run(scope.def, fn);
       },
       nullptr);
   if (needs_text && context.facts.resolve("text").empty()) {
@@ -322,9 +386,10 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo db_io_transform() {
-  return TransformInfo{
-      kIoId,      "db",        "session I/O (commit, refresh, delete, execute, get, ...) awaited",
-      R"(Before:
+  return TransformInfo{kIoId,
+                       "db",
+                       "session I/O (commit, refresh, delete, execute, get, ...) awaited",
+                       R"(Before:
     db.add(author)
     db.commit()
     db.refresh(author)
@@ -356,8 +421,12 @@ or when an engine of the project has a URL that is not a literal PostgreSQL, SQL
 MariaDB one. UPDATE-filled columns are always expired. Only
 objects whose model class the index knows (built with `Model(...)` and added to the session:
 INSERT-filled columns; loaded with `db.get(Model, ...)` and changed: UPDATE-filled columns),
-only reads in the same function, in document order.)", {"Session"}, run,
-      db_seeds};
+not given a value by the code, only reads in the same function, in document order — or the
+object returned by a path operation whose response model (response_model=, or a pydantic or
+SQLModel return annotation) has a field of that name, which FastAPI reads while serializing.)",
+                       {"Session"},
+                       run,
+                       db_seeds};
 }
 
 }  // namespace awaitify
