@@ -145,13 +145,15 @@ std::vector<std::string> project_users(const FileContext& context, const Piece& 
   return unique;
 }
 
-// Identifiers naming the piece in this file, outside its own definition and outside imports
+// Identifiers (and strings) naming the piece in this file, outside its own definition and imports
 // (`x.engine` and `engine=` name something else).
 std::vector<TSNode> local_uses(const FileContext& context, const Piece& piece) {
   std::string_view src = context.text();
   std::vector<TSNode> uses;
   walk(context.root, [&](TSNode node) {
     if (is(node, "import_statement") || is(node, "import_from_statement")) return false;
+    // `__all__ = ["get_db", ...]` (or getattr(module, "engine")) names it in a string.
+    if (is(node, "string_content") && node_text(node, src) == piece.name) uses.push_back(node);
     if (!is(node, "identifier") || ts_node_eq(node, piece.name_node) ||
         node_text(node, src) != piece.name)
       return true;
