@@ -316,7 +316,9 @@ uses SessionLocal, which uses engine, so each goes only when its users go. Impor
 used (create_engine, sessionmaker, Session, ...) go too; the URL the async engine still reads
 stays. A piece that stays gets a note naming where it is still used (file:line).
 Limits: in other modules the index sees calls, names passed as arguments, dependencies,
-overrides and imports; a module that imports a piece without a use the index records keeps it.)",
+overrides and imports (a module that imports a piece without a use the index records keeps
+it); a piece read through its module as a plain value (`x = database.engine`) or by code
+outside the project is not seen, so review the diff before applying.)",
       {"create_engine", "sessionmaker", "Session("},
       run,
       db_seeds};
