@@ -418,12 +418,13 @@ MissingGreenlet under asyncio. The fix is `await db.refresh(obj)` after the flus
 SQLAlchemy 2.0 fetches INSERT-filled columns back at the flush on databases with INSERT ...
 RETURNING, so those are reported only when that is not known: with --target sqlalchemy=1.4,
 or when an engine of the project has a URL that is not a literal PostgreSQL, SQLite or
-MariaDB one. UPDATE-filled columns are always expired. Only
-objects whose model class the index knows (built with `Model(...)` and added to the session:
-INSERT-filled columns; loaded with `db.get(Model, ...)` and changed: UPDATE-filled columns),
-not given a value by the code, only reads in the same function, in document order — or the
-object returned by a path operation whose response model (response_model=, or a pydantic or
-SQLModel return annotation) has a field of that name, which FastAPI reads while serializing.)",
+MariaDB one. UPDATE-filled columns are always expired.
+Precise rather than complete: only objects whose model class the index knows (built with
+`Model(...)` and added to the session: INSERT-filled columns; loaded with `db.get(Model, ...)`
+and changed: UPDATE-filled columns), only columns the code gave no value, only reads in the
+same function, in document order, or the object returned by a path operation whose response
+model (response_model=, or a pydantic or SQLModel return annotation) has a field of that
+name, which FastAPI reads while serializing.)",
                        {"Session"},
                        run,
                        db_seeds};
