@@ -77,9 +77,11 @@ void record_from_import(ModuleFacts& facts, TSNode node, std::string_view src) {
     if (is(child, "dotted_name")) {
       std::string name(node_text(child, src));
       facts.imports[name] = join(module, name);
+      facts.import_lines[name] = ts_node_start_point(child).row + 1;
     } else if (is(child, "aliased_import")) {
-      facts.imports[std::string(node_text(field(child, "alias"), src))] =
-          join(module, std::string(node_text(field(child, "name"), src)));
+      std::string local(node_text(field(child, "alias"), src));
+      facts.imports[local] = join(module, std::string(node_text(field(child, "name"), src)));
+      facts.import_lines[local] = ts_node_start_point(child).row + 1;
     }
   }
 }
@@ -178,6 +180,28 @@ void record_attribute_types(const ModuleFacts& facts, ClassFacts& cls, TSNode no
   }
 }
 
+// `created_at = Column(DateTime, server_default=func.now())`, `mapped_column(Computed(...))`,
+// SQLModel's `Field(sa_column=Column(..., server_onupdate=FetchedValue()))`: by the text of the
+// column's call, which is cheap and names these keywords only for server-side values.
+void record_server_generated(ClassFacts& cls, TSNode assignment, std::string_view src) {
+  std::string name(node_text(field(assignment, "left"), src));
+  TSNode right = field(assignment, "right");
+  if (ts_node_is_null(right)) return;  // `text: Mapped[str]`
+  std::string_view text = node_text(right, src);
+  if (name == "__mapper_args__") {
+    cls.eager_defaults = text.find("eager_defaults") != std::string_view::npos &&
+                         text.find("True") != std::string_view::npos;
+    return;
+  }
+  if (!is(right, "call")) return;
+  bool computed = text.find("Computed(") != std::string_view::npos;
+  bool on_update = text.find("server_onupdate") != std::string_view::npos;
+  bool on_insert = text.find("server_default") != std::string_view::npos ||
+                   (!on_update && text.find("FetchedValue(") != std::string_view::npos);
+  if (computed || on_insert) cls.insert_generated.insert(name);
+  if (computed || on_update) cls.update_generated.insert(name);
+}
+
 void record_class(ModuleFacts& facts, TSNode node, std::string_view src) {
   ClassFacts cls;
   cls.name = std::string(node_text(field(node, "name"), src));
@@ -192,7 +216,9 @@ void record_class(ModuleFacts& facts, TSNode node, std::string_view src) {
   for (TSNode line : named_children(field(node, "body"))) {
     TSNode assignment = ts_node_named_child(line, 0);
     if (!is(line, "expression_statement") || !is(assignment, "assignment")) continue;
-    if (ts_node_is_null(field(assignment, "type")) || !is(field(assignment, "left"), "identifier")) continue;
+    if (!is(field(assignment, "left"), "identifier")) continue;
+    record_server_generated(cls, assignment, src);
+    if (ts_node_is_null(field(assignment, "type"))) continue;
     cls.fields.emplace_back(node_text(field(assignment, "left"), src));
   }
   facts.classes[cls.name] = cls;
@@ -332,7 +358,8 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
 }
 
 // `Depends(X)` in a parameter's default or in its `Annotated[T, Depends(X)]`: X, resolved.
-std::vector<std::string> parameter_dependencies(const ModuleFacts& facts, TSNode def, std::string_view src) {
+std::vector<std::string> parameter_dependencies(const ModuleFacts& facts, TSNode def, std::string_view src,
+                                               std::set<uint32_t>& lines) {
   std::vector<std::string> found;
   walk(field(def, "parameters"), [&](TSNode node) {
     if (!is(node, "call")) return true;
@@ -341,7 +368,9 @@ std::vector<std::string> parameter_dependencies(const ModuleFacts& facts, TSNode
     TSNode argument = ts_node_named_child(field(node, "arguments"), 0);
     if (is(argument, "keyword_argument")) argument = field(argument, "value");
     std::string target = facts.resolve(dotted_name(argument, src));
-    if (!target.empty()) found.push_back(target);
+    if (target.empty()) return false;
+    found.push_back(target);
+    lines.insert(ts_node_start_point(argument).row + 1);
     return false;
   });
   return found;
@@ -362,7 +391,9 @@ void record_overrides(ModuleFacts& facts, TSNode root, std::string_view src) {
     TSNode value = field(left, "value");
     if (!is(value, "attribute") || node_text(field(value, "attribute"), src) != "dependency_overrides") return true;
     std::string target = facts.resolve(dotted_name(field(left, "subscript"), src));
-    if (!target.empty()) facts.overridden_dependencies.push_back(target);
+    if (target.empty()) return true;
+    facts.overridden_dependencies.push_back(target);
+    facts.override_lines.emplace(target, ts_node_start_point(node).row + 1);
     return true;
   });
 }
@@ -376,7 +407,7 @@ void record_session_facts(ModuleFacts& facts, TSNode root, std::string_view src)
     std::string name(node_text(field(def, "name"), src));
     FunctionFacts* fn = function_named(facts, (class_name.empty() ? facts.module : class_name) + "." + name);
     if (!fn) return;
-    fn->dependencies = parameter_dependencies(facts, def, src);
+    fn->dependencies = parameter_dependencies(facts, def, src, facts.parameter_dependency_lines);
     for (TSNode param : named_children(field(def, "parameters"))) {
       if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
       std::string type = facts.resolve(dotted_name(annotated_type(field(param, "type")), src));

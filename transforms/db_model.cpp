@@ -55,13 +55,13 @@ std::vector<std::string> sibling_candidates(const std::string& name) {
   return candidates;
 }
 
+}  // namespace
+
 bool is_test_file(const std::string& path) {
   std::string file = path.substr(path.rfind('/') + 1);
   return file.rfind("test_", 0) == 0 || file == "conftest.py" ||
          (file.size() > 8 && file.compare(file.size() - 8, 8, "_test.py") == 0);
 }
-
-}  // namespace
 
 std::string session_alias(const ProjectIndex& index, const FunctionFacts& fn) {
   for (const std::string& type : fn.parameter_types) {

@@ -340,7 +340,9 @@ providers (SQLModel) get `AsyncSession(async_engine, expire_on_commit=False)`. W
 `sessionmaker(async_engine, class_=AsyncSession, expire_on_commit=False, ...)`.
 A module that overrides the sync provider (`app.dependency_overrides[get_db] = override_get_db`)
 gets the same override for the async one, with an async sibling of its override; an override
-the engine cannot mirror is an error, since migrated code would reach the real database.)",
+the engine cannot mirror is an error, since migrated code would reach the real database.
+The sync stack stays unless --drop-sync is given: then AW107 removes it once nothing in the
+project uses it.)",
                        {"create_engine", "sessionmaker", "dependency_overrides", "Session("},
                        run,
                        db_seeds};

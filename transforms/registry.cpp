@@ -23,6 +23,8 @@ std::vector<TransformInfo> build_table() {
       db_create_all_transform(),
       db_eager_transform(),
       db_session_transform(),
+      // Last: it reads what the other db passes left of the sync stack's uses.
+      db_drop_sync_transform(),
       http_requests_transform(),
       http_exceptions_transform(),
       http_client_close_transform(),

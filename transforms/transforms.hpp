@@ -10,6 +10,7 @@ TransformInfo db_query_transform();             // AW103
 TransformInfo db_io_transform();                // AW104
 TransformInfo db_create_all_transform();        // AW105
 TransformInfo db_eager_transform();             // AW106
+TransformInfo db_drop_sync_transform();         // AW107
 TransformInfo http_requests_transform();        // AW201
 TransformInfo http_exceptions_transform();      // AW202
 TransformInfo http_client_close_transform();    // AW203

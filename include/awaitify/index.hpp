@@ -74,6 +74,12 @@ struct ClassFacts {
   std::vector<std::string> bases;                // qualified
   std::map<std::string, std::string> attributes;  // self.x set in __init__ -> its type
   std::vector<std::string> fields;                // `name: T` in the class body (pydantic, models)
+  // Mapped columns the database fills: on INSERT (server_default=, a positional FetchedValue(),
+  // Computed) and on UPDATE (server_onupdate=, Computed). A flush expires them (unless the
+  // mapper has eager_defaults), and reading one then is a lazy load.
+  std::set<std::string> insert_generated;
+  std::set<std::string> update_generated;
+  bool eager_defaults = false;  // `__mapper_args__ = {"eager_defaults": True}`
 };
 
 struct ModuleFacts {
@@ -81,6 +87,7 @@ struct ModuleFacts {
   std::string module;  // dotted module name
   bool is_package = false;
   std::map<std::string, std::string> imports;    // local name -> qualified name
+  std::map<std::string, uint32_t> import_lines;  // local name -> line of the import binding it
   std::vector<std::string> star_imports;         // modules imported with *
   std::map<std::string, std::string> instances;  // top-level name -> qualified constructor
   std::map<std::string, ClassFacts> classes;     // top-level classes
@@ -96,6 +103,10 @@ struct ModuleFacts {
   std::map<std::string, std::string> maker_engines;
   // Dependencies this module overrides: `app.dependency_overrides[get_db] = ...`, resolved.
   std::vector<std::string> overridden_dependencies;
+  std::map<std::string, uint32_t> override_lines;  // overridden dependency -> its first line
+  // The lines of `Depends(...)` in parameter lists (each a FunctionFacts::dependencies entry),
+  // to tell them from the ones elsewhere (a type alias, a decorator's dependencies=).
+  std::set<uint32_t> parameter_dependency_lines;
 
   // What a local dotted name means in this module ("r.get" -> "requests.get", "helper" ->
   // "pkg.mod.helper", "open" -> "builtins.open"), or empty when it is not bound here.

@@ -118,6 +118,10 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_flag_callback(
       "--wrap-blocking", [&values] { values["wrap-blocking"] = "true"; },
       "wrap blocking calls with no async form in run_in_threadpool");
+  command.add_flag_callback(
+      "--drop-sync", [&values] { values["drop-sync"] = "true"; },
+      "db phase: remove get_db, the sync sessionmaker and engine once "
+      "nothing in the project uses them");
   command.add_flag("--no-expand", options.no_expand,
                    "never change callers outside PATHS: a function whose callers are outside "
                    "stays sync, and they are listed");

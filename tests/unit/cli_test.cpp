@@ -215,3 +215,41 @@ TEST(Cli, DiffAndApplyFollowThePyprojectConfiguration) {
   EXPECT_NE(bad.err.find("phasez"), std::string::npos) << bad.err;
   EXPECT_EQ(read_file(dir.path() / "app/main.py"), kApp);
 }
+
+// --drop-sync, or `drop-sync = true` in [tool.awaitify], removes the sync provider once the
+// run migrates its last user; without either it stays.
+TEST(Cli, DropSyncFromTheFlagOrThePyprojectConfiguration) {
+  TempDir dir;
+  write_file(dir.path() / "app/__init__.py", "");
+  write_file(dir.path() / "app/database.py",
+             "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker\n\n"
+             "engine = create_engine(\"sqlite:///./app.db\")\nSessionLocal = sessionmaker(bind=engine)\n\n\n"
+             "def get_db():\n    with SessionLocal() as db:\n        yield db\n");
+  write_file(dir.path() / "app/main.py",
+             "from fastapi import Depends, FastAPI\nfrom sqlalchemy.orm import Session\n\n"
+             "from .database import get_db\n\napp = FastAPI()\n\n\n@app.post(\"/\")\n"
+             "def save(db: Session = Depends(get_db)):\n    db.commit()\n");
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphases = [\"db\"]\n");
+  Output kept = run_cli(dir.path(), "diff");
+  EXPECT_EQ(kept.status, 1) << kept.err;
+  EXPECT_EQ(kept.out.find("-def get_db():"), std::string::npos) << kept.out;
+  Output flag = run_cli(dir.path(), "diff --drop-sync");
+  EXPECT_NE(flag.out.find("-def get_db():"), std::string::npos) << flag.out;
+  EXPECT_NE(flag.out.find("-engine = create_engine("), std::string::npos) << flag.out;
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphases = [\"db\"]\ndrop-sync = true\n");
+  EXPECT_EQ(run_cli(dir.path(), "diff").out, flag.out);
+  // A later run drops what an earlier one left beside the async stack.
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphases = [\"db\"]\n");
+  EXPECT_EQ(run_cli(dir.path(), "apply").status, 0);
+  EXPECT_NE(read_file(dir.path() / "app/database.py").find("def get_db():"), std::string::npos);
+  Output later = run_cli(dir.path(), "apply --drop-sync");
+  EXPECT_EQ(later.status, 0) << later.err;
+  std::string database = read_file(dir.path() / "app/database.py");
+  EXPECT_EQ(database.find("def get_db():"), std::string::npos) << database;
+  EXPECT_EQ(database.find("create_engine("), std::string::npos) << database;
+  EXPECT_NE(database.find("async def get_session():"), std::string::npos) << database;
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\ndrop-sync = \"yes\"\n");
+  Output bad = run_cli(dir.path(), "diff");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("'drop-sync' must be true or false"), std::string::npos) << bad.err;
+}

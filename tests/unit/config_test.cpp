@@ -68,7 +68,8 @@ TEST(Config, FoundByWalkingUpAndCheckedKeyByKey) {
   write_file(
       dir.path() / "pyproject.toml",
       "[project]\nname = \"demo\"\n\n[tool.awaitify]\nphases = [\"routes\"]\nskip = \"AWV006\"\n"
-      "exclude = [\"legacy/**\", \"*_pb2.py\"]\nhttp-client = \"scoped\"\nwrap-blocking = true\n");
+      "exclude = [\"legacy/**\", \"*_pb2.py\"]\nhttp-client = \"scoped\"\nwrap-blocking = true\n"
+      "drop-sync = true\n");
   write_file(dir.path() / "app/deep/m.py", "x = 1\n");
   auto config = find_config({(dir.path() / "app/deep/m.py").string()});
   ASSERT_TRUE(config.ok()) << config.error().message;
@@ -76,6 +77,7 @@ TEST(Config, FoundByWalkingUpAndCheckedKeyByKey) {
   EXPECT_EQ(config->skip, std::vector<std::string>{"AWV006"});
   EXPECT_EQ(config->settings.at("http-client"), "scoped");
   EXPECT_EQ(config->settings.at("wrap-blocking"), "true");
+  EXPECT_EQ(config->settings.at("drop-sync"), "true");
   EXPECT_TRUE(config->selects((dir.path() / "app/deep/m.py").string()));
   EXPECT_FALSE(config->selects((dir.path() / "legacy/old.py").string()));
   EXPECT_FALSE(config->selects((dir.path() / "app/api_pb2.py").string()));
