@@ -14,16 +14,19 @@ struct Entry {
   BlockingApi api;
 };
 
-constexpr BlockingApi kRequests{"outbound HTTP with requests", "migrate it with --phase http"};
-constexpr BlockingApi kSleep{"a blocking sleep", "migrate it with --phase files (asyncio.sleep)"};
-constexpr BlockingApi kOpen{"file I/O with open()", "migrate it with --phase files (aiofiles)"};
+constexpr BlockingApi kRequests{"outbound HTTP with requests", "migrate it with --phase http",
+                                true};
+constexpr BlockingApi kSleep{"a blocking sleep", "migrate it with --phase files (asyncio.sleep)",
+                             true};
+constexpr BlockingApi kOpen{"file I/O with open()", "migrate it with --phase files (aiofiles)",
+                            true};
 constexpr BlockingApi kProcess{"a subprocess",
                                "use asyncio.create_subprocess_exec or run_in_threadpool"};
 constexpr BlockingApi kUrllib{"outbound HTTP with urllib",
                               "use httpx.AsyncClient or run_in_threadpool"};
-constexpr BlockingApi kShutil{"file I/O with shutil", "wrap it in run_in_threadpool"};
+constexpr BlockingApi kShutil{"file I/O with shutil", "it has no async form: run_in_threadpool"};
 constexpr BlockingApi kUpload{"file I/O on UploadFile.file",
-                              "migrate it with --phase files (await file.read())"};
+                              "migrate it with --phase files (await file.read())", true};
 constexpr BlockingApi kSocket{"a blocking socket call", "use asyncio streams or run_in_threadpool"};
 
 constexpr std::array kBlocking{

@@ -157,12 +157,24 @@ class ClosurePass {
                                                     : "migrate it by hand")));
       return;
     }
+    auto api = blocking_api(site.target);
+    if (api && !api->phase_migrates && context_.setting("wrap-blocking", "false") != "true") {
+      // No phase gives it an async form: moving it to a thread is the user's call.
+      result_.findings.push_back(
+          context_.finding(kId, site.node, Severity::warning,
+                           "`" + site.target + "` blocks the event loop in this async function (" +
+                               std::string(api->what) + "): " + std::string(api->fix) +
+                               "; --wrap-blocking wraps it in run_in_threadpool"));
+      return;
+    }
     bool session = site.target.rfind("sqlalchemy.orm.Session.", 0) == 0;
     add(wrap_in_threadpool(site.node, src_, session));
     need_threadpool_ = true;
-    result_.findings.push_back(context_.finding(
-        kId, site.node, Severity::note,
-        "`" + site.target + "` blocks: run in the thread pool until a later phase migrates it"));
+    std::string until =
+        api && !api->phase_migrates ? "(--wrap-blocking)" : "until a later phase migrates it";
+    result_.findings.push_back(
+        context_.finding(kId, site.node, Severity::note,
+                         "`" + site.target + "` blocks: run in the thread pool " + until));
   }
 
   // Seeds of this pass (async functions called without await) that the closure could not
@@ -247,9 +259,12 @@ route handler, a function whose body now awaits), every project caller becomes a
 its call gains await (parenthesized where the result is used further), transitively, across
 modules and through methods (a method's namesakes in its class hierarchy follow it). Calls
 from `if __name__ == "__main__":` and from the top level of a script nobody imports become
-asyncio.run(...). A function made async that still makes a blocking call gets that call
-wrapped as `await run_in_threadpool(fn, *args)` (starlette.concurrency) until a later phase
-migrates it. A generator expression that a builtin reads whole (sum, list, tuple, set,
+asyncio.run(...). A function made async that still makes a blocking call a later phase
+migrates (requests, time.sleep, a sync Session, a project function that blocks) gets that call
+wrapped as `await run_in_threadpool(fn, *args)` (starlette.concurrency) until then. Calls with
+no async form (subprocess, os.system, urllib, shutil, sockets) are wrapped only with
+--wrap-blocking, else reported; a call whose result blocks when used (open(), Popen, urlopen)
+is never wrapped alone, since that would leave the reads on the event loop: it is reported. A generator expression that a builtin reads whole (sum, list, tuple, set,
 frozenset, sorted, min, max, dict, str.join) becomes a list comprehension so it can await:
 `sum(price(x) for x in xs)` -> `sum([await price(x) for x in xs])`.
 

@@ -10,6 +10,9 @@ namespace awaitify {
 struct BlockingApi {
   std::string_view what;  // the kind of call, for messages ("outbound HTTP with requests")
   std::string_view fix;   // the phase or manual fix that migrates it
+  // A phase rewrites it (requests, open, time.sleep, UploadFile.file); the others (subprocess,
+  // urllib, shutil, sockets) have no async form the engine writes.
+  bool phase_migrates = false;
 };
 
 // Whether a call to this qualified name blocks ("requests.get", "time.sleep", "builtins.open").
