@@ -17,12 +17,21 @@ namespace awaitify::http {
 
 // `with requests.Session() as s:` or `s = requests.Session()`, and what the function does
 // with s. One use the engine cannot move leaves the whole session as it is.
+// `s.mount("https://", HTTPAdapter(max_retries=n))`: httpx retries failed connections (what
+// requests' max_retries=n retries) in its transport.
+struct RetryMount {
+  TSNode statement{};  // removed; the client gets the transport
+  std::string prefix;  // "https://"
+  std::string retries;
+};
+
 struct SessionUse {
   TSNode constructor{};     // requests.Session()
   TSNode with_statement{};  // null for the assignment form
   std::string name;
   std::vector<RequestsCall> calls;  // s.get(...), s.request(...), ...
   std::vector<TSNode> closes;       // s.close()
+  std::vector<RetryMount> mounts;
   std::string refusal;
   std::string todo;
 };

@@ -228,13 +228,46 @@ class RequestsPass {
 
   // ------------------------------------------------------------ sessions
 
+  // requests' mounted HTTPAdapter(max_retries=n) as the client's transport: one for every URL
+  // when http:// and https:// get the same, else one per mounted prefix.
+  std::string transport_argument(const std::vector<RetryMount>& mounts) const {
+    if (mounts.empty()) return {};
+    std::map<std::string, std::string> by_prefix;  // a later mount of a prefix replaces it
+    for (const RetryMount& mount : mounts) by_prefix[mount.prefix] = mount.retries;
+    auto transport = [&](const std::string& retries) {
+      return style_.lib + ".AsyncHTTPTransport(retries=" + retries + ")";
+    };
+    if (by_prefix.size() == 2 && by_prefix.count("http://") && by_prefix.count("https://") &&
+        by_prefix["http://"] == by_prefix["https://"])
+      return ", transport=" + transport(by_prefix["https://"]);
+    std::string entries;
+    for (const auto& [prefix, retries] : by_prefix)
+      entries += (entries.empty() ? "" : ", ") + ("\"" + prefix + "\": " + transport(retries));
+    return ", mounts={" + entries + "}";
+  }
+
+  // The whole lines of a statement that stands alone on them.
+  Edit statement_removal(TSNode statement) const {
+    const SourceFile& source = context_.source;
+    uint32_t start = source.line_start(source.position(ts_node_start_byte(statement)).line);
+    size_t newline = src_.find('\n', ts_node_end_byte(statement));
+    uint32_t end = newline == std::string_view::npos ? static_cast<uint32_t>(src_.size())
+                                                     : static_cast<uint32_t>(newline + 1);
+    return Edit::replace(start, end, "");
+  }
+
   void migrate_session(const SessionUse& session) {
     TSNode arguments = field(session.constructor, "arguments");
     rename_callee(session.constructor, style_.lib + ".AsyncClient");
     // A session's uses may reach code the engine does not see: its client keeps requests'
     // defaults for every request, not only the ones rewritten here.
     add({Edit::replace(ts_node_start_byte(arguments), ts_node_end_byte(arguments),
-                       "(follow_redirects=True, timeout=" + style_.timeout + ")")});
+                       "(follow_redirects=True, timeout=" + style_.timeout +
+                           transport_argument(session.mounts) + ")")});
+    for (const RetryMount& mount : session.mounts) {
+      add({statement_removal(mount.statement)});
+      ignore(mount.statement);  // its HTTPAdapter import may go
+    }
     if (!ts_node_is_null(session.with_statement))
       add({Edit::insert(ts_node_start_byte(session.with_statement), "async ")});
     for (const RequestsCall& call : session.calls) {
@@ -530,7 +563,9 @@ url -> str(url), iter_content(n) -> iter_bytes(n). `with requests.get(url, strea
 becomes `async with client.stream("GET", url) as r:` with `async for ... in r.aiter_bytes(n)`
 (aiter_lines yields str, not bytes). requests.Session() -> httpx.AsyncClient(
 follow_redirects=True, timeout=None), its `with` -> `async with`, its requests awaited,
-close() -> await aclose(). requests.Response annotations -> httpx.Response. `import requests`
+close() -> await aclose(), `session.mount("https://", HTTPAdapter(max_retries=n))` -> the
+client's transport=httpx.AsyncHTTPTransport(retries=n) (both schemes alike) or mounts={...}:
+httpx retries failed connections as requests' max_retries=n does. requests.Response annotations -> httpx.Response. `import requests`
 goes when nothing uses it; `import httpx` is added once. A one-line call the rewrite makes
 longer than the file's longest line (and 99 columns) gets its arguments on a line of their own.
 Run it with AW202 (--phase http does): without it, except clauses of requests' exceptions stop
@@ -545,7 +580,7 @@ an app that starts again in the same process (each TestClient of a test suite) g
 client. An existing module-level AsyncClient() without options is reused as it is.
 
 Reported, not rewritten (a finding; a `# TODO(awaitify)` where the fix is manual): hooks=,
-auth= objects written for requests, session.mount() adapters, proxies= that is not a dict
+auth= objects written for requests, session.mount() of other adapters (a urllib3 Retry), proxies= that is not a dict
 literal, **kwargs, stream=True outside `with ... as r:` or a stream whose body is read whole,
 Session objects held in attributes, parameters or at module level, a session used in a way
 AsyncClient does not support, calls in a lambda or generator expression, at module level or in

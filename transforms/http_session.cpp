@@ -45,8 +45,78 @@ bool inside_nested_scope(TSNode node, TSNode body) {
   return false;
 }
 
+// A plain string literal's text ("https://"), or empty.
+std::string literal_text(TSNode node, std::string_view src) {
+  if (!is(node, "string")) return {};
+  std::string text(node_text(node, src));
+  if (text.size() < 2 || (text.front() != '"' && text.front() != '\'') ||
+      text.back() != text.front() || text.find('\\') != std::string::npos ||
+      text.find(text.front(), 1) != text.size() - 1)
+    return {};
+  return text.substr(1, text.size() - 2);
+}
+
+// httpx mounts a transport for a scheme or a scheme and host; requests' prefixes may go on
+// into the path, which httpx cannot match.
+bool mountable_prefix(const std::string& prefix) {
+  size_t scheme = prefix.find("://");
+  if (scheme == std::string::npos ||
+      prefix.substr(0, scheme).find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos)
+    return false;
+  size_t slash = prefix.find('/', scheme + 3);
+  return slash == std::string::npos || slash == prefix.size() - 1;
+}
+
+// Why `s.mount(prefix, adapter)` has no httpx form, or empty with `mount` filled. The statement
+// stands alone in the session's own block (not under an if: the transport is always there).
+std::string read_mount(TSNode call, TSNode body, const SessionUse& session,
+                       const ModuleFacts& facts, std::string_view src, RetryMount& mount) {
+  TSNode statement = ts_node_parent(call);
+  TSNode block = ts_node_parent(statement);
+  bool own_block =
+      ts_node_eq(block, body) || (!ts_node_is_null(session.with_statement) &&
+                                  ts_node_eq(ts_node_parent(block), session.with_statement));
+  uint32_t start = ts_node_start_byte(statement), end = ts_node_end_byte(statement);
+  size_t line_start = src.rfind('\n', start == 0 ? 0 : start - 1);
+  line_start = line_start == std::string_view::npos || start == 0 ? 0 : line_start + 1;
+  size_t line_end = src.find('\n', end);
+  std::string_view before = src.substr(line_start, start - line_start);
+  std::string_view after =
+      src.substr(end, (line_end == std::string_view::npos ? src.size() : line_end) - end);
+  bool alone = before.find_first_not_of(" \t") == std::string_view::npos &&
+               after.find_first_not_of(" \t\r") == std::string_view::npos;
+  if (!is(statement, "expression_statement") || !own_block || !alone ||
+      ts_node_named_child_count(block) < 2)
+    return "is not a statement of its own line in the session's block";
+  std::vector<TSNode> arguments;
+  for (TSNode argument : named_children(field(call, "arguments")))
+    if (!is(argument, "comment")) arguments.push_back(argument);
+  if (arguments.size() != 2) return "is not mount(prefix, adapter)";
+  mount.prefix = literal_text(arguments[0], src);
+  if (!mountable_prefix(mount.prefix))
+    return "mounts a prefix httpx cannot match (only scheme:// or scheme://host)";
+  TSNode adapter = arguments[1];
+  if (!is(adapter, "call") || facts.resolve(dotted_name(field(adapter, "function"), src)) !=
+                                  "requests.adapters.HTTPAdapter")
+    return "installs an adapter other than HTTPAdapter";
+  std::vector<TSNode> options;
+  for (TSNode option : named_children(field(adapter, "arguments")))
+    if (!is(option, "comment")) options.push_back(option);
+  TSNode value = options.size() == 1 && is(options[0], "keyword_argument") &&
+                         node_text(field(options[0], "name"), src) == "max_retries"
+                     ? field(options[0], "value")
+                     : TSNode{};
+  if (ts_node_is_null(value) ||
+      !(is(value, "integer") || is(value, "identifier") || is(value, "attribute")))
+    return "installs an HTTPAdapter with options other than max_retries=<number> (a urllib3 Retry "
+           "has no httpx form)";
+  mount.statement = statement;
+  mount.retries = std::string(node_text(value, src));
+  return {};
+}
+
 // One use of the session's name: fills calls/closes, or says why it cannot move.
-std::string read_use(SessionUse& session, TSNode identifier, const ModuleFacts& facts,
+std::string read_use(SessionUse& session, TSNode identifier, TSNode body, const ModuleFacts& facts,
                      std::string_view src) {
   TSNode parent = ts_node_parent(identifier);
   if (is(parent, "attribute") && ts_node_eq(field(parent, "object"), identifier)) {
@@ -68,10 +138,17 @@ std::string read_use(SessionUse& session, TSNode identifier, const ModuleFacts& 
       return {};
     }
     if (attribute == "mount") {
+      if (!called) return "`" + session.name + ".mount` is used without a call";
+      RetryMount mount;
+      std::string why = read_mount(call, body, session, facts, src, mount);
+      if (why.empty()) {
+        session.mounts.push_back(mount);
+        return {};
+      }
       session.todo =
           "custom transport adapters have no httpx form here: give AsyncClient a transport= "
           "(AsyncHTTPTransport(retries=n) for retries)";
-      return "`" + session.name + ".mount()` installs a requests adapter";
+      return "`" + session.name + ".mount()` " + why;
     }
     if (called) return "`" + session.name + "." + attribute + "()` has no AsyncClient counterpart";
     if (is_client_level_attribute(attribute)) {
@@ -110,7 +187,7 @@ SessionUse read_session(TSNode constructor, TSNode body, const ModuleFacts& fact
     } else if (is(parent, "assignment") && ts_node_eq(field(parent, "left"), node)) {
       session.refusal = "`" + session.name + "` is bound again";
     } else {
-      session.refusal = read_use(session, node, facts, src);
+      session.refusal = read_use(session, node, body, facts, src);
     }
     return true;
   });
