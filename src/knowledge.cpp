@@ -87,6 +87,15 @@ bool one_of(std::string_view value, const std::array<std::string_view, N>& names
 
 }  // namespace
 
+bool is_pytest_file(std::string_view path) {
+  std::string_view file = path.substr(path.rfind('/') + 1);
+  auto ends_with = [&](std::string_view end) {
+    return file.size() > end.size() && file.substr(file.size() - end.size()) == end;
+  };
+  return file == "conftest.py" || ends_with("_test.py") ||
+         (file.substr(0, 5) == "test_" && ends_with(".py"));
+}
+
 bool returns_blocking_resource(std::string_view qualified) {
   static constexpr std::array<std::string_view, 9> kNames{"builtins.open",
                                                           "io.open",

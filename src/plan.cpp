@@ -32,11 +32,8 @@ bool has_decorator_ending(const FunctionFacts& fn, const std::string& suffix) {
 }
 
 bool is_pytest_test(const FunctionFacts& fn, const std::string& path) {
-  std::string file = path.substr(path.rfind('/') + 1);
-  bool test_file = file.rfind("test_", 0) == 0 ||
-                   (file.size() > 8 && file.substr(file.size() - 8) == "_test.py") ||
-                   file == "conftest.py";
-  return test_file && (fn.name().rfind("test", 0) == 0 || has_decorator_ending(fn, "fixture"));
+  return is_pytest_file(path) &&
+         (fn.name().rfind("test", 0) == 0 || has_decorator_ending(fn, "fixture"));
 }
 
 // Whether a pytest fixture of the project constructs the class (or calls one of its methods).

@@ -211,15 +211,12 @@ class FileChecker {
 
   // A pytest test or fixture: `test*` or @fixture in test_*.py, *_test.py or conftest.py.
   bool is_pytest_code(TSNode def) const {
-    std::string path = file_.source.path();
-    std::string name = path.substr(path.rfind('/') + 1);
-    bool test_file = name.rfind("test_", 0) == 0 || name == "conftest.py" ||
-                     (name.size() > 8 && name.compare(name.size() - 8, 8, "_test.py") == 0);
-    if (!test_file) return false;
+    if (!is_pytest_file(file_.source.path())) return false;
     if (node_text(field(def, "name"), src_).rfind("test", 0) == 0) return true;
     TSNode decorated = ts_node_parent(def);
     return is(decorated, "decorated_definition") &&
-           node_text(decorated, src_).substr(0, ts_node_start_byte(def) - ts_node_start_byte(decorated))
+           node_text(decorated, src_)
+                   .substr(0, ts_node_start_byte(def) - ts_node_start_byte(decorated))
                    .find("fixture") != std::string_view::npos;
   }
   const ModuleFacts& facts_;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <set>
 
+#include "awaitify/knowledge.hpp"
 #include "awaitify/syntax.hpp"
 #include "db_model.hpp"
 #include "transforms.hpp"
@@ -260,7 +261,7 @@ void drop_unused_imports(const FileContext& context, TSNode statement, uint32_t 
 PassResult run(const FileContext& context) {
   PassResult result;
   // Tests keep their sync stack (their override of get_db keeps get_db anyway).
-  if (context.setting("drop-sync") != "true" || is_test_file(context.facts.path)) return result;
+  if (context.setting("drop-sync") != "true" || is_pytest_file(context.facts.path)) return result;
   SyncStack stack = find_sync_stack(context);
   std::vector<Piece> pieces = candidates(context, stack);
   if (pieces.empty()) return result;

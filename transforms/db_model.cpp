@@ -57,12 +57,6 @@ std::vector<std::string> sibling_candidates(const std::string& name) {
 
 }  // namespace
 
-bool is_test_file(const std::string& path) {
-  std::string file = path.substr(path.rfind('/') + 1);
-  return file.rfind("test_", 0) == 0 || file == "conftest.py" ||
-         (file.size() > 8 && file.compare(file.size() - 8, 8, "_test.py") == 0);
-}
-
 std::string session_alias(const ProjectIndex& index, const FunctionFacts& fn) {
   for (const std::string& type : fn.parameter_types) {
     std::string target = index.alias_target(type);
@@ -243,7 +237,7 @@ std::vector<Seed> db_seeds(const ProjectIndex& index, const Settings&) {
   std::set<size_t> through_alias;  // holders whose session parameter is typed by an alias
   for (const FunctionFacts* fn : index.functions()) {
     // Tests and fixtures keep their sync sessions: they set data up and check it, beside the app.
-    if (is_test_file(index.path_of(*fn))) continue;
+    if (is_pytest_file(index.path_of(*fn))) continue;
     std::string alias = session_alias(index, *fn);
     if (!fn->holds_session && alias.empty()) continue;
     if (!alias.empty()) through_alias.insert(holders.size());

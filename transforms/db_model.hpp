@@ -19,9 +19,6 @@ constexpr const char* kSessionId = "AW102";
 constexpr const char* kQueryId = "AW103";
 constexpr const char* kIoId = "AW104";
 
-// A pytest file (test_*.py, *_test.py, conftest.py): tests keep their sync sessions.
-bool is_test_file(const std::string& path);
-
 // The seeds of the db phase: every function holding a sync session, grouped so that the
 // functions one session passes through migrate together; with them, the providers they depend
 // on and the modules overriding those providers (both change without becoming async).

@@ -50,11 +50,11 @@ struct Use {
   std::string function;  // qualified; the module name for module-level code
   std::string name;
   UseKind kind = UseKind::refused;
-  Range range;           // request/websocket/stream: the call; otherwise the name
-  std::string callee;    // passed: the project function (canonical)
-  int position = -1;     // passed: the positional slot, or -1 with `keyword`
+  Range range;         // request/websocket/stream: the call; otherwise the name
+  std::string callee;  // passed: the project function (canonical)
+  int position = -1;   // passed: the positional slot, or -1 with `keyword`
   std::string keyword;
-  std::string why;  // refused: what the use is
+  std::string why;             // refused: what the use is
   bool module_client = false;  // the name is a module-level client of the file
 };
 
@@ -97,7 +97,7 @@ struct FileFacts {
   std::vector<FunctionInfo> functions;
   std::vector<Construction> constructions;
   std::vector<Use> uses;
-  std::string name_conflict;  // a name the rewrite adds (AsyncClient, ...) bound to something else
+  std::string name_conflict;   // a name the rewrite adds (AsyncClient, ...) bound to something else
   bool anyio_marks = false;    // pytest.mark.anyio or an anyio_backend fixture
   bool asyncio_marks = false;  // pytest.mark.asyncio or pytest_asyncio
   bool asgi_lifespan = false;  // imports asgi_lifespan
@@ -111,8 +111,6 @@ int scope_rank(const std::string& scope);
 // What TestClient(...) resolves to must be one of these.
 bool is_test_client(const std::string& qualified);
 bool is_pytest_fixture_decorator(const std::string& qualified);
-// pytest's default test files (test_*.py, *_test.py) and conftest.py.
-bool is_test_file(const std::string& path);
 std::string normal_path(const std::string& path);
 
 // Reads one parsed file. `facts` resolves its names (the index's facts of the file).
@@ -129,8 +127,8 @@ struct PytestSetup {
 };
 
 struct Unit {
-  std::string key;       // "local:f:name", "global:module.name"
-  std::string location;  // "path:line" of its first construction
+  std::string key;                         // "local:f:name", "global:module.name"
+  std::string location;                    // "path:line" of its first construction
   std::vector<std::string> refusals;       // why it stays a TestClient (from the files)
   std::set<std::string> needs_async;       // functions that must be async (call or enter it)
   std::vector<std::string> not_async_yet;  // needs_async functions not async today
@@ -143,7 +141,8 @@ class Model {
  public:
   // The model of the index's project. Files are read from disk (the text the index was built
   // from); `current`, when given, stands in for a file that is not on disk (stdin).
-  static std::shared_ptr<const Model> of(const ProjectIndex& index, const FileContext* current = nullptr);
+  static std::shared_ptr<const Model> of(const ProjectIndex& index,
+                                         const FileContext* current = nullptr);
   // Whether the model may hold a file (it is among the files the tests phase reads): a pass
   // of the tests phase has nothing to do anywhere else.
   static bool may_hold(const ProjectIndex& index, const std::string& path);
@@ -179,10 +178,10 @@ class Model {
   std::map<std::string, std::shared_ptr<const FileFacts>> files_;  // by normalised path
   std::map<std::string, const FunctionInfo*> functions_;
   std::map<std::string, std::string> function_paths_;
-  std::map<std::string, std::shared_ptr<Unit>> units_;  // by root key
+  std::map<std::string, std::shared_ptr<Unit>> units_;                   // by root key
   std::map<std::pair<std::string, std::string>, std::string> bindings_;  // (function, name) -> unit
-  std::map<std::string, std::string> providers_;  // fixture -> unit
-  std::vector<std::pair<std::string, const FunctionInfo*>> autouse_;  // (path, fixture)
+  std::map<std::string, std::string> providers_;                         // fixture -> unit
+  std::vector<std::pair<std::string, const FunctionInfo*>> autouse_;     // (path, fixture)
 };
 
 // ---------------------------------------------------------------- rewriting helpers

@@ -3,6 +3,7 @@
 // model can keep it after the tree is gone and join files into units.
 #include <filesystem>
 
+#include "awaitify/knowledge.hpp"
 #include "awaitify/syntax.hpp"
 #include "tests_client.hpp"
 
@@ -20,8 +21,8 @@ bool is_request_method(std::string_view name) {
 // What both clients have and use the same way (no await).
 bool is_shared_member(std::string_view name) {
   static const std::set<std::string, std::less<>> names{
-      "headers", "cookies", "base_url", "params", "auth", "timeout", "follow_redirects",
-      "event_hooks", "is_closed", "build_request"};
+      "headers", "cookies",          "base_url",    "params",    "auth",
+      "timeout", "follow_redirects", "event_hooks", "is_closed", "build_request"};
   return names.count(name) > 0;
 }
 
@@ -38,8 +39,10 @@ std::optional<std::string> literal(TSNode node, std::string_view src) {
   if (!is(node, "string")) return std::nullopt;
   std::string text;
   for (TSNode child : named_children(node)) {
-    if (is(child, "string_content")) text += node_text(child, src);
-    else if (!is(child, "string_start") && !is(child, "string_end")) return std::nullopt;
+    if (is(child, "string_content"))
+      text += node_text(child, src);
+    else if (!is(child, "string_start") && !is(child, "string_end"))
+      return std::nullopt;
   }
   return text;
 }
@@ -52,7 +55,7 @@ class Reader {
   FileFacts read() {
     out_.path = normal_path(facts_.path);
     out_.module = facts_.module;
-    out_.test_file = is_test_file(facts_.path);
+    out_.test_file = is_pytest_file(facts_.path);
     read_markers();
     read_module_clients();
     walk(root_, [&](TSNode node) {
@@ -64,8 +67,12 @@ class Reader {
   }
 
  private:
-  std::string resolve(TSNode expression) const { return facts_.resolve(dotted_name(expression, src_)); }
-  bool builds_client(TSNode node) const { return is(node, "call") && is_test_client(resolve(field(node, "function"))); }
+  std::string resolve(TSNode expression) const {
+    return facts_.resolve(dotted_name(expression, src_));
+  }
+  bool builds_client(TSNode node) const {
+    return is(node, "call") && is_test_client(resolve(field(node, "function")));
+  }
 
   std::string qualified(TSNode def) const {
     std::string name(node_text(field(def, "name"), src_));
@@ -86,9 +93,12 @@ class Reader {
     }
     for (TSNode statement : named_children(root_)) {
       TSNode assignment = ts_node_named_child(statement, 0);
-      if (!is(assignment, "assignment") || node_text(field(assignment, "left"), src_) != "pytest_plugins") continue;
+      if (!is(assignment, "assignment") ||
+          node_text(field(assignment, "left"), src_) != "pytest_plugins")
+        continue;
       walk(field(assignment, "right"), [&](TSNode node) {
-        out_.anyio_marks |= is(node, "string") && literal(node, src_) == std::optional<std::string>("anyio");
+        out_.anyio_marks |=
+            is(node, "string") && literal(node, src_) == std::optional<std::string>("anyio");
         return true;
       });
     }
@@ -99,13 +109,15 @@ class Reader {
       out_.asyncio_marks |= target == "pytest.mark.asyncio";
       return true;
     });
-    static const std::map<std::string, std::string> added{{"AsyncClient", "httpx.AsyncClient"},
-                                                          {"ASGITransport", "httpx.ASGITransport"},
-                                                          {"LifespanManager", "asgi_lifespan.LifespanManager"},
-                                                          {"pytest_asyncio", "pytest_asyncio"}};
+    static const std::map<std::string, std::string> added{
+        {"AsyncClient", "httpx.AsyncClient"},
+        {"ASGITransport", "httpx.ASGITransport"},
+        {"LifespanManager", "asgi_lifespan.LifespanManager"},
+        {"pytest_asyncio", "pytest_asyncio"}};
     for (const auto& [name, wanted] : added) {
       std::string bound = facts_.resolve(name);
-      if (!bound.empty() && bound != wanted && out_.name_conflict.empty()) out_.name_conflict = name;
+      if (!bound.empty() && bound != wanted && out_.name_conflict.empty())
+        out_.name_conflict = name;
     }
   }
 
@@ -120,14 +132,16 @@ class Reader {
       TSNode right = field(assignment, "right");
       if (!is(left, "identifier") || !builds_client(right)) continue;
       std::string name(node_text(left, src_));
-      out_.constructions.push_back({facts_.module, name, ConstructionKind::assignment, range_of(right),
+      out_.constructions.push_back({facts_.module, name, ConstructionKind::assignment,
+                                    range_of(right),
                                     rewrite_problem(right, ConstructionKind::assignment)});
       module_clients_.insert(name);
     }
     walk(root_, [&](TSNode node) {
       if (is(node, "function_definition")) return false;
       if (builds_client(node) && !module_client_call(node)) {
-        out_.constructions.push_back({facts_.module, "", ConstructionKind::assignment, range_of(node),
+        out_.constructions.push_back({facts_.module, "", ConstructionKind::assignment,
+                                      range_of(node),
                                       "a TestClient built at import time, outside a top-level "
                                       "`name = TestClient(...)` statement"});
       }
@@ -137,7 +151,8 @@ class Reader {
 
   bool module_client_call(TSNode call) const {
     TSNode assignment = ts_node_parent(call);
-    return is(assignment, "assignment") && is(ts_node_parent(ts_node_parent(assignment)), "module") &&
+    return is(assignment, "assignment") &&
+           is(ts_node_parent(ts_node_parent(assignment)), "module") &&
            is(field(assignment, "left"), "identifier") &&
            module_clients_.count(std::string(node_text(field(assignment, "left"), src_)));
   }
@@ -169,7 +184,8 @@ class Reader {
     fn.def = range_of(def);
     fn.is_async = is(ts_node_child(def, 0), "async");
     read_decorators(def, fn);
-    fn.is_test = !fn.is_fixture && out_.test_file && fn.name.rfind("test", 0) == 0 && collected(def);
+    fn.is_test =
+        !fn.is_fixture && out_.test_file && fn.name.rfind("test", 0) == 0 && collected(def);
     read_parameters(def, fn);
     TSNode returns = field(def, "return_type");
     if (!ts_node_is_null(returns) && is_test_client(resolve(ts_node_named_child(returns, 0)))) {
@@ -187,7 +203,8 @@ class Reader {
     if (is(holder, "module")) return true;
     if (!is(holder, "block") || !is(ts_node_parent(holder), "class_definition")) return false;
     TSNode cls = ts_node_parent(holder);
-    return node_text(field(cls, "name"), src_).substr(0, 4) == "Test" && enclosing_function(cls) == std::nullopt;
+    return node_text(field(cls, "name"), src_).substr(0, 4) == "Test" &&
+           enclosing_function(cls) == std::nullopt;
   }
 
   void read_decorators(TSNode def, FunctionInfo& fn) {
@@ -197,7 +214,8 @@ class Reader {
       if (!is(decorator, "decorator")) continue;
       TSNode expression = ts_node_named_child(decorator, 0);
       TSNode call = is(expression, "call") ? expression : TSNode{};
-      if (!is_pytest_fixture_decorator(resolve(ts_node_is_null(call) ? expression : field(call, "function")))) {
+      if (!is_pytest_fixture_decorator(
+              resolve(ts_node_is_null(call) ? expression : field(call, "function")))) {
         continue;
       }
       fn.is_fixture = true;
@@ -219,8 +237,10 @@ class Reader {
       auto text = literal(value, src_);
       if (keyword == "name" && text) fn.fixture_name = *text;
       if (keyword == "scope") {
-        if (text) fn.scope = *text;
-        else fn.scope_known = false;
+        if (text)
+          fn.scope = *text;
+        else
+          fn.scope_known = false;
       }
       if (keyword == "loop_scope" && text) fn.loop_scope = *text;
       if (keyword == "autouse") fn.autouse = node_text(value, src_) == "True";
@@ -282,11 +302,14 @@ class Reader {
       TSNode clause = ts_node_parent(ts_node_parent(parent));
       size_t items = 0;
       for (TSNode item : named_children(clause)) items += is(item, "with_item") ? 1 : 0;
-      if (!is(target, "identifier")) construction.why = "the client is not bound to a plain name";
-      else construction.name = std::string(node_text(target, src_));
+      if (!is(target, "identifier"))
+        construction.why = "the client is not bound to a plain name";
+      else
+        construction.name = std::string(node_text(target, src_));
       if (items > 1) {
-        construction.why = "the with statement enters other context managers too; an async with "
-                           "cannot enter sync ones (split the statement)";
+        construction.why =
+            "the with statement enters other context managers too; an async with "
+            "cannot enter sync ones (split the statement)";
       }
     } else if (is(parent, "assignment") && ts_node_eq(field(parent, "right"), call) &&
                is(field(parent, "left"), "identifier")) {
@@ -294,7 +317,8 @@ class Reader {
     } else if (is(parent, "return_statement") || is(parent, "yield")) {
       construction.kind = ConstructionKind::returned;
       if (!fn.is_fixture) {
-        construction.why = "`" + fn.name + "` returns a new TestClient and is no fixture: its callers "
+        construction.why = "`" + fn.name +
+                           "` returns a new TestClient and is no fixture: its callers "
                            "would have to enter the AsyncClient themselves";
       }
     } else if (is(parent, "with_item")) {
@@ -314,7 +338,8 @@ class Reader {
     if (!rewritten) return rewritten.error().message;
     if (kind == ConstructionKind::with_item && dotted_name(app, src_).empty()) {
       return "the app is the expression `" + std::string(node_text(app, src_)) +
-             "`: LifespanManager and ASGITransport need the same app object (bind it to a name first)";
+             "`: LifespanManager and ASGITransport need the same app object (bind it to a name "
+             "first)";
     }
     return {};
   }
@@ -327,11 +352,13 @@ class Reader {
       });
     };
     if (is(node, "assignment") && !builds_client(field(node, "right"))) rebind(field(node, "left"));
-    if (is(node, "augmented_assignment") || is(node, "for_statement") || is(node, "for_in_clause")) {
+    if (is(node, "augmented_assignment") || is(node, "for_statement") ||
+        is(node, "for_in_clause")) {
       rebind(field(node, "left"));
     }
     if (is(node, "named_expression")) rebind(field(node, "name"));
-    if (is(node, "as_pattern") && !builds_client(ts_node_named_child(node, 0))) rebind(field(node, "alias"));
+    if (is(node, "as_pattern") && !builds_client(ts_node_named_child(node, 0)))
+      rebind(field(node, "alias"));
   }
 
   // ------------------------------------------------------------ uses
@@ -364,7 +391,8 @@ class Reader {
   bool reference(TSNode identifier) const {
     TSNode parent = ts_node_parent(identifier);
     if (is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), identifier)) return false;
-    if (is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), identifier)) return false;
+    if (is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), identifier))
+      return false;
     return true;
   }
 
@@ -385,8 +413,10 @@ class Reader {
       return use;
     }
     TSNode parent = ts_node_parent(identifier);
-    if (is(parent, "attribute") && ts_node_eq(field(parent, "object"), identifier)) return member_use(use, parent);
-    if (is(parent, "argument_list") || is(parent, "keyword_argument")) return argument_use(use, identifier);
+    if (is(parent, "attribute") && ts_node_eq(field(parent, "object"), identifier))
+      return member_use(use, parent);
+    if (is(parent, "argument_list") || is(parent, "keyword_argument"))
+      return argument_use(use, identifier);
     if (is(parent, "return_statement") || is(parent, "yield")) {
       use.kind = UseKind::returned;
       return use;
@@ -411,11 +441,17 @@ class Reader {
     TSNode call = ts_node_parent(attribute);
     bool called = is(call, "call") && ts_node_eq(field(call, "function"), attribute);
     if (called) use.range = range_of(call);
-    if (called && is_request_method(member)) use.kind = UseKind::request;
-    else if (called && member == "websocket_connect") use.kind = UseKind::websocket;
-    else if (called && member == "stream") use.kind = UseKind::stream;
-    else if (is_shared_member(member)) use.kind = UseKind::allowed;
-    else use.why = "`." + member + (called ? "()`" : "`") + " has no AsyncClient counterpart the rewrite knows";
+    if (called && is_request_method(member))
+      use.kind = UseKind::request;
+    else if (called && member == "websocket_connect")
+      use.kind = UseKind::websocket;
+    else if (called && member == "stream")
+      use.kind = UseKind::stream;
+    else if (is_shared_member(member))
+      use.kind = UseKind::allowed;
+    else
+      use.why = "`." + member + (called ? "()`" : "`") +
+                " has no AsyncClient counterpart the rewrite knows";
     return use;
   }
 
@@ -457,13 +493,8 @@ class Reader {
 }  // namespace
 
 bool is_test_client(const std::string& qualified) {
-  return qualified == "fastapi.testclient.TestClient" || qualified == "starlette.testclient.TestClient";
-}
-
-bool is_test_file(const std::string& path) {
-  std::string file = std::filesystem::path(path).filename().string();
-  bool suffix = file.size() > 8 && file.compare(file.size() - 8, 8, "_test.py") == 0;
-  return file == "conftest.py" || suffix || (file.rfind("test_", 0) == 0 && file.size() > 8);
+  return qualified == "fastapi.testclient.TestClient" ||
+         qualified == "starlette.testclient.TestClient";
 }
 
 bool is_pytest_fixture_decorator(const std::string& qualified) {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "awaitify/discover.hpp"
+#include "awaitify/knowledge.hpp"
 #include "awaitify/syntax.hpp"
 #include "tests_client.hpp"
 
@@ -19,7 +20,8 @@ namespace awaitify::aw80x {
 namespace fs = std::filesystem;
 
 // Pytest's configuration and the project's habits: tests_setup.cpp.
-PytestSetup read_pytest_setup(const ProjectIndex& index, const std::vector<std::shared_ptr<const FileFacts>>& files);
+PytestSetup read_pytest_setup(const ProjectIndex& index,
+                              const std::vector<std::shared_ptr<const FileFacts>>& files);
 
 namespace {
 
@@ -43,7 +45,8 @@ std::shared_ptr<const FileFacts> facts_of(const ModuleFacts& module, const std::
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = cache.find(key);
-    if (it != cache.end() && it->second.hash == hash && it->second.module == module.module) return it->second.facts;
+    if (it != cache.end() && it->second.hash == hash && it->second.module == module.module)
+      return it->second.facts;
   }
   Parser parser;
   auto tree = parser.parse(text);
@@ -58,7 +61,8 @@ std::vector<const ModuleFacts*> project_modules(const ProjectIndex& index) {
   std::vector<const ModuleFacts*> modules;
   for (const FunctionFacts* fn : index.functions()) {
     if (!fn->is_module) continue;
-    if (const ModuleFacts* module = index.module(fn->qualified.substr(0, fn->qualified.rfind('.')))) {
+    if (const ModuleFacts* module =
+            index.module(fn->qualified.substr(0, fn->qualified.rfind('.')))) {
       modules.push_back(module);
     }
   }
@@ -77,12 +81,13 @@ std::vector<const ModuleFacts*> test_modules(const ProjectIndex& index) {
   std::vector<const ModuleFacts*> all = project_modules(index);
   std::set<std::string> test_dirs;
   for (const ModuleFacts* module : all) {
-    if (is_test_file(module->path)) test_dirs.insert(fs::path(normal_path(module->path)).parent_path().string());
+    if (is_pytest_file(module->path))
+      test_dirs.insert(fs::path(normal_path(module->path)).parent_path().string());
   }
   std::vector<const ModuleFacts*> relevant;
   for (const ModuleFacts* module : all) {
     std::string dir = fs::path(normal_path(module->path)).parent_path().string();
-    if (is_test_file(module->path) || imports_test_client(*module) || test_dirs.count(dir)) {
+    if (is_pytest_file(module->path) || imports_test_client(*module) || test_dirs.count(dir)) {
       relevant.push_back(module);
     }
   }
@@ -106,9 +111,12 @@ class ModelBuilder {
     for (const ModuleFacts* module : test_modules(index_)) {
       auto source = SourceFile::load(module->path);
       std::string text;
-      if (source) text = source->text();
-      else if (current && normal_path(current->source.path()) == normal_path(module->path)) text = current->text();
-      else continue;
+      if (source)
+        text = source->text();
+      else if (current && normal_path(current->source.path()) == normal_path(module->path))
+        text = current->text();
+      else
+        continue;
       if (auto facts = facts_of(*module, text)) files.push_back(facts);
     }
     for (const auto& file : files) {
@@ -159,10 +167,12 @@ class ModelBuilder {
     if (construction.function == file.module && !construction.name.empty()) {
       return "global:" + file.module + "." + construction.name;
     }
-    if (!construction.name.empty()) return "local:" + construction.function + ":" + construction.name;
+    if (!construction.name.empty())
+      return "local:" + construction.function + ":" + construction.name;
     // Unbound constructions: one unit each (a refused one stands alone).
     bool alone = !construction.why.empty();
-    return "local:" + construction.function + ":" + kReturned + (alone ? "#" + std::to_string(construction.call.start) : "");
+    return "local:" + construction.function + ":" + kReturned +
+           (alone ? "#" + std::to_string(construction.call.start) : "");
   }
 
   void bind_constructions() {
@@ -173,11 +183,14 @@ class ModelBuilder {
         if (!construction.why.empty()) {
           refusals_[key].push_back(construction.why + " (" + where(*file, construction.call) + ")");
         }
-        if (!construction.name.empty()) bind(construction.function, construction.name, key);
-        else if (construction.kind == ConstructionKind::returned) provide(construction.function, key);
+        if (!construction.name.empty())
+          bind(construction.function, construction.name, key);
+        else if (construction.kind == ConstructionKind::returned)
+          provide(construction.function, key);
       }
       for (const Use& use : file->uses) {
-        if (use.module_client) bind(use.function, use.name, "global:" + file->module + "." + use.name);
+        if (use.module_client)
+          bind(use.function, use.name, "global:" + file->module + "." + use.name);
       }
     }
   }
@@ -190,8 +203,10 @@ class ModelBuilder {
       if (!fn->is_test && !fn->is_fixture) continue;
       for (const Parameter& parameter : fn->parameters) {
         const FunctionInfo* fixture = model_.fixture_for(*fn, parameter.name);
-        auto provided = fixture ? model_.providers_.find(fixture->qualified) : model_.providers_.end();
-        if (provided != model_.providers_.end()) changed |= bind(qualified, parameter.name, provided->second);
+        auto provided =
+            fixture ? model_.providers_.find(fixture->qualified) : model_.providers_.end();
+        if (provided != model_.providers_.end())
+          changed |= bind(qualified, parameter.name, provided->second);
       }
     }
     for (const auto& [path, file] : model_.files_) {
@@ -227,7 +242,9 @@ class ModelBuilder {
       }
       return std::nullopt;
     }
-    size_t offset = !parameters.empty() && (parameters[0].name == "self" || parameters[0].name == "cls") ? 1 : 0;
+    size_t offset =
+        !parameters.empty() && (parameters[0].name == "self" || parameters[0].name == "cls") ? 1
+                                                                                             : 0;
     size_t slot = static_cast<size_t>(use.position) + offset;
     for (size_t i = 0; i <= slot && i < parameters.size(); ++i) {
       if (parameters[i].name == "*") return std::nullopt;
@@ -261,7 +278,8 @@ class ModelBuilder {
         if (u.location.empty()) u.location = where(*file, construction.call);
         if (construction.function != file->module) u.needs_async.insert(construction.function);
         if (!file->name_conflict.empty()) {
-          u.refusals.push_back("`" + file->name_conflict + "` is bound to something else in " + file->path);
+          u.refusals.push_back("`" + file->name_conflict + "` is bound to something else in " +
+                               file->path);
         }
       }
       for (const Use& use : file->uses) read_use(*file, use);
@@ -273,7 +291,8 @@ class ModelBuilder {
         const FunctionInfo* fn = model_.function(function);
         if (fn && !fn->is_async) u->not_async_yet.push_back(function);
         if (fn && fn->is_fixture && !fn->scope_known) {
-          u->refusals.push_back("the scope of fixture `" + fn->name + "` is not a string literal, so its event "
+          u->refusals.push_back("the scope of fixture `" + fn->name +
+                                "` is not a string literal, so its event "
                                 "loop scope cannot be set");
         }
         if (fn && fn->is_fixture) refuse_narrow_anyio_backend(*fn, *u);
@@ -288,16 +307,24 @@ class ModelBuilder {
     std::string at = " (" + where(file, use.range) + ")";
     const FunctionInfo* fn = model_.function(use.function);
     switch (use.kind) {
-      case UseKind::request: u.needs_async.insert(use.function); break;
-      case UseKind::allowed: break;
+      case UseKind::request:
+        u.needs_async.insert(use.function);
+        break;
+      case UseKind::allowed:
+        break;
       case UseKind::websocket:
-        u.refusals.push_back("`" + use.name + ".websocket_connect(...)` has no httpx counterpart" + at);
+        u.refusals.push_back("`" + use.name + ".websocket_connect(...)` has no httpx counterpart" +
+                             at);
         break;
       case UseKind::stream:
-        u.refusals.push_back("`" + use.name + ".stream(...)` becomes `async with client.stream(...)`, not written yet" + at);
+        u.refusals.push_back(
+            "`" + use.name +
+            ".stream(...)` becomes `async with client.stream(...)`, not written yet" + at);
         break;
       case UseKind::returned:
-        if (!fn || !fn->is_fixture) u.refusals.push_back("`" + use.name + "` is returned by a function that is no fixture" + at);
+        if (!fn || !fn->is_fixture)
+          u.refusals.push_back("`" + use.name + "` is returned by a function that is no fixture" +
+                               at);
         break;
       case UseKind::passed:
         if (!parameter_for(use)) {
@@ -305,7 +332,9 @@ class ModelBuilder {
                                "`, outside the test files the rewrite follows" + at);
         }
         break;
-      case UseKind::refused: u.refusals.push_back("`" + use.name + "` is " + use.why + at); break;
+      case UseKind::refused:
+        u.refusals.push_back("`" + use.name + "` is " + use.why + at);
+        break;
     }
   }
 
@@ -316,16 +345,19 @@ class ModelBuilder {
     const FunctionInfo* backend = model_.fixture_for(fixture, "anyio_backend");
     std::string backend_scope = backend ? backend->scope : "module";
     if (scope_rank(fixture.scope) <= scope_rank(backend_scope)) return;
-    u.refusals.push_back("fixture `" + fixture.name + "` is " + fixture.scope + "-scoped but its anyio_backend is " +
-                         backend_scope + "-scoped: anyio would run it on a narrower loop (give anyio_backend "
-                         "scope=\"" + fixture.scope + "\")");
+    u.refusals.push_back("fixture `" + fixture.name + "` is " + fixture.scope +
+                         "-scoped but its anyio_backend is " + backend_scope +
+                         "-scoped: anyio would run it on a narrower loop (give anyio_backend "
+                         "scope=\"" +
+                         fixture.scope + "\")");
   }
 
   void refuse_rebound_names() {
     for (const auto& [binding, key] : model_.bindings_) {
       const FunctionInfo* fn = model_.function(binding.first);
       if (fn && fn->rebound.count(binding.second)) {
-        unit(key).refusals.push_back("`" + binding.second + "` is also bound to something else in `" + fn->name + "`");
+        unit(key).refusals.push_back("`" + binding.second +
+                                     "` is also bound to something else in `" + fn->name + "`");
       }
     }
   }
@@ -337,8 +369,9 @@ class ModelBuilder {
       for (const auto& [local, target] : module->imports) {
         auto found = model_.units_.find(root("global:" + index_.canonical(target)));
         if (found != model_.units_.end() && found->first.rfind("global:", 0) == 0) {
-          found->second->refusals.push_back("the module-level client is imported by " + module->path +
-                                            "; only clients used in their own module are converted");
+          found->second->refusals.push_back(
+              "the module-level client is imported by " + module->path +
+              "; only clients used in their own module are converted");
         }
       }
     }
@@ -352,11 +385,13 @@ class ModelBuilder {
     for (auto& [key, u] : model_.units_) {
       if (!u->refusals.empty() || u->not_async_yet.empty()) continue;
       std::vector<Seed> seeds;
-      for (const std::string& function : u->not_async_yet) seeds.push_back({function, "tests phase", kAsyncId});
+      for (const std::string& function : u->not_async_yet)
+        seeds.push_back({function, "tests phase", kAsyncId});
       Plan plan = build_plan(index_, seeds, options);
       for (const Stop& stop : plan.stops()) {
-        u->refusals.push_back("making `" + stop.seed + "` async would leave a caller with a coroutine: " +
-                              stop.reason + " (" + chain_text(stop) + ")");
+        u->refusals.push_back("making `" + stop.seed +
+                              "` async would leave a caller with a coroutine: " + stop.reason +
+                              " (" + chain_text(stop) + ")");
       }
     }
   }
@@ -377,7 +412,8 @@ std::set<std::string> model_inputs(const ProjectIndex& index) {
   for (const ModuleFacts* module : test_modules(index)) paths.insert(module->path);
   if (paths.empty()) return paths;
   fs::path root = find_project_root({test_modules(index).front()->path});
-  for (const char* config : {"pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"}) {
+  for (const char* config :
+       {"pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"}) {
     paths.insert((root / config).string());
   }
   return paths;

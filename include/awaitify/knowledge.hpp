@@ -21,6 +21,8 @@ std::optional<BlockingApi> blocking_api(std::string_view qualified);
 // process from Popen, a response from urlopen, a socket, a requests Session): running the call
 // alone in the thread pool leaves that I/O on the event loop.
 bool returns_blocking_resource(std::string_view qualified);
+// pytest's default file names for tests and fixtures: test_*.py, *_test.py, conftest.py.
+bool is_pytest_file(std::string_view path);
 bool is_fastapi_constructor(std::string_view qualified);
 bool is_router_constructor(std::string_view qualified);
 bool is_sync_session_type(std::string_view qualified);
