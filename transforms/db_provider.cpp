@@ -4,6 +4,7 @@
 // still use it). Tests that override `get_db` get the same override for `get_session`.
 #include <map>
 
+#include "awaitify/knowledge.hpp"
 #include "awaitify/syntax.hpp"
 #include "db_model.hpp"
 #include "transforms.hpp"
@@ -106,6 +107,7 @@ std::optional<std::string> write_engine(Work& work, const std::string& name) {
   if (!engine) return std::nullopt;
   std::vector<std::string> arguments;
   bool url_seen = false;
+  bool pooled = false;
   for (TSNode argument : named_children(field(engine->call, "arguments"))) {
     if (is(argument, "comment")) continue;
     bool keyword = is(argument, "keyword_argument");
@@ -116,7 +118,18 @@ std::optional<std::string> write_engine(Work& work, const std::string& name) {
       continue;
     }
     if (keyword && dropped_engine_option(work, argument)) continue;
+    if (keyword && node_text(field(argument, "name"), work.src()) == "poolclass") pooled = true;
     arguments.push_back(std::string(node_text(argument, work.src())));
+  }
+  if (!pooled && is_pytest_file(work.context.facts.path)) {
+    // pytest-asyncio runs each test in an event loop of its own, and a pooled connection
+    // opened in one loop fails in the next ("attached to a different loop").
+    arguments.push_back("poolclass=NullPool");
+    work.imports.require_from("sqlalchemy.pool", "NullPool");
+    work.result.findings.push_back(work.context.finding(
+        kProviderId, engine->call, Severity::note,
+        "the tests' async engine gets poolclass=NullPool: each test runs in an event loop of its "
+        "own, and a pooled connection cannot move to another loop"));
   }
   std::string text = sibling + " = create_async_engine(";
   for (size_t i = 0; i < arguments.size(); ++i) text += (i ? ", " : "") + arguments[i];
@@ -154,7 +167,8 @@ std::optional<std::string> write_maker(Work& work, const std::string& name) {
   // SQLAlchemy 1.4 has no async_sessionmaker: its sessionmaker makes AsyncSessions with class_=.
   bool legacy = work.context.setting("target.sqlalchemy") == "1.4";
   std::string factory = legacy ? "sessionmaker" : "async_sessionmaker";
-  std::string text = sibling + " = " + factory + "(" + *engine + ", class_=AsyncSession, expire_on_commit=False";
+  std::string text =
+      sibling + " = " + factory + "(" + *engine + ", class_=AsyncSession, expire_on_commit=False";
   for (TSNode argument : named_children(field(maker->call, "arguments"))) {
     if (!is(argument, "keyword_argument")) continue;
     std::string key(node_text(field(argument, "name"), work.src()));
@@ -174,8 +188,10 @@ std::optional<std::string> write_maker(Work& work, const std::string& name) {
   }
   text += ")";
   work.result.edits.push_back(Edit::insert(ts_node_end_byte(maker->statement), "\n" + text));
-  if (legacy) work.imports.require_from("sqlalchemy.orm", "sessionmaker");
-  else work.imports.require_from("sqlalchemy.ext.asyncio", "async_sessionmaker");
+  if (legacy)
+    work.imports.require_from("sqlalchemy.orm", "sessionmaker");
+  else
+    work.imports.require_from("sqlalchemy.ext.asyncio", "async_sessionmaker");
   work.imports.require_from("sqlalchemy.ext.asyncio", "AsyncSession");
   work.makers_done.insert(name);
   return sibling;
@@ -341,6 +357,9 @@ providers (SQLModel) get `AsyncSession(async_engine, expire_on_commit=False)`. W
 A module that overrides the sync provider (`app.dependency_overrides[get_db] = override_get_db`)
 gets the same override for the async one, with an async sibling of its override; an override
 the engine cannot mirror is an error, since migrated code would reach the real database.
+An async engine written in a test file (test_*.py, *_test.py, conftest.py) gets
+poolclass=NullPool unless it names a pool: pytest-asyncio runs each test in an event loop of its
+own, and a pooled connection opened in one loop fails in the next.
 The sync stack stays unless --drop-sync is given: then AW107 removes it once nothing in the
 project uses it.)",
                        {"create_engine", "sessionmaker", "dependency_overrides", "Session("},
