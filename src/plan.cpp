@@ -303,6 +303,7 @@ void refuse_groups(std::vector<SeedOutcome>& outcomes) {
 Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,
                 const PlanOptions& options) {
   Plan plan;
+  plan.selected_ = options.selected_paths;
   for (const ModuleFacts* module : index.modules()) {
     for (const std::string& star : module->star_imports) {
       plan.unresolved_.push_back(

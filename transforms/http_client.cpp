@@ -230,6 +230,7 @@ std::optional<ClientCloser> written_closer(const ModuleFacts& module, const Func
 // becomes async moves to a new shared client.
 std::optional<ClientCloser> closer_this_run(const ModuleFacts& module, const FileContext& context,
                                             const std::string& lib_module) {
+  if (!context.plan.covers(module.path)) return std::nullopt;  // AW201 does not go there
   auto source = SourceFile::load(module.path);
   if (!source) return std::nullopt;
   Parser parser;

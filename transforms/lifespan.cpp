@@ -466,7 +466,6 @@ void refuse_if_registered_elsewhere(App& app, const FileContext& context) {
   }
 }
 
-// Refusals that only matter when the app has handlers to move.
 // `app.router.lifespan_context = ...` at the top level: the app's lifespan before FastAPI 0.93.
 bool sets_lifespan_context(const App& app, const FileContext& context) {
   std::string target = app.name + ".router.lifespan_context";
@@ -479,6 +478,7 @@ bool sets_lifespan_context(const App& app, const FileContext& context) {
   return false;
 }
 
+// Refusals that only matter when the app has a lifespan to get.
 void check_convertible(App& app, const FileContext& context) {
   if (sets_lifespan_context(app, context)) {
     app.refusals.push_back(refusal(context, app.statement, app,

@@ -70,6 +70,10 @@ class Plan {
   std::vector<Stop> stops_for(const std::string& seed) const;
   // Files outside the selection that the plan changes.
   const std::set<std::string>& pulled_in() const { return pulled_in_; }
+  // Whether the run's passes go over this file: it is selected, or the closure pulled it in.
+  bool covers(const std::string& path) const {
+    return selected_.empty() || selected_.count(path) > 0 || pulled_in_.count(path) > 0;
+  }
   const std::set<std::string>& functions() const { return async_; }
   bool empty() const { return async_.empty() && repaired_.empty() && members_.empty(); }
   // A member of a seed group the plan accepted (see Seed::group).
@@ -88,6 +92,7 @@ class Plan {
   std::set<std::string> repaired_;
   std::vector<Stop> stops_;
   std::set<std::string> pulled_in_;
+  std::set<std::string> selected_;  // empty: every file of the index
   std::vector<std::string> unresolved_;
   std::set<std::string> members_;
 };

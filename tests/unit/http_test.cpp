@@ -9,6 +9,7 @@
 #include "http_call.hpp"
 #include "http_client.hpp"
 #include "http_response.hpp"
+#include "report_cli.hpp"
 #include "test_util.hpp"
 
 using namespace awaitify;
@@ -183,4 +184,25 @@ TEST(FileContext, RunsTheTransformsOfItsRun) {
   EXPECT_FALSE(context.runs("AW202"));
   FileContext outside{source, TSNode{}, facts, index, plan};
   EXPECT_FALSE(outside.runs("AW201"));
+}
+
+// The lifespan closes a client only where AW201 writes one in this run: a module the run does
+// not go over gets no closer, so importing one would fail.
+TEST(HttpClientClose, OnlyModulesTheRunCoversGetACloserCall) {
+  TempDir dir;
+  write_file(dir.path() / "pyproject.toml", "[project]\nname = \"shop\"\n");
+  write_file(dir.path() / "shop/__init__.py", "");
+  write_file(dir.path() / "shop/clients.py",
+             "import requests\n\n\nasync def price(sku):\n"
+             "    return requests.get(f\"https://p.example/{sku}\", timeout=5).json()\n");
+  write_file(dir.path() / "shop/main.py",
+             "from fastapi import FastAPI\n\nfrom . import clients\n\napp = FastAPI()\n");
+  CliOutput main_only = run_awaitify(dir.path(), "diff --phase http shop/main.py");
+  EXPECT_EQ(main_only.status, 0) << main_only.out << main_only.err;
+  CliOutput both = run_awaitify(dir.path(), "diff --phase http shop");
+  EXPECT_EQ(both.status, 1) << both.err;
+  EXPECT_NE(both.out.find("+        await clients.close_http_client()"), std::string::npos)
+      << both.out;
+  EXPECT_NE(both.out.find("+async def close_http_client() -> None:"), std::string::npos)
+      << both.out;
 }
