@@ -16,6 +16,7 @@
 #include "awaitify/emit.hpp"
 #include "awaitify/engine.hpp"
 #include "awaitify/verify.hpp"
+#include "pass_settings.hpp"
 
 namespace awaitify::cli {
 
@@ -60,24 +61,7 @@ void add_options(CLI::App& command, ReportOptions& options, bool transforms) {
   command.add_flag("--no-expand", options.no_expand,
                    "never change callers outside PATHS (as for diff/apply)");
   // The passes' settings, as diff and apply take them (also in [tool.awaitify]).
-  auto& values = options.settings;
-  command
-      .add_option_function<std::string>(
-          "--http-client", [&values](const std::string& v) { values["http-client"] = v; },
-          "requests -> httpx: one shared AsyncClient closed in the lifespan, or async with per "
-          "call")
-      ->check(CLI::IsMember({"shared", "scoped"}));
-  command.add_option_function<std::string>(
-      "--http-timeout", [&values](const std::string& v) { values["http-timeout"] = v; },
-      "timeout for migrated HTTP calls that had none");
-  command
-      .add_option_function<std::string>(
-          "--http-library", [&values](const std::string& v) { values["http-library"] = v; },
-          "the async HTTP client module: httpx or httpx2")
-      ->check(CLI::IsMember({"httpx", "httpx2"}));
-  command.add_flag_callback(
-      "--wrap-blocking", [&values] { values["wrap-blocking"] = "true"; },
-      "wrap blocking calls with no async form in run_in_threadpool");
+  add_pass_settings(command, options.settings);
 }
 
 RunOptions run_options(unsigned jobs, bool expand, const std::vector<std::string>& context,
@@ -265,7 +249,8 @@ bool add_changes(Report& report, const RunResult& result, const ReportOptions& o
       }
       Status written =
           write_atomically(outcome.path, outcome.original.bytes(), outcome.result_bytes());
-      if (!written) report.errors.push_back(written.error().message);
+      if (!written)
+        report.errors.push_back(written.error().message);
       else
         ++written_files;
     }

@@ -8,7 +8,6 @@
 #include <iostream>
 #include <iterator>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "awaitify/config.hpp"
@@ -17,6 +16,7 @@
 #include "awaitify/engine.hpp"
 #include "awaitify/verify.hpp"
 #include "commands.hpp"
+#include "pass_settings.hpp"
 
 namespace {
 
@@ -42,18 +42,6 @@ struct CommonOptions {
 };
 
 // sqlalchemy=1.4|2.0, fastapi=MAJOR.MINOR[.PATCH].
-CLI::Validator target_validator() {
-  return CLI::Validator(
-      [](std::string& target) -> std::string {
-        if (target == "sqlalchemy=1.4" || target == "sqlalchemy=2.0") return {};
-        static const std::regex fastapi(R"(fastapi=\d+\.\d+(\.\d+)?)");
-        if (std::regex_match(target, fastapi)) return {};
-        return "'" + target +
-               "' is not a target: sqlalchemy=1.4, sqlalchemy=2.0 or fastapi=VERSION";
-      },
-      "TARGET");
-}
-
 void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_option("paths", options.paths, "files or directories (default: .); - reads stdin");
   // One value per occurrence, so `--phase db src/` does not take src/ as a phase.
@@ -77,51 +65,7 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_flag("-q,--quiet", options.quiet, "only errors");
   command.add_option("--color", options.color, "colour the diff: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  auto& values = options.settings.values;
-  command
-      .add_option_function<std::string>(
-          "--http-client", [&values](const std::string& v) { values["http-client"] = v; },
-          "requests -> httpx: one shared AsyncClient closed in the lifespan, or async with per "
-          "call")
-      ->check(CLI::IsMember({"shared", "scoped"}));
-  command.add_option_function<std::string>(
-      "--http-timeout", [&values](const std::string& v) { values["http-timeout"] = v; },
-      "timeout for migrated HTTP calls that had none (default: none, as requests)");
-  command
-      .add_option_function<std::string>(
-          "--http-library", [&values](const std::string& v) { values["http-library"] = v; },
-          "the async HTTP client module: httpx or httpx2")
-      ->check(CLI::IsMember({"httpx", "httpx2"}));
-  command
-      .add_option_function<std::string>(
-          "--lifespan-manager", [&values](const std::string& v) { values["lifespan-manager"] = v; },
-          "what runs the app's lifespan around a migrated test client: asgi-lifespan "
-          "(LifespanManager) or router (app.router.lifespan_context); default: asgi-lifespan "
-          "when the project uses it")
-      ->check(CLI::IsMember({"asgi-lifespan", "router"}));
-  command
-      .add_option_function<std::vector<std::string>>(
-          "--target",
-          [&values](const std::vector<std::string>& targets) {
-            for (const std::string& target : targets) {
-              size_t equals = target.find('=');
-              values["target." + target.substr(0, equals)] = target.substr(equals + 1);
-            }
-          },
-          "library versions to write for: sqlalchemy=1.4 (sessionmaker(class_=AsyncSession)) or "
-          "sqlalchemy=2.0 (the default: async_sessionmaker); fastapi=VERSION (before 0.93: "
-          "app.router.lifespan_context = lifespan instead of FastAPI(lifespan=...))")
-      ->check(target_validator())
-      ->expected(1)
-      ->allow_extra_args(false)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  command.add_flag_callback(
-      "--wrap-blocking", [&values] { values["wrap-blocking"] = "true"; },
-      "wrap blocking calls with no async form in run_in_threadpool");
-  command.add_flag_callback(
-      "--drop-sync", [&values] { values["drop-sync"] = "true"; },
-      "db phase: remove get_db, the sync sessionmaker and engine once "
-      "nothing in the project uses them");
+  awaitify::cli::add_pass_settings(command, options.settings.values);
   command.add_flag("--no-expand", options.no_expand,
                    "never change callers outside PATHS: a function whose callers are outside "
                    "stays sync, and they are listed");
