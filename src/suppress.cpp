@@ -28,6 +28,17 @@ bool Suppressions::suppresses(uint32_t line, const std::string& rule) const {
   return it != lines_.end() && it->second.count(rule) > 0;
 }
 
+std::string Suppressions::directive(uint32_t line, const std::string& rule) const {
+  if (every_rule_.count(line)) return "ignore";
+  return suppresses(line, rule) ? "ignore[" + rule + "]" : std::string();
+}
+
+std::vector<uint32_t> Suppressions::lines() const {
+  std::set<uint32_t> lines(every_rule_.begin(), every_rule_.end());
+  for (const auto& [line, rules] : lines_) lines.insert(line);
+  return {lines.begin(), lines.end()};
+}
+
 void Suppressions::add_comment(uint32_t line, std::string_view comment) {
   // A comment may hold other tools' directives too: `# noqa: E501  # awaitify: ignore`.
   static constexpr std::string_view kTag = "awaitify:";

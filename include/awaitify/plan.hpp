@@ -38,6 +38,9 @@ struct Stop {
   std::string origin;
   std::vector<std::string> chain;  // "path:line function" from the seed to the stopping caller
   std::string reason;
+  // A `# awaitify:` comment holds the seed itself (skip-file, or ignore on its def line or on a
+  // line it would change): no caller is involved.
+  bool held = false;
 };
 
 // "a.py:12 f → b.py:40 g → c.py:7 main": from the seed to the caller that stopped it.
@@ -72,6 +75,9 @@ class Plan {
   bool empty() const { return async_.empty() && repaired_.empty() && members_.empty(); }
   // A member of a seed group the plan accepted (see Seed::group).
   bool migrates(const std::string& qualified) const { return members_.count(qualified) > 0; }
+  // The `# awaitify: ignore` comments that kept something out of the closure (a function whose
+  // header or changed line says ignore, a call that may not be awaited): (rule, "path:line").
+  const std::set<std::pair<std::string, std::string>>& suppressed() const { return suppressed_; }
   // A readable tree of the closure: which functions become async and why, and the stops.
   std::string describe() const;
   std::string to_json() const;
@@ -88,6 +94,7 @@ class Plan {
   std::set<std::string> pulled_in_;
   std::vector<std::string> unresolved_;
   std::set<std::string> members_;
+  std::set<std::pair<std::string, std::string>> suppressed_;
 };
 
 Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds, const PlanOptions& options);

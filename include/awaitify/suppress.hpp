@@ -1,5 +1,5 @@
 #pragma once
-// Suppression comments for audit, verify and check:
+// Suppression comments, for every command (audit, verify, check, diff, apply):
 //   x = f()  # awaitify: ignore              every finding on this line
 //   x = f()  # awaitify: ignore[AWV003]      one rule (several: ignore[AWV003, AWV004])
 //   # awaitify: skip-file                    the whole file (on a line of its own, anywhere)
@@ -19,6 +19,13 @@ class Suppressions {
   bool skip_file() const { return skip_file_; }
   // Whether a finding of `rule` reported on `line` (1-based) is suppressed.
   bool suppresses(uint32_t line, const std::string& rule) const;
+  // The directive that suppresses `rule` on `line`, as written in messages: "ignore" or
+  // "ignore[AW201]"; empty when none does.
+  std::string directive(uint32_t line, const std::string& rule) const;
+  // The lines that hold an ignore directive, in order.
+  std::vector<uint32_t> lines() const;
+  // Whether the file has any directive at all (most files have none: nothing to look up).
+  bool empty() const { return !skip_file_ && every_rule_.empty() && lines_.empty(); }
   // Directives that could not be read (`# awaitify: ignroe`), as "line: text", to warn about.
   const std::vector<std::string>& malformed() const { return malformed_; }
 
