@@ -78,6 +78,20 @@ void add_options(CLI::App& command, ReportOptions& options, bool transforms) {
   command.add_flag_callback(
       "--wrap-blocking", [&values] { values["wrap-blocking"] = "true"; },
       "wrap blocking calls with no async form in run_in_threadpool");
+  command
+      .add_option_function<std::vector<std::string>>(
+          "--target",
+          [&values](const std::vector<std::string>& targets) {
+            for (const std::string& target : targets) {
+              size_t equals = target.find('=');
+              values["target." + target.substr(0, equals)] = target.substr(equals + 1);
+            }
+          },
+          "library versions to write for: sqlalchemy=1.4 or sqlalchemy=2.0 (as for apply)")
+      ->check(check_target_option)
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 RunOptions run_options(unsigned jobs, bool expand, const std::vector<std::string>& context,
@@ -361,6 +375,12 @@ int run_command(const std::string& command, const ReportOptions& options) {
 }
 
 }  // namespace
+
+std::string check_target_option(const std::string& spec) {
+  size_t equals = spec.find('=');
+  if (equals == std::string::npos) return "expected LIBRARY=VERSION, e.g. sqlalchemy=1.4";
+  return target_problem(spec.substr(0, equals), spec.substr(equals + 1));
+}
 
 ReportCommands::ReportCommands(CLI::App& app) {
   audit_ = app.add_subcommand(

@@ -75,17 +75,18 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
              "--http-library", [&values](const std::string& v) { values["http-library"] = v; },
              "the async HTTP client module: httpx or httpx2")
       ->check(CLI::IsMember({"httpx", "httpx2"}));
-  command.add_option_function<std::vector<std::string>>(
-             "--target",
-             [&values](const std::vector<std::string>& targets) {
-               for (const std::string& target : targets) {
-                 size_t equals = target.find('=');
-                 values["target." + target.substr(0, equals)] = target.substr(equals + 1);
-               }
-             },
-             "library versions to write for: sqlalchemy=1.4 (sessionmaker(class_=AsyncSession)) or "
-             "sqlalchemy=2.0 (the default: async_sessionmaker)")
-      ->check(CLI::IsMember({"sqlalchemy=1.4", "sqlalchemy=2.0"}))
+  command
+      .add_option_function<std::vector<std::string>>(
+          "--target",
+          [&values](const std::vector<std::string>& targets) {
+            for (const std::string& target : targets) {
+              size_t equals = target.find('=');
+              values["target." + target.substr(0, equals)] = target.substr(equals + 1);
+            }
+          },
+          "library versions to write for: sqlalchemy=1.4 (sessionmaker(class_=AsyncSession)) or "
+          "sqlalchemy=2.0 (the default: async_sessionmaker)")
+      ->check(awaitify::cli::check_target_option)
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
