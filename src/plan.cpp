@@ -328,6 +328,12 @@ std::string chain_text(const Stop& stop) {
   return text;
 }
 
+std::string refusal_text(const Stop& stop) {
+  if (stop.held) return "`" + stop.seed + "` stays as it is: " + stop.reason;
+  return "making `" + stop.seed + "` async would leave a caller with a coroutine: " + stop.reason +
+         " (" + chain_text(stop) + ")";
+}
+
 std::string Plan::reason(const std::string& qualified) const {
   auto it = reasons_.find(qualified);
   return it == reasons_.end() ? std::string() : it->second;

@@ -45,6 +45,9 @@ struct Stop {
 
 // "a.py:12 f → b.py:40 g → c.py:7 main": from the seed to the caller that stopped it.
 std::string chain_text(const Stop& stop);
+// Why a refused seed stays sync, for findings: "making `f` async would leave a caller with a
+// coroutine: <reason> (<chain>)", or "`f` stays as it is: <reason>" when a comment holds it.
+std::string refusal_text(const Stop& stop);
 
 struct PlanOptions {
   // Files the run may write; callers elsewhere in the project are pulled in when `expand`,
