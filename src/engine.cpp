@@ -128,10 +128,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
   FileOutcome outcome{source.path(), source, source.text(), {}, {}, {}, {}, false, {}, {}};
   const ModuleFacts* facts = index.module_for_path(source.path());
   Suppressions comments = comments_of(source, facts);
-  for (const std::string& bad : comments.malformed()) {
-    outcome.directive_warnings.push_back(source.path() + ":" + bad +
-                                         " (not an awaitify directive)");
-  }
+  outcome.directive_warnings = comments.warnings(source.path());
   // No pass touches it; the plan keeps its functions as they are (plan.cpp).
   if (comments.skip_file()) {
     outcome.skipped = true;

@@ -36,7 +36,7 @@ struct FileOutcome {
   // The `# awaitify: ignore` comments whose lines' edits were dropped: (rule, "path:line"). The
   // plan lists those that kept functions out of the closure (Plan::suppressed).
   std::set<std::pair<std::string, std::string>> suppressed;
-  std::vector<std::string> directive_warnings;  // "path:line: text (not an awaitify directive)"
+  std::vector<std::string> directive_warnings;  // Suppressions::warnings: unreadable, unknown IDs
 
   bool changed() const { return !input_error && !engine_error && result != original.text(); }
   std::string result_bytes() const;  // with the BOM when the original had one

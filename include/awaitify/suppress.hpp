@@ -28,6 +28,10 @@ class Suppressions {
   bool empty() const { return !skip_file_ && every_rule_.empty() && lines_.empty(); }
   // Directives that could not be read (`# awaitify: ignroe`), as "line: text", to warn about.
   const std::vector<std::string>& malformed() const { return malformed_; }
+  // What to warn about in a file at `path`, for every command alike: directives that could not be
+  // read ("path:3: # awaitify: ignroe (not an awaitify directive)") and rule IDs that name no
+  // transform, verify rule or audit group, which suppress nothing.
+  std::vector<std::string> warnings(const std::string& path) const;
 
   // The directives in a parsed file's comments.
   static Suppressions from_tree(TSNode root, std::string_view src);
