@@ -1,9 +1,10 @@
 #pragma once
 // Suppression comments, for every command (audit, verify, check, diff, apply):
-//   x = f()  # awaitify: ignore              every finding on this line
-//   x = f()  # awaitify: ignore[AWV003]      one rule (several: ignore[AWV003, AWV004])
+//   x = f()  # awaitify: ignore              every rule on this line (findings and rewrites)
+//   x = f()  # awaitify: ignore[AWV003]      one rule (several: ignore[AWV003, AW201])
 //   # awaitify: skip-file                    the whole file (on a line of its own, anywhere)
-// Only real comments count (a string that contains the text does not).
+// Only real comments count (a string that contains the text does not). How the rewrites honour
+// them without leaving code half-migrated: plan.cpp (functions held) and ignore_edits.hpp.
 #include <tree_sitter/api.h>
 
 #include <cstdint>
@@ -17,7 +18,7 @@ namespace awaitify {
 class Suppressions {
  public:
   bool skip_file() const { return skip_file_; }
-  // Whether a finding of `rule` reported on `line` (1-based) is suppressed.
+  // Whether `rule` is suppressed on `line` (1-based).
   bool suppresses(uint32_t line, const std::string& rule) const;
   // The directive that suppresses `rule` on `line`, as written in messages: "ignore" or
   // "ignore[AW201]"; empty when none does.
