@@ -105,7 +105,8 @@ std::string caller_refusal(const ProjectIndex& index, const CallSite& site, cons
 }
 
 // What a `# awaitify:` comment holds as it is: a function in a skip-file module, or one whose
-// header (decorators and def line) says `ignore` for the rule that would change it.
+// header (decorators and def line), or a line it would change, says `ignore` for a rule that
+// would change it.
 struct Hold {
   std::string reason;  // empty: nothing holds it
   bool by_ignore = false;
@@ -118,7 +119,7 @@ const Suppressions* suppressions_at(const ProjectIndex& index, const std::string
   return module && !module->suppressions.empty() ? &module->suppressions : nullptr;
 }
 
-const char* kSkipFileReason = "its file is marked `# awaitify: skip-file`";
+constexpr const char* kSkipFileReason = "its file is marked `# awaitify: skip-file`";
 
 std::string marked(const std::string& directive, const std::string& path, uint32_t line) {
   return "`# awaitify: " + directive + "` (" + path + ":" + std::to_string(line) + ")";
@@ -228,6 +229,22 @@ std::vector<std::string> chain_to(const Closure& closure, const std::string& fun
   return chain;
 }
 
+// A method of the same name in the class hierarchy would become async with `current`; when a
+// comment holds it, the seed stops there instead.
+bool stopped_by_held_method(const ProjectIndex& index, const Seed& seed, const std::string& current,
+                            const FunctionFacts& related, Closure& closure) {
+  Hold hold = header_hold(index, related, {kClosureRule});
+  if (hold.reason.empty()) return false;
+  if (hold.by_ignore) closure.suppressed.insert({kClosureRule, hold.at});
+  std::vector<std::string> chain = chain_to(closure, current);
+  chain.push_back(index.path_of(related) + ":" + std::to_string(related.line) + " " +
+                  related.qualified);
+  closure.stops.push_back(
+      Stop{seed.function, seed.origin, chain,
+           "a method of the same name in its class hierarchy stays sync: " + hold.reason});
+  return true;
+}
+
 Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOptions& options) {
   Closure closure;
   std::deque<std::string> pending{seed.function};
@@ -250,16 +267,7 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
     const FunctionFacts* fn = index.function(current);
     if (!fn) continue;
     for (const FunctionFacts* related : index.related_methods(*fn)) {
-      Hold hold = related->is_async ? Hold{} : header_hold(index, *related, {kClosureRule});
-      if (!hold.reason.empty()) {
-        if (hold.by_ignore) closure.suppressed.insert({kClosureRule, hold.at});
-        std::vector<std::string> chain = chain_to(closure, current);
-        chain.push_back(index.path_of(*related) + ":" + std::to_string(related->line) + " " +
-                        related->qualified);
-        closure.stops.push_back(
-            Stop{seed.function, seed.origin, chain,
-                 "a method of the same name in its class hierarchy stays sync: " + hold.reason});
-      } else if (!related->is_async) {
+      if (!related->is_async && !stopped_by_held_method(index, seed, current, *related, closure)) {
         add(related->qualified, current, "shares the method name with " + current + " in its class hierarchy",
             index.path_of(*related) + ":" + std::to_string(related->line));
       }
