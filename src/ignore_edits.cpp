@@ -263,13 +263,15 @@ void honour_ignores(const std::string& rule, const SourceFile& source, TSNode ro
     for (uint32_t line : split.lines) suppressed.insert({rule, line});
     return;
   }
-  uint32_t line = *split.lines.begin();
-  Finding warning{rule, source.path(), source.position(split.dropped.front().start),
-                  Severity::warning, ""};
-  warning.message = "`# awaitify: " + comments.directive(line, rule) + "` not honoured, the line " +
-                    "is changed: " + risk +
-                    "; put the comment on the def line to keep the whole function as it is";
-  pass.findings.push_back(std::move(warning));
+  auto first = std::min_element(split.dropped.begin(), split.dropped.end(),
+                                [](const Edit& a, const Edit& b) { return a.start < b.start; });
+  Position at = source.position(first->start);
+  bool in_function = dependency_scope(root, first->start, source.text()).has_value();
+  std::string advice =
+      in_function ? "; put the comment on the def line to keep the whole function as it is" : "";
+  pass.findings.push_back(Finding{rule, source.path(), at, Severity::warning,
+                                  "`# awaitify: " + comments.directive(at.line, rule) +
+                                      "` not honoured, the line is changed: " + risk + advice});
 }
 
 }  // namespace awaitify
