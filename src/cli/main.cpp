@@ -143,7 +143,7 @@ std::string colorize(const std::string& diff) {
 struct Totals {
   size_t files = 0, changed = 0, errors = 0, findings = 0, skipped = 0;
   std::map<std::string, int> edits;
-  std::map<std::string, size_t> suppressed;  // by rule: lines and functions held by comments
+  std::map<std::string, size_t> suppressed;  // by rule: `# awaitify: ignore` comments honoured
 };
 
 Totals summarize(const std::vector<FileOutcome>& outcomes) {
@@ -163,10 +163,6 @@ Totals summarize(const std::vector<FileOutcome>& outcomes) {
     for (const auto& [id, count] : outcome.edits_by_transform) totals.edits[id] += count;
   }
   return totals;
-}
-
-void add_suppressed(Totals& totals, const Plan& plan, const std::vector<FileOutcome>& outcomes) {
-  totals.suppressed = count_suppressed(plan, outcomes);
 }
 
 // "; 2 suppressed (AW201 ×1, AW501 ×1); 1 file skipped", as audit and verify say it.
@@ -222,7 +218,7 @@ int run_stdin(const std::vector<const TransformInfo*>& transforms, bool apply) {
   Plan plan = build_plan(index, collect_seeds(index, transforms, {"stdin.py"}, 1), PlanOptions{});
   FileOutcome outcome = transform_source(*source, index, plan, transforms);
   Totals totals = summarize({outcome});
-  add_suppressed(totals, plan, {outcome});
+  totals.suppressed = count_suppressed(plan, {outcome});
   if (apply) std::cout << (outcome.changed() ? outcome.result_bytes() : bytes);
   else std::cout << unified_diff("stdin.py", source->text(), outcome.result);
   if (totals.errors) return kExitError;
@@ -334,7 +330,7 @@ int run_files(const CommonOptions& command_line, Mode mode) {
   if (mode == Mode::plan) return print_plan(result, options);
   const std::vector<FileOutcome>& outcomes = result.outcomes;
   Totals totals = summarize(outcomes);
-  add_suppressed(totals, result.plan, outcomes);
+  totals.suppressed = count_suppressed(result.plan, outcomes);
   report_pulled_in(result.plan, apply);
   bool color = options.color == "always" || (options.color == "auto" && ::isatty(STDOUT_FILENO));
   size_t written = 0;
