@@ -1,9 +1,12 @@
 #include "awaitify/config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
+#include <regex>
 #include <sstream>
 
 #include "awaitify/discover.hpp"
@@ -250,8 +253,53 @@ const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys{"phases",           "only",         "skip",
                                           "include",          "exclude",      "http-client",
                                           "http-timeout",     "http-library", "wrap-blocking",
-                                          "lifespan-manager", "drop-sync"};
+                                          "lifespan-manager", "drop-sync",    "targets"};
   return keys;
+}
+
+std::string known_targets_text() {
+  std::string text;
+  for (const auto& [library, versions] : known_targets()) {
+    std::string choices;
+    for (const std::string& version : versions)
+      choices += (choices.empty() ? "" : " or ") + version;
+    if (versions.empty()) choices = "a version (0.92)";
+    text += (text.empty() ? "" : ", ") + library + " = " + choices;
+  }
+  return text;
+}
+
+// "pyproject.toml:7: [tool.awaitify] 'targets.sqlalchemy'": where a key's value is, for messages.
+using WhereOf = std::function<std::string(const std::string& key, uint32_t line)>;
+
+// One library version (`sqlalchemy = "1.4"`): a string, or a number as TOML reads `1.4`.
+Status add_target(const std::string& library, const TomlValue& value, const WhereOf& where_of,
+                  Config& config) {
+  std::string where = where_of("targets." + library, value.line);
+  bool scalar = value.kind == TomlValue::Kind::string || value.kind == TomlValue::Kind::number;
+  std::string problem =
+      scalar ? target_problem(library, value.text) : "a version must be a string, e.g. \"1.4\"";
+  if (!problem.empty()) return Error{where + ": " + problem};
+  config.settings["target." + library] = value.text;
+  return ok_status();
+}
+
+// `targets = { sqlalchemy = "1.4" }`, or `[tool.awaitify.targets]` / `targets.sqlalchemy = ...`
+// (key "targets.sqlalchemy").
+Status add_targets(const std::string& key, const TomlValue& value, const WhereOf& where_of,
+                   Config& config) {
+  if (key != "targets") return add_target(key.substr(key.find('.') + 1), value, where_of, config);
+  if (value.kind != TomlValue::Kind::table) {
+    return Error{where_of(key, value.line) +
+                 " must be a table of library versions, e.g. targets = { sqlalchemy = \"1.4\" } "
+                 "(known: " +
+                 known_targets_text() + ")"};
+  }
+  for (const auto& [library, version] : value.fields) {
+    Status added = add_target(library, version, where_of, config);
+    if (!added) return added;
+  }
+  return ok_status();
 }
 
 Result<std::vector<std::string>> string_list(const TomlValue& value, const std::string& where) {
@@ -301,13 +349,21 @@ Result<Config> config_from(const TomlDocument& document, const std::string& tabl
   std::string prefix = table.empty() ? "" : table + ".";
   for (const std::string& key : document.keys_under(table)) {
     const TomlValue& value = document.values.at(prefix + key);
-    std::string where = path + ":" + std::to_string(value.line) + ": " +
-                        (table.empty() ? "" : "[" + table + "] ") + "'" + key + "'";
+    auto where_of = [&](const std::string& name, uint32_t line) {
+      return path + ":" + std::to_string(line) + ": " + (table.empty() ? "" : "[" + table + "] ") +
+             "'" + name + "'";
+    };
+    std::string where = where_of(key, value.line);
+    if (key == "targets" || key.rfind("targets.", 0) == 0) {
+      Status added = add_targets(key, value, where_of, config);
+      if (!added) return added.error();
+      continue;
+    }
     if (!known_keys().count(key)) {
       return Error{path + ":" + std::to_string(value.line) + ": unknown key '" + key + "'" +
                    (table.empty() ? "" : " in [" + table + "]") +
                    " (known: phases, only, skip, include, exclude, http-client, http-timeout, "
-                   "http-library, wrap-blocking, lifespan-manager, drop-sync)"};
+                   "http-library, wrap-blocking, lifespan-manager, drop-sync, targets)"};
     }
     if (auto setting = setting_value(key, value, where)) {
       if (!*setting) return setting->error();
@@ -352,6 +408,27 @@ bool glob_matches(const std::string& pattern, const std::string& relative) {
 }
 
 }  // namespace
+
+const std::map<std::string, std::vector<std::string>>& known_targets() {
+  // The db phase writes `sessionmaker(class_=AsyncSession)` for 1.4, `async_sessionmaker` for
+  // 2.0. The lifespan phase sets app.router.lifespan_context before FastAPI 0.93: any version
+  // (no list) is a target there.
+  static const std::map<std::string, std::vector<std::string>> targets{
+      {"fastapi", {}}, {"sqlalchemy", {"1.4", "2.0"}}};
+  return targets;
+}
+
+std::string target_problem(const std::string& library, const std::string& version) {
+  auto known = known_targets().find(library);
+  if (known == known_targets().end()) {
+    return "unknown target '" + library + "' (known: " + known_targets_text() + ")";
+  }
+  const std::vector<std::string>& versions = known->second;
+  if (std::find(versions.begin(), versions.end(), version) != versions.end()) return {};
+  static const std::regex number(R"(\d+\.\d+(\.\d+)?)");
+  if (versions.empty() && std::regex_match(version, number)) return {};
+  return "unknown " + library + " version '" + version + "' (known: " + known_targets_text() + ")";
+}
 
 std::vector<std::string> TomlDocument::keys_under(const std::string& table) const {
   std::vector<std::string> keys;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "awaitify/ignore_edits.hpp"
 #include "awaitify/syntax.hpp"
 
 namespace awaitify {
@@ -52,6 +53,27 @@ bool tests_join_closure(const std::vector<const TransformInfo*>& transforms) {
 const ModuleFacts& empty_facts() {
   static const ModuleFacts facts;
   return facts;
+}
+
+// The file's `# awaitify:` comments: from the index when its facts are of this very text.
+Suppressions comments_of(const SourceFile& source, const ModuleFacts* facts) {
+  if (facts && facts->path == source.path()) return facts->suppressions;
+  if (source.text().find("awaitify:") == std::string::npos) return {};
+  return Suppressions::from_text(source.text());
+}
+
+// Names the ignored lines whose edits a pass dropped by the comment's line in the file as read,
+// as the plan names them: passes move lines, not comments, so the k-th directive now is the
+// k-th directive then.
+void record_suppressed(const std::set<std::pair<std::string, uint32_t>>& dropped,
+                       const std::vector<uint32_t>& now, const std::vector<uint32_t>& then,
+                       FileOutcome& outcome) {
+  for (const auto& [rule, line] : dropped) {
+    auto at = std::find(now.begin(), now.end(), line);
+    bool same = at != now.end() && now.size() == then.size();
+    uint32_t original = same ? then[at - now.begin()] : line;
+    outcome.suppressed.insert({rule, outcome.path + ":" + std::to_string(original)});
+  }
 }
 
 }  // namespace
@@ -103,8 +125,16 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     else transforms.push_back(transform);
   }
   if (closure) transforms.push_back(&closure_transform());
-  FileOutcome outcome{source.path(), source, source.text(), {}, {}, {}, {}};
+  FileOutcome outcome{source.path(), source, source.text(), {}, {}, {}, {}, false, {}, {}};
   const ModuleFacts* facts = index.module_for_path(source.path());
+  Suppressions comments = comments_of(source, facts);
+  outcome.directive_warnings = comments.warnings(source.path());
+  // No pass touches it; the plan keeps its functions as they are (plan.cpp).
+  if (comments.skip_file()) {
+    outcome.skipped = true;
+    return outcome;
+  }
+  const std::vector<uint32_t> directive_lines = comments.lines();
   Parser parser;
   std::optional<Tree> tree;
   SourceFile current = source;
@@ -124,6 +154,11 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     }
     FileContext context{current, tree->root(), facts ? *facts : empty_facts(), index, plan, &settings, &selected};
     PassResult pass = transform->run(context);
+    if (!comments.empty()) {
+      std::set<std::pair<std::string, uint32_t>> dropped;
+      honour_ignores(transform->id, current, tree->root(), comments, pass, dropped);
+      record_suppressed(dropped, comments.lines(), directive_lines, outcome);
+    }
     outcome.findings.insert(outcome.findings.end(), pass.findings.begin(), pass.findings.end());
     if (pass.edits.empty()) continue;
     EditSet edits;
@@ -143,9 +178,21 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     current = SourceFile(source.path(), std::move(*applied), source.has_bom());
     own_facts = false;
     tree.emplace(std::move(*reparsed));
+    // The comments' lines move with the code an earlier pass added above them.
+    if (!comments.empty()) comments = Suppressions::from_tree(tree->root(), current.text());
   }
   outcome.result = current.text();
   return outcome;
+}
+
+std::map<std::string, size_t> count_suppressed(const Plan& plan,
+                                               const std::vector<FileOutcome>& outcomes) {
+  std::set<std::pair<std::string, std::string>> items = plan.suppressed();
+  for (const FileOutcome& outcome : outcomes)
+    items.insert(outcome.suppressed.begin(), outcome.suppressed.end());
+  std::map<std::string, size_t> counts;
+  for (const auto& [rule, at] : items) ++counts[rule];
+  return counts;
 }
 
 std::vector<Seed> collect_seeds(const ProjectIndex& index,

@@ -305,6 +305,12 @@ void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
   fn.qualified = (class_name.empty() ? scope : class_name) + "." + name;
   fn.class_name = class_name;
   fn.line = ts_node_start_point(def).row + 1;
+  TSNode parent = ts_node_parent(def);
+  bool decorated = !ts_node_is_null(parent) && is(parent, "decorated_definition");
+  fn.first_line = decorated ? ts_node_start_point(parent).row + 1 : fn.line;
+  uint32_t body_line = ts_node_start_point(field(def, "body")).row + 1;
+  fn.header_end_line = body_line > fn.line ? body_line - 1 : fn.line;
+  fn.end_line = ts_node_end_point(def).row + 1;
   fn.is_async = is(ts_node_child(def, 0), "async");
   fn.is_generator = contains_yield(def);
   fn.decorators = decorators;
@@ -476,6 +482,10 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
   Relationships relationships;
   relationships.collect(facts, root, src);
   facts.relationships = std::move(relationships.classes);
+  // Most files have no directive: their comments are not walked.
+  if (src.find("awaitify:") != std::string_view::npos) {
+    facts.suppressions = Suppressions::from_tree(root, src);
+  }
   return facts;
 }
 

@@ -116,6 +116,85 @@ std::string caller_refusal(const ProjectIndex& index, const CallSite& site,
   return {};
 }
 
+// What a `# awaitify:` comment holds as it is: a function in a skip-file module, or one whose
+// header (decorators and def line), or a line it would change, says `ignore` for a rule that
+// would change it.
+struct Hold {
+  std::string reason;  // empty: nothing holds it
+  bool by_ignore = false;
+  std::string rule;  // the rule the ignore comment named (or matched, for a bare ignore)
+  std::string at;    // the comment's "path:line"
+};
+
+const Suppressions* suppressions_at(const ProjectIndex& index, const std::string& path) {
+  const ModuleFacts* module = index.module_for_path(path);
+  return module && !module->suppressions.empty() ? &module->suppressions : nullptr;
+}
+
+constexpr const char* kSkipFileReason = "its file is marked `# awaitify: skip-file`";
+
+std::string marked(const std::string& directive, const std::string& path, uint32_t line) {
+  return "`# awaitify: " + directive + "` (" + path + ":" + std::to_string(line) + ")";
+}
+
+// The first line of `lines` where a comment says ignore for one of `rules`: the comment as
+// messages show it, and the rule.
+Hold ignored_line(const Suppressions& comments, const std::vector<uint32_t>& lines,
+                  const std::vector<std::string>& rules, const std::string& path) {
+  for (uint32_t line : lines) {
+    for (const std::string& rule : rules) {
+      std::string directive = comments.directive(line, rule);
+      if (!directive.empty()) {
+        return {marked(directive, path, line), true, rule, path + ":" + std::to_string(line)};
+      }
+    }
+  }
+  return {};
+}
+
+Hold header_hold(const ProjectIndex& index, const FunctionFacts& fn,
+                 const std::vector<std::string>& rules) {
+  std::string path = index.path_of(fn);
+  const Suppressions* comments = suppressions_at(index, path);
+  if (!comments) return {};
+  if (comments->skip_file()) return {kSkipFileReason, false, {}, {}};
+  std::vector<uint32_t> header;
+  for (uint32_t line = fn.first_line; line <= fn.header_end_line; ++line) header.push_back(line);
+  Hold hold = ignored_line(*comments, header, rules, path);
+  if (!hold.reason.empty()) hold.reason = "its definition is marked " + hold.reason;
+  return hold;
+}
+
+// The rules whose comments hold a seed: its transform's, and those of the transform's phase,
+// whose passes change one function together (the db phase's AW102..AW106 on one session).
+std::vector<std::string> phase_rules(const std::string& origin) {
+  std::vector<std::string> rules{origin};
+  const TransformInfo* seeding = find_transform(origin);
+  if (!seeding) return rules;
+  for (const TransformInfo& transform : transform_table()) {
+    if (transform.phase == seeding->phase && transform.id != origin) rules.push_back(transform.id);
+  }
+  return rules;
+}
+
+// A seed is held by its header, or by a comment on a line of its body where a blocking call
+// makes its phase change it: the function is then kept whole, never half-migrated.
+Hold seed_hold(const ProjectIndex& index, const FunctionFacts& fn, const Seed& seed) {
+  bool changes = !seed.group.empty() || (seed.becomes_async && !fn.is_async);
+  if (!changes) return {};
+  std::vector<std::string> rules = phase_rules(seed.origin);
+  Hold hold = header_hold(index, fn, rules);
+  if (!hold.reason.empty()) return hold;
+  std::string path = index.path_of(fn);
+  const Suppressions* comments = suppressions_at(index, path);
+  if (!comments) return {};
+  std::vector<uint32_t> lines;
+  for (const CallFact& call : fn.blocking) lines.push_back(call.line);
+  hold = ignored_line(*comments, lines, rules, path);
+  if (!hold.reason.empty()) hold.reason = "a line it would change is marked " + hold.reason;
+  return hold;
+}
+
 struct Closure {
   std::set<std::string> functions;
   std::map<std::string, std::string> parents;  // caller -> callee that made it async
@@ -123,7 +202,29 @@ struct Closure {
   std::map<std::string, std::string> reasons;
   std::set<std::string> outside;
   std::vector<Stop> stops;
+  std::set<std::pair<std::string, std::string>> suppressed;  // (rule, the comment's path:line)
 };
+
+constexpr const char* kClosureRule = "AW401";
+
+// Why a comment keeps this caller from awaiting (or becoming async): its file is skip-file,
+// the call's line or the caller's header says ignore for AW401. Empty when none does.
+std::string caller_held(const ProjectIndex& index, const CallSite& site, Closure& closure) {
+  const Suppressions* comments = suppressions_at(index, site.path);
+  if (!comments) return {};
+  if (comments->skip_file()) return "the caller's file is marked `# awaitify: skip-file`";
+  std::string directive = comments->directive(site.fact.line, kClosureRule);
+  if (!directive.empty()) {
+    closure.suppressed.insert({kClosureRule, site.path + ":" + std::to_string(site.fact.line)});
+    return "the call is marked " + marked(directive, site.path, site.fact.line);
+  }
+  const FunctionFacts& caller = *site.caller;
+  if (caller.is_module || caller.is_async) return {};
+  Hold hold = header_hold(index, caller, {kClosureRule});
+  if (hold.by_ignore) closure.suppressed.insert({kClosureRule, hold.at});
+  return hold.reason.empty() ? std::string()
+                             : "the caller " + caller.qualified + " stays sync: " + hold.reason;
+}
 
 // "path:line function" from the seed (where it is defined) through each caller (where it
 // makes the call) to function.
@@ -138,6 +239,22 @@ std::vector<std::string> chain_to(const Closure& closure, const std::string& fun
     current = parent->second;
   }
   return chain;
+}
+
+// A method of the same name in the class hierarchy would become async with `current`; when a
+// comment holds it, the seed stops there instead.
+bool stopped_by_held_method(const ProjectIndex& index, const Seed& seed, const std::string& current,
+                            const FunctionFacts& related, Closure& closure) {
+  Hold hold = header_hold(index, related, {kClosureRule});
+  if (hold.reason.empty()) return false;
+  if (hold.by_ignore) closure.suppressed.insert({kClosureRule, hold.at});
+  std::vector<std::string> chain = chain_to(closure, current);
+  chain.push_back(index.path_of(related) + ":" + std::to_string(related.line) + " " +
+                  related.qualified);
+  closure.stops.push_back(
+      Stop{seed.function, seed.origin, chain,
+           "a method of the same name in its class hierarchy stays sync: " + hold.reason});
+  return true;
 }
 
 Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOptions& options) {
@@ -162,7 +279,7 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
     const FunctionFacts* fn = index.function(current);
     if (!fn) continue;
     for (const FunctionFacts* related : index.related_methods(*fn)) {
-      if (!related->is_async) {
+      if (!related->is_async && !stopped_by_held_method(index, seed, current, *related, closure)) {
         add(related->qualified, current,
             "shares the method name with " + current + " in its class hierarchy",
             index.path_of(*related) + ":" + std::to_string(related->line));
@@ -199,6 +316,7 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
         continue;
       }
       std::string why = caller_refusal(index, site, options);
+      if (why.empty()) why = caller_held(index, site, closure);
       if (!why.empty()) {
         std::vector<std::string> chain = chain_to(closure, current);
         chain.push_back(site_text(site));
@@ -234,6 +352,12 @@ std::string chain_text(const Stop& stop) {
   std::string text;
   for (const std::string& link : stop.chain) text += (text.empty() ? "" : " → ") + link;
   return text;
+}
+
+std::string refusal_text(const Stop& stop) {
+  if (stop.held) return "`" + stop.seed + "` stays as it is: " + stop.reason;
+  return "making `" + stop.seed + "` async would leave a caller with a coroutine: " + stop.reason +
+         " (" + chain_text(stop) + ")";
 }
 
 std::string Plan::reason(const std::string& qualified) const {
@@ -317,7 +441,19 @@ Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,
     if (!fn) continue;
     SeedOutcome outcome{seed, fn, {}};
     outcome.seed.function = fn->qualified;
-    if (seed.becomes_async) outcome.closure = close_over(index, outcome.seed, options);
+    Hold hold = seed_hold(index, *fn, outcome.seed);
+    if (!hold.reason.empty()) {
+      // Refused like a seed whose caller cannot await: its transform leaves it and says why.
+      outcome.closure.stops.push_back(
+          Stop{fn->qualified,
+               seed.origin,
+               {index.path_of(*fn) + ":" + std::to_string(fn->line) + " " + fn->qualified},
+               hold.reason,
+               true});
+      if (hold.by_ignore) outcome.closure.suppressed.insert({hold.rule, hold.at});
+    } else if (seed.becomes_async) {
+      outcome.closure = close_over(index, outcome.seed, options);
+    }
     place_group_member(index, outcome, options);
     outcomes.push_back(std::move(outcome));
   }
@@ -326,6 +462,7 @@ Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,
     const FunctionFacts* fn = outcome.fn;
     Closure& closure = outcome.closure;
     plan.seeds_.push_back(fn->qualified);
+    plan.suppressed_.insert(closure.suppressed.begin(), closure.suppressed.end());
     if (!closure.stops.empty()) {
       plan.refused_.insert(fn->qualified);
       plan.stops_.insert(plan.stops_.end(), closure.stops.begin(), closure.stops.end());

@@ -1,8 +1,12 @@
 #include "awaitify/suppress.hpp"
 
+#include <algorithm>
 #include <cctype>
 
+#include "awaitify/audit.hpp"
 #include "awaitify/syntax.hpp"
+#include "awaitify/transform.hpp"
+#include "awaitify/verify.hpp"
 
 namespace awaitify {
 
@@ -20,12 +24,47 @@ std::string upper(std::string text) {
   return text;
 }
 
+// A transform (AW501), a verify rule (AWV004) or an audit group (AWA001).
+bool known_rule(const std::string& id) {
+  if (find_transform(id) || is_verify_rule(id)) return true;
+  const std::vector<RuleInfo>& groups = audit_groups();
+  return std::any_of(groups.begin(), groups.end(),
+                     [&](const RuleInfo& group) { return group.id == id; });
+}
+
 }  // namespace
 
 bool Suppressions::suppresses(uint32_t line, const std::string& rule) const {
   if (every_rule_.count(line)) return true;
   auto it = lines_.find(line);
   return it != lines_.end() && it->second.count(rule) > 0;
+}
+
+std::string Suppressions::directive(uint32_t line, const std::string& rule) const {
+  if (every_rule_.count(line)) return "ignore";
+  return suppresses(line, rule) ? "ignore[" + rule + "]" : std::string();
+}
+
+std::vector<uint32_t> Suppressions::lines() const {
+  std::set<uint32_t> lines(every_rule_.begin(), every_rule_.end());
+  for (const auto& [line, rules] : lines_) lines.insert(line);
+  return {lines.begin(), lines.end()};
+}
+
+std::vector<std::string> Suppressions::warnings(const std::string& path) const {
+  std::vector<std::string> out;
+  for (const std::string& bad : malformed_)
+    out.push_back(path + ":" + bad + " (not an awaitify directive)");
+  for (const auto& [line, rules] : lines_) {
+    for (const std::string& rule : rules) {
+      if (!known_rule(rule)) {
+        out.push_back(path + ":" + std::to_string(line) + ": `# awaitify: ignore[" + rule +
+                      "]` names no rule, so it suppresses nothing (see 'awaitify list' and "
+                      "docs/rules.md)");
+      }
+    }
+  }
+  return out;
 }
 
 void Suppressions::add_comment(uint32_t line, std::string_view comment) {

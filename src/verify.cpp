@@ -538,8 +538,8 @@ Report verify(const ProjectView& project, const VerifyOptions& options) {
       report.skipped_files.push_back(file.source.path());
       continue;
     }
-    for (const std::string& bad : file.suppressions.malformed()) {
-      report.warnings.push_back(file.source.path() + ":" + bad + " (not an awaitify directive)");
+    for (const std::string& warning : file.suppressions.warnings(file.source.path())) {
+      report.warnings.push_back(warning);
     }
     suppressions[file.source.path()] = file.suppressions;
     if (!file.facts || !file.tree) continue;

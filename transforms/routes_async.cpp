@@ -38,8 +38,9 @@ std::optional<std::string> reason_to_stay_sync(TSNode def, const FileContext& co
     return "kept sync: the index did not plan it (its decorators or calls could not be resolved)";
   }
   const Stop& stop = stops.front();
-  return "kept sync: making it async would leave a caller with a coroutine: " + stop.reason + " (" +
-         chain_text(stop) + ")";
+  if (stop.held) return "kept sync: " + stop.reason;
+  return "kept sync: making it async would leave a caller with a coroutine: " + stop.reason +
+         " (" + chain_text(stop) + ")";
 }
 
 PassResult run(const FileContext& context) {

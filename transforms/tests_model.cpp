@@ -389,9 +389,7 @@ class ModelBuilder {
         seeds.push_back({function, "tests phase", kAsyncId});
       Plan plan = build_plan(index_, seeds, options);
       for (const Stop& stop : plan.stops()) {
-        u->refusals.push_back("making `" + stop.seed +
-                              "` async would leave a caller with a coroutine: " + stop.reason +
-                              " (" + chain_text(stop) + ")");
+        u->refusals.push_back(refusal_text(stop));
       }
     }
   }

@@ -52,8 +52,7 @@ std::string Model::refusal(const Unit& unit, const Plan& plan) const {
     if (plan.becomes_async(function)) continue;
     std::vector<Stop> stops = plan.stops_for(function);
     if (!stops.empty()) {
-      return "making `" + function + "` async would leave a caller with a coroutine: " + stops.front().reason +
-             " (" + chain_text(stops.front()) + ")";
+      return refusal_text(stops.front());
     }
     return "`" + function + "` is not made async in this run (its file is not selected, or " + kAsyncId +
            " is skipped)";

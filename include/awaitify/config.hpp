@@ -1,7 +1,8 @@
 #pragma once
-// Configuration for every command (diff, apply and plan too): `[tool.awaitify]` in the nearest pyproject.toml
-// above the paths (or a file given with --config), read with a small TOML reader that covers what
-// pyproject files use (tables, dotted keys, strings, numbers, booleans, arrays, inline tables).
+// Configuration for every command (diff, apply and plan too): `[tool.awaitify]` in the nearest
+// pyproject.toml above the paths (or a file given with --config), read with a small TOML reader
+// that covers what pyproject files use (tables, dotted keys, strings, numbers, booleans, arrays,
+// inline tables).
 //
 //   [tool.awaitify]
 //   phases = ["db", "http"]        # default phases (the command line's --phase wins)
@@ -13,6 +14,8 @@
 //   http-timeout = 10              # --http-library and --wrap-blocking
 //   http-library = "httpx"
 //   wrap-blocking = true
+//   targets = { sqlalchemy = "1.4" }  # library versions to write for, as --target sqlalchemy=1.4
+//                                     # (also a [tool.awaitify.targets] table)
 //
 // Any other key in the table is an error that names it.
 #include <map>
@@ -48,13 +51,20 @@ struct Config {
   std::string path;  // the file it came from; empty: no configuration
   std::string base;  // the directory include/exclude globs are relative to
   std::vector<std::string> phases, only, skip, include, exclude;
-  std::map<std::string, std::string>
-      settings;  // "http-client" -> "shared", "wrap-blocking" -> "true"
+  std::map<std::string, std::string> settings;  // "http-client" -> "shared", "wrap-blocking" ->
+                                                // "true", "target.sqlalchemy" -> "1.4"
 
   // Whether a file (a path as discover() gives it) passes include and exclude.
   bool selects(const std::string& file) const;
   std::vector<std::string> filter(const std::vector<std::string>& files) const;
 };
+
+// The library versions the passes can write for (`--target sqlalchemy=1.4`, `targets = {
+// sqlalchemy = "1.4" }`): library -> versions, the default last.
+const std::map<std::string, std::vector<std::string>>& known_targets();
+// Why a target is not one of them ("unknown target 'fastapi' (known: sqlalchemy = 1.4 or
+// 2.0)"); empty when it is.
+std::string target_problem(const std::string& library, const std::string& version);
 
 // The [tool.awaitify] table of the nearest pyproject.toml above the first path that has one; an
 // empty Config when there is none. Errors: a file that does not parse, an unknown key, a value of

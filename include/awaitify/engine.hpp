@@ -32,6 +32,11 @@ struct FileOutcome {
   std::map<std::string, int> edits_by_transform;
   std::optional<std::string> input_error;   // the file could not be read or parsed: untouched
   std::optional<std::string> engine_error;  // a pass misbehaved: the file is left untouched
+  bool skipped = false;                     // `# awaitify: skip-file`: no pass ran
+  // The `# awaitify: ignore` comments whose lines' edits were dropped: (rule, "path:line"). The
+  // plan lists those that kept functions out of the closure (Plan::suppressed).
+  std::set<std::pair<std::string, std::string>> suppressed;
+  std::vector<std::string> directive_warnings;  // Suppressions::warnings: unreadable, unknown IDs
 
   bool changed() const { return !input_error && !engine_error && result != original.text(); }
   std::string result_bytes() const;  // with the BOM when the original had one
@@ -64,6 +69,11 @@ std::vector<Seed> collect_seeds(const ProjectIndex& index,
                                 const std::vector<const TransformInfo*>& transforms,
                                 const std::set<std::string>& selected_paths, unsigned jobs = 0,
                                 const Settings& settings = Settings{});
+
+// What `# awaitify: ignore` comments suppressed in a run, by rule: each comment once per rule,
+// whether it held a function in the plan or dropped a pass's edits (or both).
+std::map<std::string, size_t> count_suppressed(const Plan& plan,
+                                               const std::vector<FileOutcome>& outcomes);
 
 // Runs the passes over one file already read (tests, stdin).
 FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,

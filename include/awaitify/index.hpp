@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "awaitify/source.hpp"
+#include "awaitify/suppress.hpp"
 
 namespace awaitify {
 
@@ -43,6 +44,10 @@ struct FunctionFacts {
   std::string qualified;   // module.func or module.Class.method (module.<module> for top level)
   std::string class_name;  // qualified class, for methods
   uint32_t line = 0;
+  // The header a `# awaitify: ignore` comment holds the whole function by: from its first
+  // decorator to the line before its body (the def line when the body shares it).
+  uint32_t first_line = 0, header_end_line = 0;
+  uint32_t end_line = 0;  // its last line (nested definitions included)
   bool is_async = false;
   bool is_generator = false;
   bool is_module = false;  // the pseudo-function of module-level code
@@ -107,6 +112,8 @@ struct ModuleFacts {
   // The lines of `Depends(...)` in parameter lists (each a FunctionFacts::dependencies entry),
   // to tell them from the ones elsewhere (a type alias, a decorator's dependencies=).
   std::set<uint32_t> parameter_dependency_lines;
+  // Its `# awaitify:` comments: a skip-file module and ignored lines are left as they are.
+  Suppressions suppressions;
 
   // What a local dotted name means in this module ("r.get" -> "requests.get", "helper" ->
   // "pkg.mod.helper", "open" -> "builtins.open"), or empty when it is not bound here.

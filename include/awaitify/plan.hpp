@@ -40,10 +40,16 @@ struct Stop {
   std::string origin;
   std::vector<std::string> chain;  // "path:line function" from the seed to the stopping caller
   std::string reason;
+  // A `# awaitify:` comment holds the seed itself (skip-file, or ignore on its def line or on a
+  // line it would change): no caller is involved.
+  bool held = false;
 };
 
 // "a.py:12 f → b.py:40 g → c.py:7 main": from the seed to the caller that stopped it.
 std::string chain_text(const Stop& stop);
+// Why a refused seed stays sync, for findings: "making `f` async would leave a caller with a
+// coroutine: <reason> (<chain>)", or "`f` stays as it is: <reason>" when a comment holds it.
+std::string refusal_text(const Stop& stop);
 
 struct PlanOptions {
   // Files the run may write; callers elsewhere in the project are pulled in when `expand`,
@@ -78,6 +84,9 @@ class Plan {
   bool empty() const { return async_.empty() && repaired_.empty() && members_.empty(); }
   // A member of a seed group the plan accepted (see Seed::group).
   bool migrates(const std::string& qualified) const { return members_.count(qualified) > 0; }
+  // The `# awaitify: ignore` comments that kept something out of the closure (a function whose
+  // header or changed line says ignore, a call that may not be awaited): (rule, "path:line").
+  const std::set<std::pair<std::string, std::string>>& suppressed() const { return suppressed_; }
   // A readable tree of the closure: which functions become async and why, and the stops.
   std::string describe() const;
   std::string to_json() const;
@@ -95,6 +104,7 @@ class Plan {
   std::set<std::string> selected_;  // empty: every file of the index
   std::vector<std::string> unresolved_;
   std::set<std::string> members_;
+  std::set<std::pair<std::string, std::string>> suppressed_;
 };
 
 Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,

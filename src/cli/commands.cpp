@@ -223,17 +223,19 @@ uint32_t first_changed_line(std::string_view before, std::string_view after) {
 // With --apply, SIGINT/SIGTERM stop the writes between files, as for `apply`: false then.
 bool add_changes(Report& report, const RunResult& result, const ReportOptions& options,
                  std::map<std::string, FileStatus>& files) {
-  std::set<std::string> skipped(report.skipped_files.begin(), report.skipped_files.end());
   size_t written_files = 0;
+  for (const auto& [rule, count] : count_suppressed(result.plan, result.outcomes))
+    report.suppressed[rule] += count;
   for (const FileOutcome& outcome : result.outcomes) {
     if (outcome.input_error) report.errors.push_back(*outcome.input_error);
     if (outcome.engine_error) report.errors.push_back(*outcome.engine_error);
-    if (!outcome.changed()) continue;
-    if (skipped.count(outcome.path) ||
-        Suppressions::from_text(outcome.original.text()).skip_file()) {
-      if (!skipped.count(outcome.path)) report.skipped_files.push_back(outcome.path);
-      continue;
+    // verify reported them already when it ran.
+    for (const std::string& warning : outcome.directive_warnings) {
+      if (std::find(report.warnings.begin(), report.warnings.end(), warning) ==
+          report.warnings.end())
+        report.warnings.push_back(warning);
     }
+    if (!outcome.changed()) continue;
     FileStatus& status = files[outcome.path];
     status.path = outcome.path;
     for (const auto& [id, count] : outcome.edits_by_transform) status.edits[id] += count;
@@ -344,6 +346,12 @@ int run_command(const std::string& command, const ReportOptions& options) {
 }
 
 }  // namespace
+
+std::string check_target_option(const std::string& spec) {
+  size_t equals = spec.find('=');
+  if (equals == std::string::npos) return "expected LIBRARY=VERSION, e.g. sqlalchemy=1.4";
+  return target_problem(spec.substr(0, equals), spec.substr(equals + 1));
+}
 
 ReportCommands::ReportCommands(CLI::App& app) {
   audit_ = app.add_subcommand(

@@ -28,6 +28,10 @@ struct ReportOptions {
       settings;  // --http-client, --wrap-blocking, ... (as for apply)
 };
 
+// --target LIBRARY=VERSION: why it is not a known target (empty when it is), as the
+// configuration's `targets` table checks it.
+std::string check_target_option(const std::string& spec);
+
 class ReportCommands {
  public:
   // Adds the subcommands to app.

@@ -128,8 +128,9 @@ std::string colorize(const std::string& diff) {
 }
 
 struct Totals {
-  size_t files = 0, changed = 0, errors = 0, findings = 0;
+  size_t files = 0, changed = 0, errors = 0, findings = 0, skipped = 0;
   std::map<std::string, int> edits;
+  std::map<std::string, size_t> suppressed;  // by rule: `# awaitify: ignore` comments honoured
 };
 
 Totals summarize(const std::vector<FileOutcome>& outcomes) {
@@ -141,10 +142,30 @@ Totals summarize(const std::vector<FileOutcome>& outcomes) {
     totals.errors += (outcome.input_error || outcome.engine_error) ? 1 : 0;
     totals.changed += outcome.changed() ? 1 : 0;
     totals.findings += outcome.findings.size();
+    totals.skipped += outcome.skipped ? 1 : 0;
+    for (const std::string& warning : outcome.directive_warnings) {
+      spdlog::warn("awaitify: warning: {}", warning);
+    }
     report_findings(outcome);
     for (const auto& [id, count] : outcome.edits_by_transform) totals.edits[id] += count;
   }
   return totals;
+}
+
+// "; 2 suppressed (AW201 ×1, AW501 ×1); 1 file skipped", as audit and verify say it.
+std::string suppression_notes(const Totals& totals) {
+  std::string text, rules;
+  size_t total = 0;
+  for (const auto& [id, count] : totals.suppressed) {
+    rules += (rules.empty() ? "" : ", ") + id + " ×" + std::to_string(count);
+    total += count;
+  }
+  if (total) text += "; " + std::to_string(total) + " suppressed (" + rules + ")";
+  if (totals.skipped) {
+    text += "; " + std::to_string(totals.skipped) + (totals.skipped == 1 ? " file" : " files") +
+            " skipped";
+  }
+  return text;
 }
 
 void print_summary(const Totals& totals, const char* verb) {
@@ -154,8 +175,9 @@ void print_summary(const Totals& totals, const char* verb) {
         (per_transform.empty() ? " (" : ", ") + id + ": " + std::to_string(count) + " edits";
   }
   if (!per_transform.empty()) per_transform += ")";
-  spdlog::info("awaitify: {} files checked, {} {}{}, {} findings, {} errors", totals.files,
-               totals.changed, verb, per_transform, totals.findings, totals.errors);
+  spdlog::info("awaitify: {} files checked, {} {}{}, {} findings, {} errors{}", totals.files,
+               totals.changed, verb, per_transform, totals.findings, totals.errors,
+               suppression_notes(totals));
 }
 
 Result<std::vector<const TransformInfo*>> selection_of(const CommonOptions& options) {
@@ -184,6 +206,7 @@ int run_stdin(const std::vector<const TransformInfo*>& transforms, bool apply) {
   Plan plan = build_plan(index, collect_seeds(index, transforms, {"stdin.py"}, 1), PlanOptions{});
   FileOutcome outcome = transform_source(*source, index, plan, transforms);
   Totals totals = summarize({outcome});
+  totals.suppressed = count_suppressed(plan, {outcome});
   if (apply)
     std::cout << (outcome.changed() ? outcome.result_bytes() : bytes);
   else
@@ -302,6 +325,7 @@ int run_files(const CommonOptions& command_line, Mode mode) {
   if (mode == Mode::plan) return print_plan(result, options);
   const std::vector<FileOutcome>& outcomes = result.outcomes;
   Totals totals = summarize(outcomes);
+  totals.suppressed = count_suppressed(result.plan, outcomes);
   report_pulled_in(result.plan, apply);
   bool color = options.color == "always" || (options.color == "auto" && ::isatty(STDOUT_FILENO));
   size_t written = 0;

@@ -1,25 +1,8 @@
 #include "pass_settings.hpp"
 
-#include <regex>
+#include "commands.hpp"
 
 namespace awaitify::cli {
-
-namespace {
-
-// sqlalchemy=1.4|2.0, fastapi=MAJOR.MINOR[.PATCH].
-CLI::Validator target_validator() {
-  return CLI::Validator(
-      [](std::string& target) -> std::string {
-        if (target == "sqlalchemy=1.4" || target == "sqlalchemy=2.0") return {};
-        static const std::regex fastapi(R"(fastapi=\d+\.\d+(\.\d+)?)");
-        if (std::regex_match(target, fastapi)) return {};
-        return "'" + target +
-               "' is not a target: sqlalchemy=1.4, sqlalchemy=2.0 or fastapi=VERSION";
-      },
-      "TARGET");
-}
-
-}  // namespace
 
 void add_pass_settings(CLI::App& command, std::map<std::string, std::string>& values) {
   command
@@ -55,7 +38,7 @@ void add_pass_settings(CLI::App& command, std::map<std::string, std::string>& va
           "library versions to write for: sqlalchemy=1.4 (sessionmaker(class_=AsyncSession)) or "
           "sqlalchemy=2.0 (the default: async_sessionmaker); fastapi=VERSION (before 0.93: "
           "app.router.lifespan_context = lifespan instead of FastAPI(lifespan=...))")
-      ->check(target_validator())
+      ->check(check_target_option)
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

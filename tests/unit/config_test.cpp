@@ -83,10 +83,10 @@ TEST(Config, FoundByWalkingUpAndCheckedKeyByKey) {
   EXPECT_FALSE(config->selects((dir.path() / "app/api_pb2.py").string()));
 
   write_file(dir.path() / "pyproject.toml",
-             "[tool.awaitify]\nphases = [\"db\"]\ntargets = [\"sqlalchemy\"]\n");
+             "[tool.awaitify]\nphases = [\"db\"]\ntarget = [\"sqlalchemy\"]\n");
   auto unknown = find_config({dir.path().string()});
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.error().message.find(":3: unknown key 'targets' in [tool.awaitify]"),
+  EXPECT_NE(unknown.error().message.find(":3: unknown key 'target' in [tool.awaitify]"),
             std::string::npos)
       << unknown.error().message;
   write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphases = 3\n");
@@ -100,6 +100,55 @@ TEST(Config, FoundByWalkingUpAndCheckedKeyByKey) {
   auto none = find_config({dir.path().string()});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->path.empty());
+}
+
+// targets: an inline table, a [tool.awaitify.targets] table or dotted keys, each checked as
+// --target checks it.
+TEST(Config, TargetsAreLibraryVersionsInAnyTableShape) {
+  TempDir dir;
+  auto read = [&](const std::string& toml) {
+    write_file(dir.path() / "pyproject.toml", toml);
+    return find_config({dir.path().string()});
+  };
+  auto inline_table = read("[tool.awaitify]\ntargets = { sqlalchemy = \"1.4\" }\n");
+  ASSERT_TRUE(inline_table.ok()) << inline_table.error().message;
+  EXPECT_EQ(inline_table->settings.at("target.sqlalchemy"), "1.4");
+  auto table =
+      read("[tool.awaitify]\nphases = [\"db\"]\n\n[tool.awaitify.targets]\nsqlalchemy = 2.0\n");
+  ASSERT_TRUE(table.ok()) << table.error().message;
+  EXPECT_EQ(table->settings.at("target.sqlalchemy"), "2.0");
+  EXPECT_EQ(table->phases, std::vector<std::string>{"db"});
+  auto dotted = read("[tool.awaitify]\ntargets.sqlalchemy = '1.4'\n");
+  ASSERT_TRUE(dotted.ok()) << dotted.error().message;
+  EXPECT_EQ(dotted->settings.at("target.sqlalchemy"), "1.4");
+
+  auto fastapi = read("[tool.awaitify]\nphases = [\"db\"]\ntargets = { fastapi = \"0.92\" }\n");
+  ASSERT_TRUE(fastapi.ok()) << fastapi.error().message;
+  EXPECT_EQ(fastapi->settings.at("target.fastapi"), "0.92");
+  auto django = read("[tool.awaitify]\nphases = [\"db\"]\ntargets = { django = \"4.2\" }\n");
+  ASSERT_FALSE(django.ok());
+  EXPECT_NE(django.error().message.find(
+                "pyproject.toml:3: [tool.awaitify] 'targets.django': unknown target 'django' "
+                "(known: fastapi = a version (0.92), sqlalchemy = 1.4 or 2.0)"),
+            std::string::npos)
+      << django.error().message;
+  EXPECT_FALSE(read("[tool.awaitify]\ntargets = { fastapi = \"latest\" }\n").ok());
+  auto version = read("[tool.awaitify.targets]\n\nsqlalchemy = \"1.3\"\n");
+  ASSERT_FALSE(version.ok());
+  EXPECT_NE(version.error().message.find(
+                ":3: [tool.awaitify] 'targets.sqlalchemy': unknown sqlalchemy version '1.3'"),
+            std::string::npos)
+      << version.error().message;
+  auto list = read("[tool.awaitify]\ntargets = [\"sqlalchemy=1.4\"]\n");
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.error().message.find(":2: [tool.awaitify] 'targets' must be a table of library "
+                                      "versions, e.g. targets = { sqlalchemy = \"1.4\" }"),
+            std::string::npos)
+      << list.error().message;
+  auto nested = read("[tool.awaitify]\ntargets = { sqlalchemy = { version = \"1.4\" } }\n");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.error().message.find("a version must be a string"), std::string::npos)
+      << nested.error().message;
 }
 
 TEST(Config, IncludeKeepsOnlyMatchingFiles) {
@@ -156,4 +205,43 @@ TEST(Config, LifespanManagerIsOneOfTwoChoices) {
                 .error()
                 .message.find("'lifespan-manager' must be asgi-lifespan or router"),
             std::string::npos);
+}
+
+// The configured target changes what diff writes; --target on the command line wins, and a bad
+// target in either place is a usage error naming it.
+TEST(ConfigCli, TargetsDriveTheDbPhaseAndTheCommandLineWins) {
+  TempDir dir;
+  fs::path fixture = fs::path(AWAITIFY_FIXTURES) / "db_phase/target_sqlalchemy_14/before";
+  for (const char* file : {"api.py", "database.py"}) {
+    write_file(dir.path() / file, read_file(fixture / file));
+  }
+  write_file(dir.path() / "pyproject.toml",
+             "[tool.awaitify]\nphases = [\"db\"]\ntargets = { sqlalchemy = \"1.4\" }\n");
+  CliOutput configured = run_awaitify(dir.path(), "diff --color never");
+  EXPECT_EQ(configured.status, 1) << configured.err;
+  EXPECT_NE(configured.out.find("sessionmaker(async_engine, class_=AsyncSession"),
+            std::string::npos)
+      << configured.out;
+  EXPECT_EQ(configured.out.find("async_sessionmaker"), std::string::npos) << configured.out;
+  CliOutput overridden = run_awaitify(dir.path(), "diff --color never --target sqlalchemy=2.0");
+  EXPECT_NE(overridden.out.find("async_sessionmaker"), std::string::npos) << overridden.out;
+  CliOutput check = run_awaitify(dir.path(), "check --diff --target sqlalchemy=2.0");
+  EXPECT_NE(check.out.find("async_sessionmaker"), std::string::npos) << check.out;
+
+  CliOutput bad_flag = run_awaitify(dir.path(), "diff --target django=4.2");
+  EXPECT_EQ(bad_flag.status, 2);
+  EXPECT_NE(bad_flag.err.find(
+                "unknown target 'django' (known: fastapi = a version (0.92), sqlalchemy = 1.4 or "
+                "2.0)"),
+            std::string::npos)
+      << bad_flag.err;
+  write_file(dir.path() / "pyproject.toml",
+             "[tool.awaitify]\ntargets = { sqlalchemy = \"3.0\" }\n");
+  CliOutput bad_config = run_awaitify(dir.path(), "apply");
+  EXPECT_EQ(bad_config.status, 2);
+  EXPECT_NE(bad_config.err.find("pyproject.toml:2: [tool.awaitify] 'targets.sqlalchemy': unknown "
+                                "sqlalchemy version '3.0'"),
+            std::string::npos)
+      << bad_config.err;
+  EXPECT_EQ(read_file(dir.path() / "api.py"), read_file(fixture / "api.py"));
 }

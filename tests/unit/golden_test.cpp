@@ -4,12 +4,14 @@
 // A case is either before.py/after.py or, for several modules, before/ and after/ folders; an
 // optional `settings` file holds the choices a user would pass as flags (key=value lines).
 // fixtures/<group>/selection names the transforms the group runs ("only=AW501" or
-// "phase=routes"), so each group's cases test its own transform.
+// "phase=routes"), so each group's cases test its own transform. findings.txt ends with what
+// `# awaitify:` comments did: skipped files, unreadable directives, suppressed counts by rule.
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "awaitify/engine.hpp"
@@ -130,7 +132,8 @@ TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
       if (!line.empty()) files.push_back(line);
     }
   }
-  std::vector<FileOutcome> outcomes = run(files, *transforms, options).outcomes;
+  RunResult result = run(files, *transforms, options);
+  std::vector<FileOutcome> outcomes = std::move(result.outcomes);
   std::sort(outcomes.begin(), outcomes.end(),
             [](const FileOutcome& a, const FileOutcome& b) { return a.path < b.path; });
   fs::current_path(saved_cwd);
@@ -156,6 +159,15 @@ TEST_P(Golden, BeforeBecomesAfterAndStaysSo) {
         EXPECT_EQ(read_file(entry.path()), read_file(input / relative)) << relative << " was not run";
       }
     }
+  }
+  // What `# awaitify:` comments held or dropped, as the summary counts it.
+  for (const FileOutcome& outcome : outcomes) {
+    if (outcome.skipped) findings += "skipped: " + outcome.path + "\n";
+    for (const std::string& warning : outcome.directive_warnings)
+      findings += "warning: " + warning + "\n";
+  }
+  for (const auto& [rule, count] : count_suppressed(result.plan, outcomes)) {
+    findings += "suppressed: " + rule + " x" + std::to_string(count) + "\n";
   }
   std::string expected_findings =
       fs::exists(c.dir / "findings.txt") ? read_file(c.dir / "findings.txt") : "";

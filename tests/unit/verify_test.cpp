@@ -127,13 +127,18 @@ TEST(VerifyCli, OnlyAndSkipSelectRules) {
 TEST(VerifyCli, SuppressionsAreCountedInTheSummary) {
   TempDir dir;
   project(dir);
-  write_file(dir.path() / "a.py",
-             "import time\n\n\nasync def tick():\n    time.sleep(1)  # awaitify: ignore[AWV004]\n"
-             "    time.sleep(2)  # awaitify: ignore\n    time.sleep(3)\n");
+  write_file(
+      dir.path() / "a.py",
+      "import time\n\n\nasync def tick():\n    time.sleep(1)  # awaitify: ignore[AWV004]\n"
+      "    time.sleep(2)  # awaitify: ignore\n    time.sleep(3)  # awaitify: ignore[AWV04]\n");
   write_file(dir.path() / "b.py", "# awaitify: skip-file\n" + kBlocking);
   CliOutput output = run_awaitify(dir.path(), "verify");
   EXPECT_EQ(output.status, 1);
   EXPECT_NE(output.out.find("a.py:7:5: AWV004"), std::string::npos) << output.out;
+  EXPECT_NE(output.out.find("awaitify: warning: a.py:7: `# awaitify: ignore[AWV04]` names no rule, "
+                            "so it suppresses nothing"),
+            std::string::npos)
+      << output.out;
   EXPECT_EQ(output.out.find("b.py"), std::string::npos) << output.out;
   EXPECT_NE(output.out.find(
                 "1 problem (AWV004 ×1) in 1 file of 2; 2 suppressed (AWV004 ×2); 1 file skipped"),
