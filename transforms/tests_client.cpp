@@ -169,10 +169,10 @@ class ClientPass {
       need_lifespan_ = true;
       std::string why = choice == "asgi-lifespan" ? "--lifespan-manager asgi-lifespan"
                                                   : "the project uses asgi-lifespan";
-      note(statement,
-           "lifespan kept: asgi_lifespan.LifespanManager runs the app's startup and shutdown "
-           "around the client, as `with TestClient(app)` did (" +
-               why + ")");
+      summary_note(statement,
+                   "lifespan kept: asgi_lifespan.LifespanManager runs the app's startup and "
+                   "shutdown around the test clients, as `with TestClient(app)` did (" +
+                       why + ")");
       return;
     }
     edits_.push_back(Edit::insert(ts_node_start_byte(item),
@@ -182,10 +182,11 @@ class ClientPass {
             ? "--lifespan-manager router"
             : "the project does not use asgi-lifespan; --lifespan-manager asgi-lifespan "
               "uses its LifespanManager";
-    note(statement,
-         "lifespan kept: the app's own lifespan context runs its startup and shutdown around the "
-         "client, as `with TestClient(app)` did (" +
-             why + ")");
+    summary_note(statement,
+                 "lifespan kept: the app's own lifespan context (app.router.lifespan_context) runs "
+                 "its startup and shutdown around the test clients, as `with TestClient(app)` did "
+                 "(" +
+                     why + ")");
   }
 
   void convert_annotations(const FunctionInfo& fn) {
@@ -252,6 +253,10 @@ class ClientPass {
   }
   void note(TSNode at, std::string message) {
     result_.findings.push_back(context_.finding(kClientId, at, Severity::note, std::move(message)));
+  }
+  void summary_note(TSNode at, std::string message) {
+    note(at, std::move(message));
+    result_.findings.back().summary = true;
   }
 
   const FileContext& context_;

@@ -24,6 +24,9 @@ struct Finding {
   Position position;
   Severity severity = Severity::note;
   std::string message;
+  // A choice the run made for the whole project (which lifespan manager the tests use): the
+  // summary says it once, even without -v.
+  bool summary = false;
 };
 
 // Choices a user makes for a run (`--http-client scoped`, `--wrap-blocking`, targets), by name.

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "awaitify/config.hpp"
@@ -166,6 +167,17 @@ std::string suppression_notes(const Totals& totals) {
             " skipped";
   }
   return text;
+}
+
+// The run's project-wide choices, once each (the findings that say them repeat per file).
+void report_choices(const std::vector<FileOutcome>& outcomes) {
+  std::set<std::string> said;
+  for (const FileOutcome& outcome : outcomes) {
+    for (const Finding& finding : outcome.findings) {
+      std::string line = finding.id + ": " + finding.message;
+      if (finding.summary && said.insert(line).second) spdlog::info("awaitify: {}", line);
+    }
+  }
 }
 
 void print_summary(const Totals& totals, const char* verb) {
@@ -350,6 +362,7 @@ int run_files(const CommonOptions& command_line, Mode mode) {
     }
   }
   std::cout.flush();
+  report_choices(outcomes);
   print_summary(totals, apply ? "changed" : "would change");
   if (totals.errors) return kExitError;
   return (!apply && totals.changed) ? kExitChanges : kExitOk;
