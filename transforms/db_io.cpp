@@ -31,7 +31,63 @@ std::string method_of(TSNode call, std::string_view src) {
   return std::string(node_text(field(field(call, "function"), "attribute"), src));
 }
 
-// `with` -> `async with` when every item of the statement is a session transaction.
+bool holds_multiline_string(TSNode node) {
+  bool found = false;
+  walk(node, [&](TSNode child) {
+    if (found) return false;
+    if (is(child, "string") && ts_node_start_point(child).row != ts_node_end_point(child).row)
+      found = true;
+    return !found;
+  });
+  return found;
+}
+
+// `with a, db.begin() as t, b:` -> one statement per item, nested, `async with` for the
+// transaction: `async with` takes async context managers only. The body moves in by inserting
+// indentation at its line starts, so the pass's other edits inside it stay as they are.
+std::optional<std::string> split_with(const FileContext& context, TSNode statement,
+                                      const std::vector<TSNode>& items, TSNode transaction_item,
+                                      std::vector<Edit>& edits) {
+  std::string_view src = context.text();
+  TSNode clause = ts_node_named_child(statement, 0);
+  TSNode body = field(statement, "body");
+  if (ts_node_start_point(clause).row != ts_node_end_point(clause).row ||
+      ts_node_start_point(body).row == ts_node_start_point(statement).row ||
+      src.substr(ts_node_start_byte(clause), 1) == "(")
+    return "the `with` statement has other items, and it is not laid out on one line with its "
+           "body below it";
+  if (holds_multiline_string(body))
+    return "the `with` statement has other items, and its body holds a multi-line string that "
+           "re-indenting would change";
+  const SourceFile& source = context.source;
+  std::string indent(source.indent_at(ts_node_start_byte(statement)));
+  std::string unit = file_indent_unit(context.root, source);
+  std::string header;
+  for (size_t k = 0; k < items.size(); ++k) {
+    std::string prefix;
+    for (size_t level = 0; level < k; ++level) prefix += unit;
+    bool transaction = ts_node_eq(items[k], transaction_item);
+    header += (k ? source.newline() + indent + prefix : std::string()) +
+              (transaction ? "async with " : "with ") + std::string(node_text(items[k], src)) +
+              (k + 1 < items.size() ? ":" : "");
+  }
+  edits.push_back(Edit::replace(ts_node_start_byte(statement), ts_node_end_byte(clause), header));
+  std::string deeper;
+  for (size_t level = 1; level < items.size(); ++level) deeper += unit;
+  uint32_t first = source.position(ts_node_start_byte(body)).line;
+  uint32_t last = source.position(ts_node_end_byte(body)).line;
+  for (uint32_t line = first; line <= last; ++line) {
+    uint32_t start = source.line_start(line);
+    size_t end = src.find('\n', start);
+    std::string_view text = src.substr(start, end == std::string_view::npos ? end : end - start);
+    if (text.find_first_not_of(" \t\r") != std::string_view::npos)
+      edits.push_back(Edit::insert(start, deeper));
+  }
+  return std::nullopt;
+}
+
+// `with` -> `async with` when the statement's one item is a session transaction; with other
+// items, the statement is split.
 std::optional<std::string> make_async_with(const FileContext& context, TSNode statement,
                                            TSNode call, std::vector<Edit>& edits) {
   std::string_view src = context.text();
@@ -39,12 +95,17 @@ std::optional<std::string> make_async_with(const FileContext& context, TSNode st
   if (method != "begin" && method != "begin_nested") {
     return "`with " + std::string(node_text(call, src)) + "` has no async form the engine knows";
   }
-  size_t items = 0;
-  for (TSNode item : named_children(ts_node_named_child(statement, 0)))
-    items += is(item, "with_item") ? 1 : 0;
-  if (items != 1)
-    return "the `with` statement has other items, which `async with` would also need to be";
   if (is(ts_node_child(statement, 0), "async")) return std::nullopt;
+  std::vector<TSNode> items;
+  TSNode transaction_item{};
+  for (TSNode item : named_children(ts_node_named_child(statement, 0))) {
+    if (!is(item, "with_item")) continue;
+    items.push_back(item);
+    if (ts_node_start_byte(item) <= ts_node_start_byte(call) &&
+        ts_node_end_byte(call) <= ts_node_end_byte(item))
+      transaction_item = item;
+  }
+  if (items.size() > 1) return split_with(context, statement, items, transaction_item, edits);
   edits.push_back(Edit::insert(ts_node_start_byte(statement), "async "));
   return std::nullopt;
 }
@@ -56,8 +117,9 @@ Edit through_run_sync(TSNode call, std::string_view src) {
   std::string session(node_text(field(function, "object"), src));
   std::string method = method_of(call, src);
   std::string arguments(node_text(field(call, "arguments"), src));
-  return Edit::replace(ts_node_start_byte(call), ts_node_end_byte(call),
-                       session + ".run_sync(lambda sync_session: sync_session." + method + arguments + ")");
+  return Edit::replace(
+      ts_node_start_byte(call), ts_node_end_byte(call),
+      session + ".run_sync(lambda sync_session: sync_session." + method + arguments + ")");
 }
 
 // `db.execute("SELECT ...")`: SQLAlchemy 2.0 takes no plain string; `text("SELECT ...")`.
@@ -352,7 +414,8 @@ PassResult run(const FileContext& context) {
           } else if (TSNode statement = with_statement_of(call); !ts_node_is_null(statement)) {
             why = make_async_with(context, statement, call, edits);
           } else {
-            if (method_of(call, src).rfind("bulk_", 0) == 0) edits.push_back(through_run_sync(call, src));
+            if (method_of(call, src).rfind("bulk_", 0) == 0)
+              edits.push_back(through_run_sync(call, src));
             auto awaited = await_expression(call, true);
             if (awaited)
               edits.insert(edits.end(), awaited->begin(), awaited->end());
@@ -386,10 +449,9 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo db_io_transform() {
-  return TransformInfo{kIoId,
-                       "db",
-                       "session I/O (commit, refresh, delete, execute, get, ...) awaited",
-                       R"(Before:
+  return TransformInfo{
+      kIoId,      "db",        "session I/O (commit, refresh, delete, execute, get, ...) awaited",
+      R"(Before:
     db.add(author)
     db.commit()
     db.refresh(author)
@@ -402,7 +464,8 @@ Awaited: commit, rollback, flush, refresh, delete, close, execute, scalar, scala
 get_one, merge, run_sync, stream, stream_scalars, connection, invalidate, reset, exec (SQLModel).
 `db.bulk_save_objects(objs)` and the other bulk methods, which AsyncSession lacks, run through
 `await db.run_sync(lambda sync_session: sync_session.bulk_save_objects(objs))`.
-`with db.begin():` becomes `async with db.begin():`; `db.execute("SQL")` gets the text()
+`with db.begin():` becomes `async with db.begin():` (a `with` that has other items is split
+into nested statements, since `async with` takes async context managers only); `db.execute("SQL")` gets the text()
 SQLAlchemy 2.0 requires: `await db.execute(text("SQL"))`. add, add_all, expunge, expunge_all,
 expire, expire_all, in_transaction and no_autoflush stay sync, as they are on AsyncSession.
 `db.delete(obj)` looks like add() but is I/O: a missed await deletes nothing, silently.
@@ -424,10 +487,8 @@ Precise rather than complete: only objects whose model class the index knows (bu
 and changed: UPDATE-filled columns), only columns the code gave no value, only reads in the
 same function, in document order, or the object returned by a path operation whose response
 model (response_model=, or a pydantic or SQLModel return annotation) has a field of that
-name, which FastAPI reads while serializing.)",
-                       {"Session"},
-                       run,
-                       db_seeds};
+name, which FastAPI reads while serializing.)", {"Session"}, run,
+      db_seeds};
 }
 
 }  // namespace awaitify
