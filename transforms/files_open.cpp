@@ -4,6 +4,7 @@
 // await f.write(json.dumps(obj)). A file object used any other way (passed to csv.reader, to a
 // function the engine cannot follow, kept after the block) is a refusal: the whole `with`
 // stays as it is and the function is not seeded, so it is not made async for nothing.
+// tempfile's files and directory move the same way to aiofiles.tempfile's, in async code.
 // `open(p).read()` without `with` (also readline/readlines/write/writelines), the value of an
 // assignment, an expression statement or a return, moves its statement into
 // `async with aiofiles.open(p) as f:` with the call awaited as `await f.read()`.
@@ -29,6 +30,22 @@ bool is_open(const std::string& target) {
   return target == "builtins.open" || target == "io.open";
 }
 
+// tempfile's files and directory, which aiofiles.tempfile has under the same names; empty for
+// anything else.
+std::string tempfile_name(const std::string& target) {
+  for (const char* name :
+       {"NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile", "TemporaryDirectory"}) {
+    if (target == std::string("tempfile.") + name) return name;
+  }
+  return {};
+}
+
+// What aiofiles' wrapper of a temporary file hands through without a call: any other attribute
+// of the sync object (`tmp.file`, `tmp.delete`) is missing on it.
+bool is_proxied_attribute(std::string_view attribute) {
+  return attribute == "name" || attribute == "mode" || attribute == "closed";
+}
+
 bool is_awaitable_method(std::string_view method) {
   for (std::string_view name : {"read", "readline", "readlines", "write", "writelines", "seek",
                                 "flush", "truncate", "tell", "close"}) {
@@ -40,17 +57,23 @@ bool is_awaitable_method(std::string_view method) {
 // One `with open(...) as name:` and what its block does with name.
 struct OpenUse {
   TSNode with_statement{};
-  TSNode call{};                       // open(...)
-  std::string name;                    // the file object
-  std::vector<TSNode> awaited_calls;   // name.read(...), ...
-  std::vector<TSNode> for_statements;  // for x in name:
-  std::vector<TSNode> json_loads;      // json.load(name)
-  std::vector<TSNode> json_dumps;      // json.dump(obj, name, ...)
-  std::vector<TSNode> copies;          // shutil.copyfileobj(source, name[, length]) statements
-  TSNode chained{};                    // open(...).read(...) without `with`: the call on the file
-  TSNode statement{};                  // that one-liner's statement, which moves into `async with`
-  bool in_lambda = false;              // a one-liner in a lambda: reported, holds nothing back
-  std::string refusal;                 // empty when the whole `with` can move
+  TSNode call{};                         // open(...)
+  std::string name;                      // the file object
+  std::vector<TSNode> awaited_calls;     // name.read(...), ...
+  std::vector<TSNode> for_statements;    // for x in name:
+  std::vector<TSNode> json_loads;        // json.load(name)
+  std::vector<TSNode> json_dumps;        // json.dump(obj, name, ...)
+  std::vector<TSNode> copies;            // shutil.copyfileobj(source, name[, length]) statements
+  std::string opener = "aiofiles.open";  // what replaces the call's function
+  std::string shown = "open()";          // the call, for messages
+  // tempfile's: rewritten only in code that is async anyway (tempfile does not count as
+  // blocking, so it seeds nothing), and its refusals hold no open() back.
+  bool temporary = false;
+  bool directory = false;  // TemporaryDirectory: the name is a path, not a file
+  TSNode chained{};        // open(...).read(...) without `with`: the call on the file
+  TSNode statement{};      // that one-liner's statement, which moves into `async with`
+  bool in_lambda = false;  // a one-liner in a lambda: reported, holds nothing back
+  std::string refusal;     // empty when the whole `with` can move
 };
 
 // How the block uses the file object; sets use.refusal when some use cannot move.
@@ -67,6 +90,8 @@ void classify_uses(OpenUse& use, TSNode block, const ModuleFacts& facts, std::st
         use.awaited_calls.push_back(call);
       else if (called)
         use.refusal = "`" + use.name + "." + attribute + "()` has no aiofiles counterpart";
+      else if (use.temporary && !is_proxied_attribute(attribute))
+        use.refusal = "`" + use.name + "." + attribute + "` is missing on aiofiles' temporary file";
       return true;  // name, mode, closed: plain attributes
     }
     if (is(parent, "for_statement") && ts_node_eq(field(parent, "right"), node)) {
@@ -198,10 +223,17 @@ std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string
                        false);
   ScopeVisitor visitor;
   visitor.call = [&](const Site& site) {
-    if (!is_open(site.target)) return;
+    std::string temporary = tempfile_name(site.target);
+    if (!is_open(site.target) && temporary.empty()) return;
     OpenUse use;
     use.call = site.node;
-    TSNode chained = chained_call(site.node);
+    if (!temporary.empty()) {
+      use.temporary = true;
+      use.directory = temporary == "TemporaryDirectory";
+      use.opener = "aiofiles.tempfile." + temporary;
+      use.shown = "tempfile." + temporary + "()";
+    }
+    TSNode chained = use.temporary ? TSNode{} : chained_call(site.node);
     if (site.context == CallContext::lambda) {
       // It runs when the lambda is called, not with the function: reported, and it holds
       // nothing else back.
@@ -226,9 +258,12 @@ std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string
     if (is(target, "as_pattern_target")) target = ts_node_named_child(target, 0);
     if (!is(pattern, "as_pattern") || !is(item, "with_item") || !is(with, "with_statement") ||
         !is(target, "identifier")) {
-      use.refusal =
-          "open() is used neither as `with open(...) as name:` nor as `open(...).read()` in a "
-          "statement of its own";
+      use.refusal = use.temporary
+                        ? "it is not used as `with " + use.shown.substr(0, use.shown.size() - 1) +
+                              "...) as name:`, the one form aiofiles.tempfile has"
+                        : "open() is used neither as `with open(...) as name:` nor as "
+                          "`open(...).read()` in a "
+                          "statement of its own";
     } else if (named_children(clause).size() != 1) {
       use.refusal = "the `with` also manages other context managers";
     } else if (site.context != CallContext::plain) {
@@ -236,7 +271,7 @@ std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string
     } else {
       use.with_statement = with;
       use.name = std::string(node_text(target, src));
-      classify_uses(use, field(with, "body"), facts, src);
+      if (!use.directory) classify_uses(use, field(with, "body"), facts, src);
     }
     uses.push_back(use);
   };
@@ -248,7 +283,7 @@ std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string
 bool all_convertible(const std::vector<OpenUse>& uses) {
   bool any = false;
   for (const OpenUse& use : uses) {
-    if (use.in_lambda) continue;
+    if (use.in_lambda || use.temporary) continue;
     if (!use.refusal.empty()) return false;
     any = true;
   }
@@ -344,7 +379,7 @@ void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& res
   add(result, {Edit::insert(ts_node_start_byte(use.with_statement), "async ")});
   TSNode function = field(use.call, "function");
   add(result,
-      {Edit::replace(ts_node_start_byte(function), ts_node_end_byte(function), "aiofiles.open")});
+      {Edit::replace(ts_node_start_byte(function), ts_node_end_byte(function), use.opener)});
   for (TSNode call : use.awaited_calls) {
     if (auto edits = await_expression(call, true)) add(result, *edits);
   }
@@ -364,10 +399,42 @@ void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& res
   }
 }
 
+// Why a use stays as it is; empty when it moves.
+std::string why_left(const OpenUse& use, const std::vector<OpenUse>& uses, bool async_after,
+                     const std::string& function, const Plan& plan) {
+  if (!use.refusal.empty()) return use.refusal;
+  if (!async_after) {
+    auto stops = plan.stops_for(function);
+    return stops.empty() ? "its function stays sync"
+                         : "its function stays sync: " + stops.front().reason + " (" +
+                               chain_text(stops.front()) + ")";
+  }
+  if (!use.temporary && !all_convertible(uses))
+    return "another open() in the same function cannot move";
+  return {};
+}
+
+// tempfile_moved: a tempfile call was rewritten, so its import may have lost its last use.
+void add_imports(const FileContext& context, const std::set<std::string>& json_names,
+                 bool tempfile_moved, PassResult& result) {
+  ImportEditor imports(context.source, context.root, context.index.first_party_packages());
+  imports.require_module("aiofiles");
+  if (!json_names.empty()) imports.require_module("json");
+  for (const std::string& name : json_names) imports.drop_if_unused(name);
+  for (const auto& [local, target] : context.facts.imports) {
+    bool tempfile = tempfile_moved && (target == "tempfile" || !tempfile_name(target).empty());
+    if (target == "shutil" || target == "shutil.copyfileobj" || tempfile)
+      imports.drop_if_unused(local);
+  }
+  for (const Edit& edit : result.edits) imports.ignore_uses_in(edit.start, edit.end);
+  add(result, imports.edits());
+}
+
 PassResult run_pass(const FileContext& context) {
   PassResult result;
   std::string_view src = context.text();
   bool changed = false;
+  bool tempfile_moved = false;
   std::set<std::string> json_names;     // `load`/`dump` imported bare and rewritten as json.*
   std::vector<http::ScopedWrap> wraps;  // one-liners' statements, moved into `async with`
   scan_file_scopes(
@@ -375,26 +442,20 @@ PassResult run_pass(const FileContext& context) {
       [&](const ScopeInfo& scope) {
         if (scope.is_module()) return;
         std::vector<OpenUse> uses = open_uses(scope.def, context.facts, src, &context.index);
-        if (uses.empty()) return;
         bool async_after =
             is_async_function(scope.def) || context.plan.becomes_async(scope.qualified);
         for (const OpenUse& use : uses) {
-          std::string why = use.refusal;
-          if (why.empty() && !async_after) {
-            auto stops = context.plan.stops_for(scope.qualified);
-            why = stops.empty() ? "its function stays sync"
-                                : "its function stays sync: " + stops.front().reason + " (" +
-                                      chain_text(stops.front()) + ")";
-          }
-          if (why.empty() && !all_convertible(uses))
-            why = "another open() in the same function cannot move";
+          // tempfile in sync code blocks no event loop: nothing to say.
+          if (use.temporary && !async_after) continue;
+          std::string why = why_left(use, uses, async_after, scope.qualified, context.plan);
           if (!why.empty()) {
-            result.findings.push_back(
-                context.finding(kId, use.call, Severity::warning, "open() left as it is: " + why));
+            result.findings.push_back(context.finding(kId, use.call, Severity::warning,
+                                                      use.shown + " left as it is: " + why));
             continue;
           }
           rewrite_use(use, context, result, json_names, wraps);
           changed = true;
+          tempfile_moved = tempfile_moved || use.temporary;
         }
       },
       nullptr);
@@ -408,17 +469,7 @@ PassResult run_pass(const FileContext& context) {
     }
     result.edits = std::move(*wrapped);
   }
-  if (changed) {
-    ImportEditor imports(context.source, context.root, context.index.first_party_packages());
-    imports.require_module("aiofiles");
-    if (!json_names.empty()) imports.require_module("json");
-    for (const std::string& name : json_names) imports.drop_if_unused(name);
-    for (const auto& [local, target] : context.facts.imports) {
-      if (target == "shutil" || target == "shutil.copyfileobj") imports.drop_if_unused(local);
-    }
-    for (const Edit& edit : result.edits) imports.ignore_uses_in(edit.start, edit.end);
-    add(result, imports.edits());
-  }
+  if (changed) add_imports(context, json_names, tempfile_moved, result);
   return result;
 }
 
@@ -461,7 +512,9 @@ std::vector<Seed> open_seeds(const ProjectIndex& index, const Settings&) {
 // The pass looks at open() calls in functions only (it reports each one it leaves), and the
 // index resolved every call of a function's body the way the pass does.
 bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
-  auto opens = [](const CallFact& call) { return is_open(call.target); };
+  auto opens = [](const CallFact& call) {
+    return is_open(call.target) || !tempfile_name(call.target).empty();
+  };
   for (const FunctionFacts& fn : facts.function_facts) {
     if (fn.is_module) continue;
     if (std::any_of(fn.calls.begin(), fn.calls.end(), opens) ||
@@ -478,7 +531,7 @@ TransformInfo files_open_transform() {
   return TransformInfo{
       kId,
       "files",
-      "with open() / open().read() -> async with aiofiles.open(), file calls awaited, json kept",
+      "with open() / open().read() / tempfile -> async with aiofiles, file calls awaited",
       R"(Before:
     def save_order(order: dict, path: str) -> None:
         with open(path, "w") as f:
@@ -506,6 +559,13 @@ and `return open(path).read()` becomes `async with ...: return await f.read()`. 
 now closed when the statement ends; before, it stayed open until garbage collection. The open()
 moves to the start of the statement: it runs before the rest of the statement's expression.
 
+In code that is async anyway (already, or made so by the closure), `with tempfile.X(...) as f:`
+becomes `async with aiofiles.tempfile.X(...) as f:` for NamedTemporaryFile, TemporaryFile,
+SpooledTemporaryFile and TemporaryDirectory, with f's I/O awaited as for open() (a
+TemporaryDirectory's name is a path: only the `with` changes). Of the file's attributes only
+name, mode and closed pass through aiofiles' wrapper. tempfile does not make a function async:
+in sync code it stays, without a finding. `import tempfile` goes when nothing else uses it.
+
 Refusals (the `with` stays, with a finding, and the function is not made async for it): open()
 outside `with ... as name:` and not such a one-liner, a `with` that manages other context
 managers too, the file object passed to a function the engine cannot follow (csv.reader,
@@ -514,8 +574,12 @@ cannot move, and a function the closure keeps sync. A one-liner stays where movi
 ahead of its statement would open a file the code may not open, or open it apart from the rest:
 inside a conditional expression, `and`/`or`, a comprehension or generator expression, the
 header of `if`/`while`/`for`/`with`, a statement sharing its line, or beside another open() in
-the same statement. In a lambda it stays too (reported; it does not hold the function back).)",
-      {"open("},
+the same statement. In a lambda it stays too (reported; it does not hold the function back).
+A tempfile call in async code stays, with a finding, when it is not `with tempfile.X(...) as
+name:` (`tmp = tempfile.NamedTemporaryFile()`: aiofiles.tempfile has only the `async with`
+form), when the `with` manages other context managers too, or when the file is used in a way
+aiofiles does not support (`tmp.file`, passed to csv.reader, ...); it holds no open() back.)",
+      {"open(", "tempfile"},
       run_pass,
       open_seeds,
       applies};
