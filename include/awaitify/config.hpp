@@ -13,6 +13,7 @@
 //   http-timeout = 10              # --http-library and --wrap-blocking
 //   http-library = "httpx"
 //   wrap-blocking = true
+//   aiofiles-os = true             # --aiofiles-os (drop-sync likewise)
 //
 // Any other key in the table is an error that names it.
 #include <map>

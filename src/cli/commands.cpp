@@ -78,6 +78,9 @@ void add_options(CLI::App& command, ReportOptions& options, bool transforms) {
   command.add_flag_callback(
       "--wrap-blocking", [&values] { values["wrap-blocking"] = "true"; },
       "wrap blocking calls with no async form in run_in_threadpool");
+  command.add_flag_callback(
+      "--aiofiles-os", [&values] { values["aiofiles-os"] = "true"; },
+      "files phase: os and os.path calls in async code become await aiofiles.os calls");
 }
 
 RunOptions run_options(unsigned jobs, bool expand, const std::vector<std::string>& context,

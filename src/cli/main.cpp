@@ -122,6 +122,10 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
       "--drop-sync", [&values] { values["drop-sync"] = "true"; },
       "db phase: remove get_db, the sync sessionmaker and engine once "
       "nothing in the project uses them");
+  command.add_flag_callback(
+      "--aiofiles-os", [&values] { values["aiofiles-os"] = "true"; },
+      "files phase: os and os.path file system calls in async code become await aiofiles.os "
+      "calls");
   command.add_flag("--no-expand", options.no_expand,
                    "never change callers outside PATHS: a function whose callers are outside "
                    "stays sync, and they are listed");
