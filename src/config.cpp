@@ -250,10 +250,10 @@ std::string read_text(const fs::path& path) {
 }
 
 const std::set<std::string>& known_keys() {
-  static const std::set<std::string> keys{"phases",           "only",         "skip",
-                                          "include",          "exclude",      "http-client",
-                                          "http-timeout",     "http-library", "wrap-blocking",
-                                          "lifespan-manager", "drop-sync",    "targets"};
+  static const std::set<std::string> keys{
+      "phases",      "only",         "skip",         "include",       "exclude",
+      "http-client", "http-timeout", "http-library", "wrap-blocking", "lifespan-manager",
+      "drop-sync",   "targets",      "aiofiles-os"};
   return keys;
 }
 
@@ -316,7 +316,7 @@ Result<std::vector<std::string>> string_list(const TomlValue& value, const std::
 // The passes' settings: a value checked as the command line checks it; nullopt for other keys.
 std::optional<Result<std::string>> setting_value(const std::string& key, const TomlValue& value,
                                                  const std::string& where) {
-  if (key == "wrap-blocking" || key == "drop-sync") {
+  if (key == "wrap-blocking" || key == "drop-sync" || key == "aiofiles-os") {
     if (value.kind != TomlValue::Kind::boolean)
       return Result<std::string>(Error{where + " must be true or false"});
     return Result<std::string>(value.boolean ? std::string("true") : std::string("false"));
@@ -360,10 +360,11 @@ Result<Config> config_from(const TomlDocument& document, const std::string& tabl
       continue;
     }
     if (!known_keys().count(key)) {
-      return Error{path + ":" + std::to_string(value.line) + ": unknown key '" + key + "'" +
-                   (table.empty() ? "" : " in [" + table + "]") +
-                   " (known: phases, only, skip, include, exclude, http-client, http-timeout, "
-                   "http-library, wrap-blocking, lifespan-manager, drop-sync, targets)"};
+      return Error{
+          path + ":" + std::to_string(value.line) + ": unknown key '" + key + "'" +
+          (table.empty() ? "" : " in [" + table + "]") +
+          " (known: phases, only, skip, include, exclude, http-client, http-timeout, "
+          "http-library, wrap-blocking, lifespan-manager, drop-sync, targets, aiofiles-os)"};
     }
     if (auto setting = setting_value(key, value, where)) {
       if (!*setting) return setting->error();

@@ -202,7 +202,8 @@ const ImportEditor::Statement* ImportEditor::sorted_neighbour(int group, bool is
   return nullptr;
 }
 
-std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& text) const {
+std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& text,
+                                                 const Placement& placement) const {
   const std::string& nl = source_.newline();
   bool is_from = text.rfind("from ", 0) == 0;
   std::string module = text.substr(is_from ? 5 : 7);
@@ -214,7 +215,12 @@ std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& t
   const Statement* last_same = nullptr;
   const Statement* last_before = nullptr;
   const Statement* first_after = nullptr;
+  const Statement* last_gone = nullptr;  // removed, in this group or one before it
   for (const Statement& statement : statements_) {
+    if (placement.gone.count(&statement)) {
+      if (statement.group <= group) last_gone = &statement;
+      continue;
+    }
     if (statement.group == group) last_same = &statement;
     if (statement.group < group) last_before = &statement;
     if (statement.group > group && !first_after) first_after = &statement;
@@ -222,6 +228,14 @@ std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& t
   if (last_same) return {Edit::insert(line_end(ts_node_end_byte(last_same->node)), text + nl)};
   if (last_before) {
     return {Edit::insert(line_end(ts_node_end_byte(last_before->node)), nl + text + nl)};
+  }
+  // Every import before it goes: it takes their place, and the blank lines after them stay
+  // as they are (else the file would start with one), unless a new import of an earlier group
+  // takes that place first.
+  bool earlier_new = !placement.new_groups.empty() && *placement.new_groups.begin() < group;
+  if (last_gone) {
+    std::string inserted = last_gone->group == group || !earlier_new ? text + nl : nl + text + nl;
+    return {Edit::insert(line_end(ts_node_end_byte(last_gone->node)), inserted)};
   }
   if (first_after) {
     uint32_t at = source_.line_start(source_.position(ts_node_start_byte(first_after->node)).line);
@@ -350,13 +364,13 @@ std::vector<Edit> ImportEditor::edits() const {
     edits.push_back(Edit::replace(ts_node_start_byte(statement.node), ts_node_end_byte(statement.node), line));
     rebuilt.insert(&statement);
   }
+  std::vector<std::pair<int, std::string>> added;  // new statements: group, text
   for (const std::string& module : fresh_order) {
     std::vector<std::string> names = fresh[module];
     std::sort(names.begin(), names.end());
     std::string line = "from " + module + " import ";
     for (size_t i = 0; i < names.size(); ++i) line += (i ? ", " : "") + names[i];
-    auto inserted = insert_statement(group_of(module), line);
-    edits.insert(edits.end(), inserted.begin(), inserted.end());
+    added.emplace_back(group_of(module), line);
   }
   for (const std::string& module : wanted_modules_) {
     bool present = false;
@@ -366,8 +380,17 @@ std::vector<Edit> ImportEditor::edits() const {
         present |= imported.name == module && imported.local == top_level(module);
       }
     }
-    if (present) continue;
-    auto inserted = insert_statement(group_of(module), "import " + module);
+    if (!present) added.emplace_back(group_of(module), "import " + module);
+  }
+  Placement placement;
+  for (const Statement& statement : statements_) {
+    if (!rebuilt.count(&statement) && !statement.names.empty() &&
+        std::all_of(statement.names.begin(), statement.names.end(), is_unused))
+      placement.gone.insert(&statement);
+  }
+  for (const auto& [group, line] : added) placement.new_groups.insert(group);
+  for (const auto& [group, line] : added) {
+    auto inserted = insert_statement(group, line, placement);
     edits.insert(edits.end(), inserted.begin(), inserted.end());
   }
   for (const Statement& statement : statements_) {

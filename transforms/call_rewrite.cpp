@@ -36,6 +36,7 @@ PassResult run_call_rewrite(const CallRewrite& rewrite, const FileContext& conte
   scan_file_scopes(context.facts, context.root, src, &context.index, nullptr,
                    [&](const Site& site, const ScopeInfo& scope) {
     if (site.awaited || !rewrite.matches(site.target)) return;
+    if (!rewrite.report_sync && !async_after(scope, context.plan)) return;
     if (!runs_in_scope(site) || !async_after(scope, context.plan)) {
       std::string why = runs_in_scope(site) ? why_sync(scope, context.plan)
                                              : std::string("it is inside ") + describe(site.context);

@@ -22,6 +22,9 @@ struct CallRewrite {
   std::function<void(ImportEditor&)> imports;
   // Qualified names whose imports go when no use is left ("time", "time.sleep").
   std::vector<std::string> drop_when_unused;
+  // Whether a call left in code that stays sync gets a finding. Off for calls that are cheap
+  // (os.path.exists): in sync code they are no problem to report.
+  bool report_sync = true;
 };
 
 PassResult run_call_rewrite(const CallRewrite& rewrite, const FileContext& context);

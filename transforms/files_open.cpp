@@ -4,6 +4,10 @@
 // await f.write(json.dumps(obj)). A file object used any other way (passed to csv.reader, to a
 // function the engine cannot follow, kept after the block) is a refusal: the whole `with`
 // stays as it is and the function is not seeded, so it is not made async for nothing.
+// tempfile's files and directory move the same way to aiofiles.tempfile's, in async code.
+// `open(p).read()` without `with` (also readline/readlines/write/writelines), the value of an
+// assignment, an expression statement or a return, moves its statement into
+// `async with aiofiles.open(p) as f:` with the call awaited as `await f.read()`.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -13,6 +17,7 @@
 #include "awaitify/imports.hpp"
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
+#include "http_client.hpp"
 #include "transforms.hpp"
 
 namespace awaitify {
@@ -23,6 +28,22 @@ constexpr const char* kId = "AW301";
 
 bool is_open(const std::string& target) {
   return target == "builtins.open" || target == "io.open";
+}
+
+// tempfile's files and directory, which aiofiles.tempfile has under the same names; empty for
+// anything else.
+std::string tempfile_name(const std::string& target) {
+  for (const char* name :
+       {"NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile", "TemporaryDirectory"}) {
+    if (target == std::string("tempfile.") + name) return name;
+  }
+  return {};
+}
+
+// What aiofiles' wrapper of a temporary file hands through without a call: any other attribute
+// of the sync object (`tmp.file`, `tmp.delete`) is missing on it.
+bool is_proxied_attribute(std::string_view attribute) {
+  return attribute == "name" || attribute == "mode" || attribute == "closed";
 }
 
 bool is_awaitable_method(std::string_view method) {
@@ -36,14 +57,23 @@ bool is_awaitable_method(std::string_view method) {
 // One `with open(...) as name:` and what its block does with name.
 struct OpenUse {
   TSNode with_statement{};
-  TSNode call{};                       // open(...)
-  std::string name;                    // the file object
-  std::vector<TSNode> awaited_calls;   // name.read(...), ...
-  std::vector<TSNode> for_statements;  // for x in name:
-  std::vector<TSNode> json_loads;      // json.load(name)
-  std::vector<TSNode> json_dumps;      // json.dump(obj, name, ...)
-  std::vector<TSNode> copies;          // shutil.copyfileobj(source, name[, length]) statements
-  std::string refusal;                 // empty when the whole `with` can move
+  TSNode call{};                         // open(...)
+  std::string name;                      // the file object
+  std::vector<TSNode> awaited_calls;     // name.read(...), ...
+  std::vector<TSNode> for_statements;    // for x in name:
+  std::vector<TSNode> json_loads;        // json.load(name)
+  std::vector<TSNode> json_dumps;        // json.dump(obj, name, ...)
+  std::vector<TSNode> copies;            // shutil.copyfileobj(source, name[, length]) statements
+  std::string opener = "aiofiles.open";  // what replaces the call's function
+  std::string shown = "open()";          // the call, for messages
+  // tempfile's: rewritten only in code that is async anyway (tempfile does not count as
+  // blocking, so it seeds nothing), and its refusals hold no open() back.
+  bool temporary = false;
+  bool directory = false;  // TemporaryDirectory: the name is a path, not a file
+  TSNode chained{};        // open(...).read(...) without `with`: the call on the file
+  TSNode statement{};      // that one-liner's statement, which moves into `async with`
+  bool in_lambda = false;  // a one-liner in a lambda: reported, holds nothing back
+  std::string refusal;     // empty when the whole `with` can move
 };
 
 // How the block uses the file object; sets use.refusal when some use cannot move.
@@ -60,6 +90,8 @@ void classify_uses(OpenUse& use, TSNode block, const ModuleFacts& facts, std::st
         use.awaited_calls.push_back(call);
       else if (called)
         use.refusal = "`" + use.name + "." + attribute + "()` has no aiofiles counterpart";
+      else if (use.temporary && !is_proxied_attribute(attribute))
+        use.refusal = "`" + use.name + "." + attribute + "` is missing on aiofiles' temporary file";
       return true;  // name, mode, closed: plain attributes
     }
     if (is(parent, "for_statement") && ts_node_eq(field(parent, "right"), node)) {
@@ -98,6 +130,90 @@ void classify_uses(OpenUse& use, TSNode block, const ModuleFacts& facts, std::st
   });
 }
 
+// `open(...).read(...)`: the call made on the file open() returns. Null otherwise.
+TSNode chained_call(TSNode open_call) {
+  TSNode attribute = ts_node_parent(open_call);
+  TSNode call = ts_node_parent(attribute);
+  if (!is(attribute, "attribute") || !ts_node_eq(field(attribute, "object"), open_call) ||
+      !is(call, "call") || !ts_node_eq(field(call, "function"), attribute)) {
+    return TSNode{};
+  }
+  return call;
+}
+
+bool is_one_liner_method(std::string_view method) {
+  for (std::string_view name : {"read", "readline", "readlines", "write", "writelines"}) {
+    if (method == name) return true;
+  }
+  return false;
+}
+
+bool ends_its_line(TSNode statement, std::string_view src) {
+  for (size_t i = ts_node_end_byte(statement); i < src.size(); ++i) {
+    if (src[i] == '\n' || src[i] == '\r' || src[i] == '#') return true;
+    if (src[i] != ' ' && src[i] != '\t') return false;
+  }
+  return true;
+}
+
+// Between the call and its statement, an expression that may not evaluate the call (or may
+// evaluate it apart from the rest): hoisting the open() out of it would open a file the code
+// never opened. Empty when there is none.
+std::string conditional_ancestor(TSNode call, TSNode statement) {
+  for (TSNode node = ts_node_parent(call); !ts_node_eq(node, statement);
+       node = ts_node_parent(node)) {
+    if (is(node, "conditional_expression")) return "a conditional expression (`a if c else b`)";
+    if (is(node, "boolean_operator")) return "an `and`/`or`, which may skip it";
+  }
+  return {};
+}
+
+// `open(p).read()` without `with`: the statement moves into `async with aiofiles.open(p) as f:`.
+// Only a statement that runs the call once, unconditionally, and nothing after it on its line:
+// an assignment or expression statement, or a return.
+void classify_one_liner(OpenUse& use, TSNode chained, CallContext context, TSNode def,
+                        std::string_view src) {
+  std::string method(node_text(field(field(chained, "function"), "attribute"), src));
+  std::string shown = "`open(...)." + method + "()`";
+  std::string why;
+  TSNode statement = http::wrap_statement(chained, src, why);
+  if (!is_one_liner_method(method)) {
+    use.refusal = shown + " has no aiofiles counterpart";
+  } else if (context != CallContext::plain) {
+    use.refusal = shown + " is inside " + describe(context) + ", which `async with` cannot wrap";
+  } else if (ts_node_is_null(statement)) {
+    use.refusal = shown + " cannot move into `async with`: " + why;
+  } else if (!is(statement, "expression_statement") && !is(statement, "return_statement")) {
+    use.refusal = shown +
+                  " is part of a compound statement's header; only an assignment, an expression "
+                  "statement or a return moves into `async with`";
+  } else if (!ends_its_line(statement, src)) {
+    use.refusal = shown +
+                  " cannot move into `async with`: its statement shares a line with "
+                  "other code";
+  } else if (std::string where = conditional_ancestor(chained, statement); !where.empty()) {
+    use.refusal = shown + " is inside " + where + ": moving it into `async with` would open " +
+                  "the file where the code may not";
+  } else {
+    use.chained = chained;
+    use.statement = statement;
+    use.name = http::free_name(def, src, {"f", "file", "fh"});
+  }
+}
+
+// Two one-liners in one statement would need nested `async with` blocks: both stay.
+void refuse_shared_statements(std::vector<OpenUse>& uses) {
+  for (OpenUse& use : uses) {
+    if (ts_node_is_null(use.statement)) continue;
+    for (const OpenUse& other : uses) {
+      if (&other != &use && !ts_node_is_null(other.statement) &&
+          ts_node_eq(other.statement, use.statement)) {
+        use.refusal = "another open() shares its statement";
+      }
+    }
+  }
+}
+
 // Every `open()` call in one function body (nested functions excluded), as OpenUses; an open()
 // that is not the only item of a `with ... as name:` is a refusal.
 std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string_view src,
@@ -107,9 +223,33 @@ std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string
                        false);
   ScopeVisitor visitor;
   visitor.call = [&](const Site& site) {
-    if (!is_open(site.target) || site.context == CallContext::lambda) return;
+    std::string temporary = tempfile_name(site.target);
+    if (!is_open(site.target) && temporary.empty()) return;
     OpenUse use;
     use.call = site.node;
+    if (!temporary.empty()) {
+      use.temporary = true;
+      use.directory = temporary == "TemporaryDirectory";
+      use.opener = "aiofiles.tempfile." + temporary;
+      use.shown = "tempfile." + temporary + "()";
+    }
+    TSNode chained = use.temporary ? TSNode{} : chained_call(site.node);
+    if (site.context == CallContext::lambda) {
+      // It runs when the lambda is called, not with the function: reported, and it holds
+      // nothing else back.
+      if (ts_node_is_null(chained)) return;
+      use.refusal = "`open(...)." +
+                    std::string(node_text(field(field(chained, "function"), "attribute"), src)) +
+                    "()` is inside a lambda, which cannot await";
+      use.in_lambda = true;
+      uses.push_back(use);
+      return;
+    }
+    if (!ts_node_is_null(chained)) {
+      classify_one_liner(use, chained, site.context, def, src);
+      uses.push_back(use);
+      return;
+    }
     TSNode pattern = ts_node_parent(site.node);
     TSNode item = ts_node_parent(pattern);
     TSNode clause = ts_node_parent(item);
@@ -118,7 +258,12 @@ std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string
     if (is(target, "as_pattern_target")) target = ts_node_named_child(target, 0);
     if (!is(pattern, "as_pattern") || !is(item, "with_item") || !is(with, "with_statement") ||
         !is(target, "identifier")) {
-      use.refusal = "open() is not used as `with open(...) as name:`";
+      use.refusal = use.temporary
+                        ? "it is not used as `with " + use.shown.substr(0, use.shown.size() - 1) +
+                              "...) as name:`, the one form aiofiles.tempfile has"
+                        : "open() is used neither as `with open(...) as name:` nor as "
+                          "`open(...).read()` in a "
+                          "statement of its own";
     } else if (named_children(clause).size() != 1) {
       use.refusal = "the `with` also manages other context managers";
     } else if (site.context != CallContext::plain) {
@@ -126,19 +271,23 @@ std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string
     } else {
       use.with_statement = with;
       use.name = std::string(node_text(target, src));
-      classify_uses(use, field(with, "body"), facts, src);
+      if (!use.directory) classify_uses(use, field(with, "body"), facts, src);
     }
     uses.push_back(use);
   };
   scanner.scan(field(def, "body"), visitor);
+  refuse_shared_statements(uses);
   return uses;
 }
 
 bool all_convertible(const std::vector<OpenUse>& uses) {
+  bool any = false;
   for (const OpenUse& use : uses) {
+    if (use.in_lambda || use.temporary) continue;
     if (!use.refusal.empty()) return false;
+    any = true;
   }
-  return !uses.empty();
+  return any;
 }
 
 // The arguments of json.dump(obj, f, ...) after the file: the options json.dumps takes too.
@@ -204,14 +353,33 @@ Edit copy_loop(TSNode call, const OpenUse& use, const FileContext& context) {
                            ".write(" + chunk + ")");
 }
 
+// `open(p).read(n)` -> `await f.read(n)` (parenthesized where the result is used further),
+// its statement wrapped in `async with aiofiles.open(p) as f:`. The edit stops before the
+// arguments, which other edits of the pass may touch.
+void rewrite_one_liner(const OpenUse& use, std::string_view src, PassResult& result,
+                       std::vector<http::ScopedWrap>& wraps) {
+  TSNode function = field(use.chained, "function");
+  std::string method(node_text(field(function, "attribute"), src));
+  bool parenthesize = await_needs_parentheses(use.chained);
+  std::string callee = (parenthesize ? "(await " : "await ") + use.name + "." + method;
+  add(result, {Edit::replace(ts_node_start_byte(use.chained), ts_node_end_byte(function), callee)});
+  if (parenthesize) add(result, {Edit::insert(ts_node_end_byte(use.chained), ")")});
+  std::string opener = "aiofiles.open" + std::string(node_text(field(use.call, "arguments"), src));
+  wraps.push_back(http::ScopedWrap{use.statement, opener, use.name});
+}
+
 void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& result,
-                 std::set<std::string>& json_names) {
+                 std::set<std::string>& json_names, std::vector<http::ScopedWrap>& wraps) {
   std::string_view src = context.text();
+  if (!ts_node_is_null(use.chained)) {
+    rewrite_one_liner(use, src, result, wraps);
+    return;
+  }
   for (TSNode call : use.copies) add(result, {copy_loop(call, use, context)});
   add(result, {Edit::insert(ts_node_start_byte(use.with_statement), "async ")});
   TSNode function = field(use.call, "function");
   add(result,
-      {Edit::replace(ts_node_start_byte(function), ts_node_end_byte(function), "aiofiles.open")});
+      {Edit::replace(ts_node_start_byte(function), ts_node_end_byte(function), use.opener)});
   for (TSNode call : use.awaited_calls) {
     if (auto edits = await_expression(call, true)) add(result, *edits);
   }
@@ -231,50 +399,77 @@ void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& res
   }
 }
 
+// Why a use stays as it is; empty when it moves.
+std::string why_left(const OpenUse& use, const std::vector<OpenUse>& uses, bool async_after,
+                     const std::string& function, const Plan& plan) {
+  if (!use.refusal.empty()) return use.refusal;
+  if (!async_after) {
+    auto stops = plan.stops_for(function);
+    return stops.empty() ? "its function stays sync"
+                         : "its function stays sync: " + stops.front().reason + " (" +
+                               chain_text(stops.front()) + ")";
+  }
+  if (!use.temporary && !all_convertible(uses))
+    return "another open() in the same function cannot move";
+  return {};
+}
+
+// tempfile_moved: a tempfile call was rewritten, so its import may have lost its last use.
+void add_imports(const FileContext& context, const std::set<std::string>& json_names,
+                 bool tempfile_moved, PassResult& result) {
+  ImportEditor imports(context.source, context.root, context.index.first_party_packages());
+  imports.require_module("aiofiles");
+  if (!json_names.empty()) imports.require_module("json");
+  for (const std::string& name : json_names) imports.drop_if_unused(name);
+  for (const auto& [local, target] : context.facts.imports) {
+    bool tempfile = tempfile_moved && (target == "tempfile" || !tempfile_name(target).empty());
+    if (target == "shutil" || target == "shutil.copyfileobj" || tempfile)
+      imports.drop_if_unused(local);
+  }
+  for (const Edit& edit : result.edits) imports.ignore_uses_in(edit.start, edit.end);
+  add(result, imports.edits());
+}
+
 PassResult run_pass(const FileContext& context) {
   PassResult result;
   std::string_view src = context.text();
   bool changed = false;
-  std::set<std::string> json_names;  // `load`/`dump` imported bare and rewritten as json.*
+  bool tempfile_moved = false;
+  std::set<std::string> json_names;     // `load`/`dump` imported bare and rewritten as json.*
+  std::vector<http::ScopedWrap> wraps;  // one-liners' statements, moved into `async with`
   scan_file_scopes(
       context.facts, context.root, src, &context.index,
       [&](const ScopeInfo& scope) {
         if (scope.is_module()) return;
         std::vector<OpenUse> uses = open_uses(scope.def, context.facts, src, &context.index);
-        if (uses.empty()) return;
         bool async_after =
             is_async_function(scope.def) || context.plan.becomes_async(scope.qualified);
         for (const OpenUse& use : uses) {
-          std::string why = use.refusal;
-          if (why.empty() && !async_after) {
-            auto stops = context.plan.stops_for(scope.qualified);
-            why = stops.empty() ? "its function stays sync"
-                                : "its function stays sync: " + stops.front().reason + " (" +
-                                      chain_text(stops.front()) + ")";
-          }
-          if (why.empty() && !all_convertible(uses))
-            why = "another open() in the same function cannot move";
+          // tempfile in sync code blocks no event loop: nothing to say.
+          if (use.temporary && !async_after) continue;
+          std::string why = why_left(use, uses, async_after, scope.qualified, context.plan);
           if (!why.empty()) {
-            result.findings.push_back(
-                context.finding(kId, use.call, Severity::warning, "open() left as it is: " + why));
+            result.findings.push_back(context.finding(kId, use.call, Severity::warning,
+                                                      use.shown + " left as it is: " + why));
             continue;
           }
-          rewrite_use(use, context, result, json_names);
+          rewrite_use(use, context, result, json_names, wraps);
           changed = true;
+          tempfile_moved = tempfile_moved || use.temporary;
         }
       },
       nullptr);
-  if (changed) {
-    ImportEditor imports(context.source, context.root, context.index.first_party_packages());
-    imports.require_module("aiofiles");
-    if (!json_names.empty()) imports.require_module("json");
-    for (const std::string& name : json_names) imports.drop_if_unused(name);
-    for (const auto& [local, target] : context.facts.imports) {
-      if (target == "shutil" || target == "shutil.copyfileobj") imports.drop_if_unused(local);
+  if (changed && !wraps.empty()) {
+    auto wrapped = http::apply_wraps(result.edits, wraps, context.source);
+    if (!wrapped) {
+      result.edits.clear();
+      result.findings.push_back(
+          context.finding(kId, context.root, Severity::error, wrapped.error().message));
+      return result;
     }
-    for (const Edit& edit : result.edits) imports.ignore_uses_in(edit.start, edit.end);
-    add(result, imports.edits());
+    result.edits = std::move(*wrapped);
   }
+  if (changed) add_imports(context, json_names, tempfile_moved, result);
   return result;
 }
 
@@ -317,7 +512,9 @@ std::vector<Seed> open_seeds(const ProjectIndex& index, const Settings&) {
 // The pass looks at open() calls in functions only (it reports each one it leaves), and the
 // index resolved every call of a function's body the way the pass does.
 bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
-  auto opens = [](const CallFact& call) { return is_open(call.target); };
+  auto opens = [](const CallFact& call) {
+    return is_open(call.target) || !tempfile_name(call.target).empty();
+  };
   for (const FunctionFacts& fn : facts.function_facts) {
     if (fn.is_module) continue;
     if (std::any_of(fn.calls.begin(), fn.calls.end(), opens) ||
@@ -334,7 +531,7 @@ TransformInfo files_open_transform() {
   return TransformInfo{
       kId,
       "files",
-      "with open() -> async with aiofiles.open(), file calls awaited, json.load/dump kept",
+      "with open() / open().read() / tempfile -> async with aiofiles, file calls awaited",
       R"(Before:
     def save_order(order: dict, path: str) -> None:
         with open(path, "w") as f:
@@ -351,12 +548,38 @@ json.loads(await f.read()); `shutil.copyfileobj(src, f)` becomes a loop awaiting
 through its async read()). The function becomes async through the closure (AW401): its
 callers await it, across modules. `import aiofiles` is added once.
 
+A one-liner without `with`, `open(p).read()` (or readline, readlines, write, writelines),
+that is the value of an assignment, an expression statement or a return, moves its statement
+into an `async with` of its own, under a name the function does not use yet:
+    data = open(path).read()
+becomes
+    async with aiofiles.open(path) as f:
+        data = await f.read()
+and `return open(path).read()` becomes `async with ...: return await f.read()`. The file is
+now closed when the statement ends; before, it stayed open until garbage collection. The open()
+moves to the start of the statement: it runs before the rest of the statement's expression.
+
+In code that is async anyway (already, or made so by the closure), `with tempfile.X(...) as f:`
+becomes `async with aiofiles.tempfile.X(...) as f:` for NamedTemporaryFile, TemporaryFile,
+SpooledTemporaryFile and TemporaryDirectory, with f's I/O awaited as for open() (a
+TemporaryDirectory's name is a path: only the `with` changes). Of the file's attributes only
+name, mode and closed pass through aiofiles' wrapper. tempfile does not make a function async:
+in sync code it stays, without a finding. `import tempfile` goes when nothing else uses it.
+
 Refusals (the `with` stays, with a finding, and the function is not made async for it): open()
-outside `with ... as name:`, a `with` that manages other context managers too, the file object
-passed to a function the engine cannot follow (csv.reader, shutil.copyfileobj, ...) or used in
-another way, any other open() in the same function that cannot move, and a function the
-closure keeps sync.)",
-      {"open("},
+outside `with ... as name:` and not such a one-liner, a `with` that manages other context
+managers too, the file object passed to a function the engine cannot follow (csv.reader,
+shutil.copyfileobj, ...) or used in another way, any other open() in the same function that
+cannot move, and a function the closure keeps sync. A one-liner stays where moving the open()
+ahead of its statement would open a file the code may not open, or open it apart from the rest:
+inside a conditional expression, `and`/`or`, a comprehension or generator expression, the
+header of `if`/`while`/`for`/`with`, a statement sharing its line, or beside another open() in
+the same statement. In a lambda it stays too (reported; it does not hold the function back).
+A tempfile call in async code stays, with a finding, when it is not `with tempfile.X(...) as
+name:` (`tmp = tempfile.NamedTemporaryFile()`: aiofiles.tempfile has only the `async with`
+form), when the `with` manages other context managers too, or when the file is used in a way
+aiofiles does not support (`tmp.file`, passed to csv.reader, ...); it holds no open() back.)",
+      {"open(", "tempfile"},
       run_pass,
       open_seeds,
       applies};

@@ -31,6 +31,7 @@ std::vector<TransformInfo> build_table() {
       files_open_transform(),
       files_upload_transform(),
       files_sleep_transform(),
+      files_os_transform(),
       closure_transform(),
       routes_async_transform(),
       planned("AW502", "routes", "dependencies (Depends(f)) become async def when nothing blocks"),

@@ -17,6 +17,7 @@ TransformInfo http_client_close_transform();    // AW203
 TransformInfo files_open_transform();           // AW301
 TransformInfo files_upload_transform();         // AW302
 TransformInfo files_sleep_transform();          // AW303
+TransformInfo files_os_transform();             // AW304
 TransformInfo routes_async_transform();         // AW501
 TransformInfo middleware_http_transform();      // AW601
 TransformInfo middleware_dispatch_transform();  // AW602

@@ -16,6 +16,7 @@
 //   wrap-blocking = true
 //   targets = { sqlalchemy = "1.4" }  # library versions to write for, as --target sqlalchemy=1.4
 //                                     # (also a [tool.awaitify.targets] table)
+//   aiofiles-os = true             # --aiofiles-os (drop-sync likewise)
 //
 // Any other key in the table is an error that names it.
 #include <map>

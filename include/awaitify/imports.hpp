@@ -49,7 +49,13 @@ class ImportEditor {
   int group_of(const std::string& module) const;
   const Statement* from_statement(const std::string& module) const;
   std::vector<Edit> merge_into(const Statement& statement, std::vector<std::string> names) const;
-  std::vector<Edit> insert_statement(int group, const std::string& text) const;
+  // What the other edits of the same run do around a new statement.
+  struct Placement {
+    std::set<const Statement*> gone;  // removed whole: no neighbour to keep a place beside
+    std::set<int> new_groups;         // groups that get a new statement
+  };
+  std::vector<Edit> insert_statement(int group, const std::string& text,
+                                     const Placement& placement) const;
   const Statement* sorted_neighbour(int group, bool is_from, const std::string& module) const;
   // Edits removing the names marked in `dropped` (the whole statement when all are).
   std::vector<Edit> removal(const Statement& statement, const std::vector<bool>& dropped) const;

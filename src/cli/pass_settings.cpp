@@ -49,6 +49,10 @@ void add_pass_settings(CLI::App& command, std::map<std::string, std::string>& va
       "--drop-sync", [&values] { values["drop-sync"] = "true"; },
       "db phase: remove get_db, the sync sessionmaker and engine once "
       "nothing in the project uses them");
+  command.add_flag_callback(
+      "--aiofiles-os", [&values] { values["aiofiles-os"] = "true"; },
+      "files phase: os and os.path file system calls in async code become await aiofiles.os "
+      "calls");
 }
 
 }  // namespace awaitify::cli

@@ -253,3 +253,29 @@ TEST(Cli, DropSyncFromTheFlagOrThePyprojectConfiguration) {
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("'drop-sync' must be true or false"), std::string::npos) << bad.err;
 }
+
+// --aiofiles-os, or `aiofiles-os = true` in [tool.awaitify], moves os.path/os calls of async
+// code to aiofiles.os; without either they stay.
+TEST(Cli, AiofilesOsFromTheFlagOrThePyprojectConfiguration) {
+  TempDir dir;
+  write_file(dir.path() / "app.py",
+             "import os\n\n\nasync def drop(path: str) -> None:\n    if os.path.exists(path):\n"
+             "        os.remove(path)\n");
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nphases = [\"files\"]\n");
+  Output kept = run_cli(dir.path(), "diff");
+  EXPECT_EQ(kept.status, 0) << kept.err;
+  EXPECT_EQ(kept.out, "");
+  Output flag = run_cli(dir.path(), "diff --aiofiles-os");
+  EXPECT_EQ(flag.status, 1) << flag.err;
+  EXPECT_NE(flag.out.find("+    if await aiofiles.os.path.exists(path):"), std::string::npos)
+      << flag.out;
+  EXPECT_NE(flag.out.find("+        await aiofiles.os.remove(path)"), std::string::npos) << flag.out;
+  EXPECT_NE(flag.out.find("+import aiofiles.os"), std::string::npos) << flag.out;
+  write_file(dir.path() / "pyproject.toml",
+             "[tool.awaitify]\nphases = [\"files\"]\naiofiles-os = true\n");
+  EXPECT_EQ(run_cli(dir.path(), "diff").out, flag.out);
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\naiofiles-os = 1\n");
+  Output bad = run_cli(dir.path(), "diff");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("'aiofiles-os' must be true or false"), std::string::npos) << bad.err;
+}

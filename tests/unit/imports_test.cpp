@@ -49,6 +49,26 @@ TEST(ImportEditor, NothingWhenAlreadyImported) {
             text);
 }
 
+// The only import goes and one of a later group arrives: it takes the place, without a blank
+// line above it; a new import of an earlier group keeps the groups apart.
+TEST(ImportEditor, NewGroupTakesThePlaceOfTheImportsThatGo) {
+  auto swap = [](ImportEditor& e) {
+    e.require_module("aiofiles.os");
+    e.drop_if_unused("os");
+  };
+  EXPECT_EQ(edit_imports("import os\n\n\ndef f():\n    pass\n", swap),
+            "import aiofiles.os\n\n\ndef f():\n    pass\n");
+  EXPECT_EQ(edit_imports("import os\n\nfrom app import x\n\nx()\n", swap),
+            "import aiofiles.os\n\nfrom app import x\n\nx()\n");
+  auto both = [](ImportEditor& e) {
+    e.require_module("json");
+    e.require_module("aiofiles");
+    e.drop_if_unused("load");
+  };
+  EXPECT_EQ(edit_imports("from json import load\n\n\ndef f():\n    pass\n", both),
+            "import json\n\nimport aiofiles\n\n\ndef f():\n    pass\n");
+}
+
 TEST(ImportEditor, NewStatementAfterTheLastImportOfItsGroup) {
   std::string text = "import os\nimport sys\n\nfrom fastapi import FastAPI\n\nfrom app.db import x\n\nX = 1\n";
   EXPECT_EQ(edit_imports(text, [](ImportEditor& e) { e.require_from("contextlib", "asynccontextmanager"); }),
