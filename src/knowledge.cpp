@@ -27,6 +27,8 @@ constexpr BlockingApi kUrllib{"outbound HTTP with urllib",
 constexpr BlockingApi kShutil{"file I/O with shutil", "it has no async form: run_in_threadpool"};
 constexpr BlockingApi kUpload{"file I/O on UploadFile.file",
                               "migrate it with --phase files (await file.read())", true};
+constexpr BlockingApi kFilesystem{"file I/O with no aiofiles form",
+                                  "it has no async form: run_in_threadpool"};
 constexpr BlockingApi kSocket{"a blocking socket call", "use asyncio streams or run_in_threadpool"};
 
 constexpr std::array kBlocking{
@@ -67,6 +69,11 @@ constexpr std::array kBlocking{
     Entry{"shutil.copytree", false, kShutil},
     Entry{"shutil.rmtree", false, kShutil},
     Entry{"shutil.move", false, kShutil},
+    Entry{"os.walk", false, kFilesystem},
+    Entry{"pathlib.Path.read_text", false, kFilesystem},
+    Entry{"pathlib.Path.write_text", false, kFilesystem},
+    Entry{"pathlib.Path.read_bytes", false, kFilesystem},
+    Entry{"pathlib.Path.write_bytes", false, kFilesystem},
     Entry{"socket.create_connection", false, kSocket},
     Entry{"socket.getaddrinfo", false, kSocket},
     Entry{"socket.gethostbyname", false, kSocket},
@@ -97,15 +104,16 @@ bool is_pytest_file(std::string_view path) {
 }
 
 bool returns_blocking_resource(std::string_view qualified) {
-  static constexpr std::array<std::string_view, 9> kNames{"builtins.open",
-                                                          "io.open",
-                                                          "subprocess.Popen",
-                                                          "os.popen",
-                                                          "os.fdopen",
-                                                          "urllib.request.urlopen",
-                                                          "socket.create_connection",
-                                                          "requests.Session",
-                                                          "requests.sessions.Session"};
+  static constexpr std::array<std::string_view, 10> kNames{"builtins.open",
+                                                           "os.walk",
+                                                           "io.open",
+                                                           "subprocess.Popen",
+                                                           "os.popen",
+                                                           "os.fdopen",
+                                                           "urllib.request.urlopen",
+                                                           "socket.create_connection",
+                                                           "requests.Session",
+                                                           "requests.sessions.Session"};
   return std::find(kNames.begin(), kNames.end(), qualified) != kNames.end();
 }
 

@@ -517,7 +517,10 @@ std::optional<std::string> unwrappable_blocking(const ProjectIndex& index,
     std::string at = "`" + call.target + "` (line " + std::to_string(call.line) + ")";
     if (!runs_in_body(call)) return at + " runs in " + describe(call.context);
     if (returns_blocking_resource(call.target))
-      return at + " returns a file, process, socket or session whose use blocks too";
+      return at +
+             " returns something whose use blocks too (a file, a process, a socket, a session, a "
+             "lazy "
+             "directory walk)";
     if (call.target.rfind("sqlalchemy.", 0) == 0)
       return at + " is sync SQLAlchemy (migrate it with --phase db)";
   }

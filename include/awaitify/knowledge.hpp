@@ -18,7 +18,8 @@ struct BlockingApi {
 // Whether a call to this qualified name blocks ("requests.get", "time.sleep", "builtins.open").
 std::optional<BlockingApi> blocking_api(std::string_view qualified);
 // Whether a blocking call hands back something whose own use blocks (a file from open(), a
-// process from Popen, a response from urlopen, a socket, a requests Session): running the call
+// process from Popen, a response from urlopen, a socket, a requests Session, the lazy
+// generator of os.walk): running the call
 // alone in the thread pool leaves that I/O on the event loop.
 bool returns_blocking_resource(std::string_view qualified);
 // pytest's default file names for tests and fixtures: test_*.py, *_test.py, conftest.py.
