@@ -29,6 +29,9 @@ constexpr BlockingApi kUpload{"file I/O on UploadFile.file",
                               "migrate it with --phase files (await file.read())", true};
 constexpr BlockingApi kFilesystem{"file I/O with no aiofiles form",
                                   "it has no async form: run_in_threadpool"};
+constexpr BlockingApi kWaiting{"waiting on a thread or process",
+                                "await asyncio.to_thread(...) or run_in_threadpool, or use asyncio's "
+                                "own primitives"};
 constexpr BlockingApi kSocket{"a blocking socket call", "use asyncio streams or run_in_threadpool"};
 
 constexpr std::array kBlocking{
@@ -70,6 +73,10 @@ constexpr std::array kBlocking{
     Entry{"shutil.rmtree", false, kShutil},
     Entry{"shutil.move", false, kShutil},
     Entry{"os.walk", false, kFilesystem},
+    Entry{"threading.Thread.join", false, kWaiting},
+    Entry{"threading.Event.wait", false, kWaiting},
+    Entry{"multiprocessing.Process.join", false, kWaiting},
+    Entry{"multiprocessing.context.Process.join", false, kWaiting},
     Entry{"pathlib.Path.read_text", false, kFilesystem},
     Entry{"pathlib.Path.write_text", false, kFilesystem},
     Entry{"pathlib.Path.read_bytes", false, kFilesystem},
