@@ -1,5 +1,7 @@
 #include "awaitify/project_view.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -11,6 +13,7 @@
 
 #include "awaitify/async_api.hpp"
 #include "awaitify/config.hpp"
+#include "awaitify/facts_cache.hpp"
 
 namespace awaitify {
 
@@ -45,11 +48,18 @@ struct Loaded {
   std::string error;
 };
 
-Loaded load_one(const std::string& path, bool keep_tree) {
+Loaded load_one(const std::string& path, bool keep_tree, FactsCache* cache) {
   Loaded loaded;
   auto source = SourceFile::load(path);
   if (!source) {
     loaded.error = source.error().message;
+    return loaded;
+  }
+  // A hit means the file parsed without errors when its facts were stored: a context file is
+  // done; a selected one is still parsed for its tree.
+  if (cache) loaded.facts = cache->load(*source);
+  if (loaded.facts && !keep_tree) {
+    loaded.source = std::move(*source);
     return loaded;
   }
   Parser parser;
@@ -67,7 +77,10 @@ Loaded load_one(const std::string& path, bool keep_tree) {
                    ")";
     return loaded;
   }
-  loaded.facts = extract_facts(*source, tree->root());
+  if (!loaded.facts) {
+    loaded.facts = extract_facts(*source, tree->root());
+    if (cache) cache->store(*source, *loaded.facts);
+  }
   if (keep_tree) loaded.tree = std::make_shared<Tree>(std::move(*tree));
   loaded.source = std::move(*source);
   return loaded;
@@ -175,7 +188,8 @@ bool is_test_path(const std::string& path) {
 }
 
 ProjectView ProjectView::load(const std::vector<std::string>& selected,
-                              const std::vector<std::string>& context, unsigned jobs) {
+                              const std::vector<std::string>& context, unsigned jobs,
+                              FactsCache* cache) {
   std::set<std::string> chosen(selected.begin(), selected.end());
   std::vector<std::string> all = selected;
   for (const std::string& path : context) {
@@ -183,7 +197,7 @@ ProjectView ProjectView::load(const std::vector<std::string>& selected,
   }
   std::vector<Loaded> loaded(all.size());
   parallel_for(all.size(), jobs,
-               [&](size_t i) { loaded[i] = load_one(all[i], i < selected.size()); });
+               [&](size_t i) { loaded[i] = load_one(all[i], i < selected.size(), cache); });
 
   ProjectView view;
   view.selected_count_ = selected.size();
@@ -202,6 +216,10 @@ ProjectView ProjectView::load(const std::vector<std::string>& selected,
     modules.push_back(std::move(*file.facts));
   }
   view.index_ = ProjectIndex(std::move(modules));
+  if (cache) {
+    spdlog::debug("awaitify: index facts in {}: {} from the cache, {} extracted (this run so far)",
+                  cache->directory(), cache->hits(), cache->misses());
+  }
   for (size_t i = 0; i < selected.size(); ++i) {
     Loaded& file = loaded[i];
     if (!file.error.empty()) continue;

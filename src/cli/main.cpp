@@ -8,6 +8,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include "awaitify/discover.hpp"
 #include "awaitify/emit.hpp"
 #include "awaitify/engine.hpp"
+#include "awaitify/facts_cache.hpp"
 #include "awaitify/verify.hpp"
 #include "commands.hpp"
 
@@ -37,6 +39,7 @@ struct CommonOptions {
   bool quiet = false;
   std::string color = "auto";
   bool no_expand = false;
+  bool no_cache = false;
   std::string format = "text";
   Settings settings;
 };
@@ -122,6 +125,8 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
       "--drop-sync", [&values] { values["drop-sync"] = "true"; },
       "db phase: remove get_db, the sync sessionmaker and engine once "
       "nothing in the project uses them");
+  command.add_flag("--no-cache", options.no_cache,
+                   "neither read nor write the index facts kept in .awaitify_cache/");
   command.add_flag("--no-expand", options.no_expand,
                    "never change callers outside PATHS: a function whose callers are outside "
                    "stays sync, and they are listed");
@@ -350,6 +355,9 @@ int run_files(const CommonOptions& command_line, Mode mode) {
     return kExitError;
   }
   RunOptions run_options{options.jobs, !options.no_expand, files->second, options.settings, {}};
+  std::unique_ptr<FactsCache> cache;
+  if (!options.no_cache) cache = std::make_unique<FactsCache>(find_project_root(paths));
+  run_options.cache = cache.get();
   bool show_progress =
       !options.quiet && ::isatty(STDERR_FILENO) && files->second.size() + selected.size() > 200;
   if (show_progress) run_options.progress = print_progress;
