@@ -26,8 +26,9 @@ constexpr const char* kMiddleware = "AWA010";
 constexpr const char* kTestClient = "AWA011";
 
 RunOptions run_options(unsigned jobs, bool expand, const std::vector<std::string>& context,
-                       const Settings& settings) {
+                       const Settings& settings, FactsCache* cache) {
   RunOptions options;
+  options.cache = cache;
   options.jobs = jobs;
   options.expand = expand;
   options.context_paths = context;
@@ -284,9 +285,9 @@ void estimate_phases(Report& report, const std::vector<std::string>& files,
       continue;
     }
     report.phases.push_back(phase.name);
-    RunResult result =
-        run(selected, *transforms,
-            run_options(options.jobs, options.expand, options.context_paths, options.settings));
+    RunResult result = run(selected, *transforms,
+                           run_options(options.jobs, options.expand, options.context_paths,
+                                       options.settings, options.cache));
     for (const FileOutcome& outcome : result.outcomes) {
       if (!outcome.changed() || skipped.count(outcome.path)) continue;
       auto [added, removed] = changed_lines(outcome.path, outcome.original.text(), outcome.result);

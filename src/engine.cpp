@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "awaitify/facts_cache.hpp"
 #include "awaitify/ignore_edits.hpp"
 #include "awaitify/syntax.hpp"
 
@@ -113,6 +114,15 @@ Result<ModuleFacts> facts_for(const SourceFile& source) {
     return Error{syntax_error_message(source, *error)};
   }
   return extract_facts(source, tree->root());
+}
+
+Result<ModuleFacts> facts_for(const SourceFile& source, FactsCache* cache) {
+  if (!cache) return facts_for(source);
+  if (auto cached = cache->load(source)) return std::move(*cached);
+  auto extracted = facts_for(source);
+  // Only facts are stored: a file that does not parse is parsed again, and reported, each run.
+  if (extracted) cache->store(source, *extracted);
+  return extracted;
 }
 
 FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,
@@ -270,7 +280,7 @@ RunResult run(const std::vector<std::string>& paths,
       errors[i] = source.error().message;
       return;
     }
-    auto extracted = facts_for(*source);
+    auto extracted = facts_for(*source, options.cache);
     if (!extracted) errors[i] = extracted.error().message;
     else facts[i] = std::move(*extracted);
     sources[i] = std::move(*source);
@@ -281,6 +291,10 @@ RunResult run(const std::vector<std::string>& paths,
   }
   ProjectIndex index(std::move(modules));
   spdlog::debug("indexed {} files ({} selected)", all.size(), paths.size());
+  if (options.cache) {
+    spdlog::debug("awaitify: index facts in {}: {} from the cache, {} extracted (this run so far)",
+                  options.cache->directory(), options.cache->hits(), options.cache->misses());
+  }
 
   RunResult result;
   PlanOptions plan_options{selected, options.expand};

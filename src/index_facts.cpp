@@ -437,6 +437,31 @@ void record_session_facts(ModuleFacts& facts, TSNode root, std::string_view src)
   }
 }
 
+// Parameter names of every function in a file, by qualified name: nested functions are named
+// through the functions and classes around them (as fixtures and tests are requested).
+void record_parameter_names(ModuleFacts& facts, TSNode root, std::string_view src) {
+  walk(root, [&](TSNode node) {
+    if (!is(node, "function_definition")) return true;
+    std::string name(node_text(field(node, "name"), src));
+    for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up)) {
+      if (is(up, "function_definition") || is(up, "class_definition")) {
+        name = std::string(node_text(field(up, "name"), src)) + "." + name;
+      }
+    }
+    std::vector<std::string> parameters;
+    for (TSNode param : named_children(field(node, "parameters"))) {
+      TSNode id = param;
+      if (is(param, "typed_parameter"))
+        id = ts_node_named_child(param, 0);
+      else if (is(param, "default_parameter") || is(param, "typed_default_parameter"))
+        id = field(param, "name");
+      if (is(id, "identifier")) parameters.emplace_back(node_text(id, src));
+    }
+    facts.parameter_names[facts.module + "." + name] = std::move(parameters);
+    return true;
+  });
+}
+
 }  // namespace
 
 std::string ModuleFacts::resolve(const std::string& dotted) const {
@@ -486,6 +511,7 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
   if (src.find("awaitify:") != std::string_view::npos) {
     facts.suppressions = Suppressions::from_tree(root, src);
   }
+  if (is_pytest_file(facts.path)) record_parameter_names(facts, root, src);
   return facts;
 }
 

@@ -1,5 +1,7 @@
 #include "awaitify/project_view.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -11,6 +13,7 @@
 
 #include "awaitify/async_api.hpp"
 #include "awaitify/config.hpp"
+#include "awaitify/facts_cache.hpp"
 
 namespace awaitify {
 
@@ -38,45 +41,25 @@ std::string read_text(const fs::path& path) {
   return buffer.str();
 }
 
-// Parameter names of every function in a file, by qualified name (as the index names them).
-void collect_parameters(TSNode root, std::string_view src, const std::string& module,
-                        std::map<std::string, std::vector<std::string>>& out) {
-  walk(root, [&](TSNode node) {
-    if (!is(node, "function_definition")) return true;
-    std::string name(node_text(field(node, "name"), src));
-    for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up)) {
-      if (is(up, "function_definition") || is(up, "class_definition")) {
-        name = std::string(node_text(field(up, "name"), src)) + "." + name;
-      }
-    }
-    std::vector<std::string> parameters;
-    for (TSNode param : named_children(field(node, "parameters"))) {
-      TSNode id = param;
-      if (is(param, "typed_parameter"))
-        id = ts_node_named_child(param, 0);
-      else if (is(param, "default_parameter") || is(param, "typed_default_parameter"))
-        id = field(param, "name");
-      if (is(id, "identifier")) parameters.emplace_back(node_text(id, src));
-    }
-    out[module + "." + name] = std::move(parameters);
-    return true;
-  });
-}
-
 struct Loaded {
   std::optional<SourceFile> source;
   std::optional<ModuleFacts> facts;
   std::shared_ptr<Tree> tree;
   std::string error;
-  std::map<std::string, std::vector<std::string>> parameters;
-  Relationships relationships;
 };
 
-Loaded load_one(const std::string& path, bool keep_tree) {
+Loaded load_one(const std::string& path, bool keep_tree, FactsCache* cache) {
   Loaded loaded;
   auto source = SourceFile::load(path);
   if (!source) {
     loaded.error = source.error().message;
+    return loaded;
+  }
+  // A hit means the file parsed without errors when its facts were stored: a context file is
+  // done; a selected one is still parsed for its tree.
+  if (cache) loaded.facts = cache->load(*source);
+  if (loaded.facts && !keep_tree) {
+    loaded.source = std::move(*source);
     return loaded;
   }
   Parser parser;
@@ -94,10 +77,10 @@ Loaded load_one(const std::string& path, bool keep_tree) {
                    ")";
     return loaded;
   }
-  loaded.facts = extract_facts(*source, tree->root());
-  loaded.relationships.collect(*loaded.facts, tree->root(), source->text());
-  if (is_test_path(path))
-    collect_parameters(tree->root(), source->text(), loaded.facts->module, loaded.parameters);
+  if (!loaded.facts) {
+    loaded.facts = extract_facts(*source, tree->root());
+    if (cache) cache->store(*source, *loaded.facts);
+  }
   if (keep_tree) loaded.tree = std::make_shared<Tree>(std::move(*tree));
   loaded.source = std::move(*source);
   return loaded;
@@ -205,7 +188,8 @@ bool is_test_path(const std::string& path) {
 }
 
 ProjectView ProjectView::load(const std::vector<std::string>& selected,
-                              const std::vector<std::string>& context, unsigned jobs) {
+                              const std::vector<std::string>& context, unsigned jobs,
+                              FactsCache* cache) {
   std::set<std::string> chosen(selected.begin(), selected.end());
   std::vector<std::string> all = selected;
   for (const std::string& path : context) {
@@ -213,7 +197,7 @@ ProjectView ProjectView::load(const std::vector<std::string>& selected,
   }
   std::vector<Loaded> loaded(all.size());
   parallel_for(all.size(), jobs,
-               [&](size_t i) { loaded[i] = load_one(all[i], i < selected.size()); });
+               [&](size_t i) { loaded[i] = load_one(all[i], i < selected.size(), cache); });
 
   ProjectView view;
   view.selected_count_ = selected.size();
@@ -224,11 +208,18 @@ ProjectView ProjectView::load(const std::vector<std::string>& selected,
       if (i < selected.size()) view.errors_.push_back(file.error);
       continue;
     }
+    // What the view needs of a file beyond the index is in its facts too, so that they can
+    // come from .awaitify_cache/ without a parse.
+    std::map<std::string, std::vector<std::string>> parameters = file.facts->parameter_names;
+    view.parameters_.merge(parameters);
+    view.relationships_.merge(Relationships{file.facts->relationships});
     modules.push_back(std::move(*file.facts));
-    view.parameters_.merge(file.parameters);
-    view.relationships_.merge(file.relationships);
   }
   view.index_ = ProjectIndex(std::move(modules));
+  if (cache) {
+    spdlog::debug("awaitify: index facts in {}: {} from the cache, {} extracted (this run so far)",
+                  cache->directory(), cache->hits(), cache->misses());
+  }
   for (size_t i = 0; i < selected.size(); ++i) {
     Loaded& file = loaded[i];
     if (!file.error.empty()) continue;

@@ -15,12 +15,15 @@ const std::vector<RuleInfo>& audit_groups();
 // The checklist items of the view's selected files (suppressed ones counted and dropped).
 Report audit(const ProjectView& project);
 
+class FactsCache;
+
 struct EstimateOptions {
   std::vector<std::string> phases;         // the table's phases; empty: every phase
   std::vector<std::string> context_paths;  // the rest of the project, as for a run
   unsigned jobs = 0;
   bool expand = true;
   Settings settings;  // user choices for the passes (http-client, wrap-blocking, ...)
+  FactsCache* cache = nullptr;  // index facts of unchanged files (each phase's run reads them)
 };
 
 // Fills the per-module table: each phase is run alone through the engine, in memory, on the

@@ -15,6 +15,8 @@
 
 namespace awaitify {
 
+class FactsCache;
+
 struct Selection {
   std::vector<std::string> phases;  // empty: every phase
   std::set<std::string> only;       // transform IDs; empty: all of the phases'
@@ -52,6 +54,8 @@ struct RunOptions {
   // Called as files are done ("indexing" / "rewriting", done, total), from worker threads one
   // at a time; empty: no progress reports.
   std::function<void(const char* stage, size_t done, size_t total)> progress;
+  // Index facts of unchanged files from .awaitify_cache/ (and new ones stored there); null: none.
+  FactsCache* cache = nullptr;
 };
 
 struct RunResult {
@@ -82,5 +86,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
 
 // Parses and extracts facts for one file; an Error is the user-facing reason it cannot be used.
 Result<ModuleFacts> facts_for(const SourceFile& source);
+// The same through a cache (may be null): a hit skips the parse, a miss is stored.
+Result<ModuleFacts> facts_for(const SourceFile& source, FactsCache* cache);
 
 }  // namespace awaitify

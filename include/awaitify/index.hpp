@@ -87,6 +87,10 @@ struct ClassFacts {
   bool eager_defaults = false;  // `__mapper_args__ = {"eager_defaults": True}`
 };
 
+// Everything a file contributes to the index. .awaitify_cache/ stores every field of it and of
+// the structs it holds (src/facts_cache.cpp): a field added, removed or changed in meaning here,
+// in ClassFacts, FunctionFacts or CallFact needs the same change there and kFactsCacheFormat
+// bumped (include/awaitify/facts_cache.hpp). The build fails when a field is added without it.
 struct ModuleFacts {
   std::string path;
   std::string module;  // dotted module name
@@ -114,6 +118,9 @@ struct ModuleFacts {
   std::set<uint32_t> parameter_dependency_lines;
   // Its `# awaitify:` comments: a skip-file module and ignored lines are left as they are.
   Suppressions suppressions;
+  // pytest files only (test_*.py, *_test.py, conftest.py): the parameter names of every function
+  // and method, nested ones too, by qualified name; fixtures are requested by parameter name.
+  std::map<std::string, std::vector<std::string>> parameter_names;
 
   // What a local dotted name means in this module ("r.get" -> "requests.get", "helper" ->
   // "pkg.mod.helper", "open" -> "builtins.open"), or empty when it is not bound here.

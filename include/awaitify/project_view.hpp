@@ -19,6 +19,8 @@
 
 namespace awaitify {
 
+class FactsCache;
+
 struct ViewFile {
   SourceFile source;
   std::shared_ptr<Tree> tree;
@@ -29,9 +31,11 @@ struct ViewFile {
 class ProjectView {
  public:
   // selected: the files to report on; context: the rest of the project, indexed so calls into it
-  // resolve (a file in both is selected). jobs: parser threads (0: every core).
+  // resolve (a file in both is selected). jobs: parser threads (0: every core). cache: index
+  // facts of unchanged files (context files are then not parsed at all); null: none.
   static ProjectView load(const std::vector<std::string>& selected,
-                          const std::vector<std::string>& context, unsigned jobs = 0);
+                          const std::vector<std::string>& context, unsigned jobs = 0,
+                          FactsCache* cache = nullptr);
 
   const ProjectIndex& index() const { return index_; }
   // The selected files that could be read and parsed, in order.

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <set>
 
 #include "awaitify/audit.hpp"
@@ -15,6 +16,7 @@
 #include "awaitify/discover.hpp"
 #include "awaitify/emit.hpp"
 #include "awaitify/engine.hpp"
+#include "awaitify/facts_cache.hpp"
 #include "awaitify/verify.hpp"
 #include "pass_settings.hpp"
 
@@ -57,6 +59,8 @@ void add_options(CLI::App& command, ReportOptions& options, bool transforms) {
   command.add_flag("-q,--quiet", options.quiet, "findings only: no hints, no summary");
   command.add_option("--color", options.color, "colour the text output: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  command.add_flag("--no-cache", options.no_cache,
+                   "neither read nor write the index facts kept in .awaitify_cache/");
   if (!transforms) return;
   command.add_flag("--no-expand", options.no_expand,
                    "never change callers outside PATHS (as for diff/apply)");
@@ -65,8 +69,9 @@ void add_options(CLI::App& command, ReportOptions& options, bool transforms) {
 }
 
 RunOptions run_options(unsigned jobs, bool expand, const std::vector<std::string>& context,
-                       const Settings& settings) {
+                       const Settings& settings, FactsCache* cache) {
   RunOptions options;
+  options.cache = cache;
   options.jobs = jobs;
   options.expand = expand;
   options.context_paths = context;
@@ -151,6 +156,7 @@ struct Files {
   std::vector<std::string> selected;
   std::vector<std::string> context;
   std::vector<std::string> warnings;  // project directories that could not be read
+  std::string root;                   // the project's
 };
 
 Result<Files> find_files(const std::vector<std::string>& paths, const Config& config) {
@@ -160,7 +166,7 @@ Result<Files> find_files(const std::vector<std::string>& paths, const Config& co
   std::vector<std::string> unreadable;
   auto context = discover_project(root, unreadable);
   if (!context) return context.error();
-  Files files{config.filter(*selected), std::move(*context), std::move(unreadable)};
+  Files files{config.filter(*selected), std::move(*context), std::move(unreadable), root};
   spdlog::debug(
       "awaitify: {} Python files selected ({} left out by include/exclude), {} in the project at "
       "{}",
@@ -187,22 +193,24 @@ int print(const Report& report, const ReportOptions& options, Format format) {
   return report.errors.empty() ? kExitOk : kExitError;
 }
 
-int run_verify(const ReportOptions& options, const Plan& plan, const Files& files, Format format) {
-  ProjectView view = ProjectView::load(files.selected, files.context, options.jobs);
+int run_verify(const ReportOptions& options, const Plan& plan, const Files& files, Format format,
+               FactsCache* cache) {
+  ProjectView view = ProjectView::load(files.selected, files.context, options.jobs, cache);
   Report report = verify(view, plan.rules);
   add_warnings(report, files);
   int status = print(report, options, format);
   return status != kExitOk ? status : report.items.empty() ? kExitOk : kExitFound;
 }
 
-int run_audit(const ReportOptions& options, const Plan& plan, const Files& files, Format format) {
-  ProjectView view = ProjectView::load(files.selected, files.context, options.jobs);
+int run_audit(const ReportOptions& options, const Plan& plan, const Files& files, Format format,
+              FactsCache* cache) {
+  ProjectView view = ProjectView::load(files.selected, files.context, options.jobs, cache);
   Report report = audit(view);
   add_warnings(report, files);
   if (!options.no_estimate) {
     estimate_phases(report, files.selected,
                     EstimateOptions{plan.phases, files.context, options.jobs, !options.no_expand,
-                                    plan.settings});
+                                    plan.settings, cache});
   }
   int status = print(report, options, format);
   bool changes = std::any_of(report.modules.begin(), report.modules.end(),
@@ -266,9 +274,10 @@ bool add_changes(Report& report, const RunResult& result, const ReportOptions& o
   return true;
 }
 
-int run_check(const ReportOptions& options, const Plan& plan, const Files& files, Format format) {
+int run_check(const ReportOptions& options, const Plan& plan, const Files& files, Format format,
+              FactsCache* cache) {
   if (options.apply) install_interrupt_handlers();
-  ProjectView view = ProjectView::load(files.selected, files.context, options.jobs);
+  ProjectView view = ProjectView::load(files.selected, files.context, options.jobs, cache);
   Report report;
   if (plan.run_verify && !options.apply)
     report = verify(view, plan.rules);
@@ -289,7 +298,7 @@ int run_check(const ReportOptions& options, const Plan& plan, const Files& files
   if (!plan.transforms.empty()) {
     RunResult result =
         run(files.selected, plan.transforms,
-            run_options(options.jobs, !options.no_expand, files.context, plan.settings));
+            run_options(options.jobs, !options.no_expand, files.context, plan.settings, cache));
     std::set<std::string> known(report.errors.begin(), report.errors.end());
     if (!add_changes(report, result, options, statuses)) return kExitInterrupted;
     // The view and the run both report unreadable files: once is enough.
@@ -340,9 +349,11 @@ int run_command(const std::string& command, const ReportOptions& options) {
     spdlog::error("awaitify: error: {}", files.error().message);
     return kExitError;
   }
-  if (command == "verify") return run_verify(options, *plan, *files, format);
-  if (command == "audit") return run_audit(options, *plan, *files, format);
-  return run_check(options, *plan, *files, format);
+  std::unique_ptr<FactsCache> cache;
+  if (!options.no_cache) cache = std::make_unique<FactsCache>(files->root);
+  if (command == "verify") return run_verify(options, *plan, *files, format, cache.get());
+  if (command == "audit") return run_audit(options, *plan, *files, format, cache.get());
+  return run_check(options, *plan, *files, format, cache.get());
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ struct ReportOptions {
   bool show_diff = false;    // check --diff
   bool apply = false;        // check --apply
   bool no_estimate = false;  // audit --no-estimate
+  bool no_cache = false;     // --no-cache: neither read nor write .awaitify_cache/
   std::map<std::string, std::string>
       settings;  // --http-client, --wrap-blocking, ... (as for apply)
 };

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include "awaitify/discover.hpp"
 #include "awaitify/emit.hpp"
 #include "awaitify/engine.hpp"
+#include "awaitify/facts_cache.hpp"
 #include "awaitify/verify.hpp"
 #include "commands.hpp"
 #include "pass_settings.hpp"
@@ -38,6 +40,7 @@ struct CommonOptions {
   bool quiet = false;
   std::string color = "auto";
   bool no_expand = false;
+  bool no_cache = false;
   std::string format = "text";
   Settings settings;
 };
@@ -67,6 +70,8 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_option("--color", options.color, "colour the diff: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   awaitify::cli::add_pass_settings(command, options.settings.values);
+  command.add_flag("--no-cache", options.no_cache,
+                   "neither read nor write the index facts kept in .awaitify_cache/");
   command.add_flag("--no-expand", options.no_expand,
                    "never change callers outside PATHS: a function whose callers are outside "
                    "stays sync, and they are listed");
@@ -329,6 +334,9 @@ int run_files(const CommonOptions& command_line, Mode mode) {
     return kExitError;
   }
   RunOptions run_options{options.jobs, !options.no_expand, files->second, options.settings, {}};
+  std::unique_ptr<FactsCache> cache;
+  if (!options.no_cache) cache = std::make_unique<FactsCache>(find_project_root(paths));
+  run_options.cache = cache.get();
   bool show_progress =
       !options.quiet && ::isatty(STDERR_FILENO) && files->second.size() + selected.size() > 200;
   if (show_progress) run_options.progress = print_progress;

@@ -1,0 +1,305 @@
+// .awaitify_cache/: facts come back field for field, anything but a good entry is a miss (then
+// rewritten), an unwritable project runs without it, and a warm run prints what a cold one does.
+#include "awaitify/facts_cache.hpp"
+
+#include <gtest/gtest.h>
+
+#include "awaitify/engine.hpp"
+#include "report_cli.hpp"
+
+using namespace awaitify;
+using namespace awaitify::testing_util;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Field by field, so a failure names the field. The static_asserts keep this list complete.
+static_assert(detail::field_count<CallFact>() == 7 && detail::field_count<FunctionFacts>() == 18 &&
+                  detail::field_count<ClassFacts>() == 7 &&
+                  detail::field_count<ModuleFacts>() == 19,
+              "a facts struct changed: compare the new field in expect_same_* below");
+
+void expect_same_calls(const std::vector<CallFact>& a, const std::vector<CallFact>& b,
+                       const std::string& where) {
+  ASSERT_EQ(a.size(), b.size()) << where;
+  for (size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE(where + " #" + std::to_string(i));
+    EXPECT_EQ(a[i].target, b[i].target);
+    EXPECT_EQ(a[i].line, b[i].line);
+    EXPECT_EQ(a[i].column, b[i].column);
+    EXPECT_EQ(a[i].awaited, b[i].awaited);
+    EXPECT_EQ(a[i].as_argument, b[i].as_argument);
+    EXPECT_EQ(a[i].context, b[i].context);
+    EXPECT_EQ(a[i].passed_to, b[i].passed_to);
+  }
+}
+
+void expect_same_function(const FunctionFacts& a, const FunctionFacts& b) {
+  SCOPED_TRACE(a.qualified);
+  EXPECT_EQ(a.qualified, b.qualified);
+  EXPECT_EQ(a.class_name, b.class_name);
+  EXPECT_EQ(a.line, b.line);
+  EXPECT_EQ(a.first_line, b.first_line);
+  EXPECT_EQ(a.header_end_line, b.header_end_line);
+  EXPECT_EQ(a.end_line, b.end_line);
+  EXPECT_EQ(a.is_async, b.is_async);
+  EXPECT_EQ(a.is_generator, b.is_generator);
+  EXPECT_EQ(a.is_module, b.is_module);
+  EXPECT_EQ(a.decorators, b.decorators);
+  expect_same_calls(a.calls, b.calls, "calls");
+  expect_same_calls(a.blocking, b.blocking, "blocking");
+  expect_same_calls(a.references, b.references, "references");
+  expect_same_calls(a.unresolved_methods, b.unresolved_methods, "unresolved_methods");
+  EXPECT_EQ(a.holds_session, b.holds_session);
+  EXPECT_EQ(a.session_awaits, b.session_awaits);
+  EXPECT_EQ(a.parameter_types, b.parameter_types);
+  EXPECT_EQ(a.dependencies, b.dependencies);
+}
+
+void expect_same_class(const ClassFacts& a, const ClassFacts& b) {
+  SCOPED_TRACE(a.name);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.bases, b.bases);
+  EXPECT_EQ(a.attributes, b.attributes);
+  EXPECT_EQ(a.fields, b.fields);
+  EXPECT_EQ(a.insert_generated, b.insert_generated);
+  EXPECT_EQ(a.update_generated, b.update_generated);
+  EXPECT_EQ(a.eager_defaults, b.eager_defaults);
+}
+
+void expect_same_facts(const ModuleFacts& a, const ModuleFacts& b) {
+  SCOPED_TRACE(a.path);
+  EXPECT_EQ(a.path, b.path);
+  EXPECT_EQ(a.module, b.module);
+  EXPECT_EQ(a.is_package, b.is_package);
+  EXPECT_EQ(a.imports, b.imports);
+  EXPECT_EQ(a.import_lines, b.import_lines);
+  EXPECT_EQ(a.star_imports, b.star_imports);
+  EXPECT_EQ(a.instances, b.instances);
+  ASSERT_EQ(a.classes.size(), b.classes.size());
+  for (auto i = a.classes.begin(), j = b.classes.begin(); i != a.classes.end(); ++i, ++j) {
+    EXPECT_EQ(i->first, j->first);
+    expect_same_class(i->second, j->second);
+  }
+  EXPECT_EQ(a.type_aliases, b.type_aliases);
+  EXPECT_EQ(a.functions, b.functions);
+  ASSERT_EQ(a.function_facts.size(), b.function_facts.size());
+  for (size_t i = 0; i < a.function_facts.size(); ++i)
+    expect_same_function(a.function_facts[i], b.function_facts[i]);
+  EXPECT_EQ(a.relationships, b.relationships);
+  EXPECT_EQ(a.engine_schemes, b.engine_schemes);
+  EXPECT_EQ(a.maker_engines, b.maker_engines);
+  EXPECT_EQ(a.overridden_dependencies, b.overridden_dependencies);
+  EXPECT_EQ(a.override_lines, b.override_lines);
+  EXPECT_EQ(a.parameter_dependency_lines, b.parameter_dependency_lines);
+  EXPECT_EQ(a.parameter_names, b.parameter_names);
+  EXPECT_EQ(a.suppressions.skip_file(), b.suppressions.skip_file());
+}
+
+const std::map<std::string, std::string> kProject = {
+    {"pyproject.toml", "[project]\nname = 'shop'\n"},
+    {"shop/__init__.py", "from .api import router\n"},
+    {"shop/db.py",
+     "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker, Session\n"
+     "from typing import Annotated\nfrom fastapi import Depends\n\n"
+     "engine = create_engine('sqlite:///shop.db')\nSessionLocal = sessionmaker(bind=engine)\n\n"
+     "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n    finally:\n"
+     "        db.close()\n\nSessionDep = Annotated[Session, Depends(get_db)]\n"},
+    {"shop/models.py",
+     "from sqlalchemy import Column, Integer, String, DateTime, ForeignKey, FetchedValue, func\n"
+     "from sqlalchemy.orm import declarative_base, relationship\n\nBase = declarative_base()\n\n"
+     "class User(Base):\n    __tablename__ = 'users'\n"
+     "    __mapper_args__ = {'eager_defaults': True}\n"
+     "    id = Column(Integer, primary_key=True)\n"
+     "    created = Column(DateTime, server_default=func.now())\n"
+     "    touched = Column(DateTime, server_onupdate=FetchedValue())\n"
+     "    items = relationship('Item', back_populates='owner')\n"
+     "    tags = relationship('Tag', lazy='selectin')\n\n"
+     "class Item(Base):\n    __tablename__ = 'items'\n    id = Column(Integer, primary_key=True)\n"
+     "    owner_id = Column(Integer, ForeignKey('users.id'))\n"
+     "    owner = relationship('User', back_populates='items')\n"},
+    {"shop/api.py",
+     "import time\nimport requests as r\nfrom fastapi import APIRouter, Depends\n"
+     "from sqlalchemy.orm import Session\nfrom .db import get_db, SessionDep\n"
+     "from .models import *\nfrom . import models\n\nrouter = APIRouter()\n\n"
+     "class Store:\n    def __init__(self, db: Session):\n        self.db = db\n"
+     "        self.http = r.Session()\n\n    def first(self):\n"
+     "        return self.db.query(models.User).first()\n\n"
+     "@router.get('/users/{uid}')\ndef read_user(uid: int, db: Session = Depends(get_db)):\n"
+     "    time.sleep(0.1)\n    user = db.get(models.User, uid)\n"
+     "    names = [r.get(u).json() for u in ('a', 'b')]\n    f = lambda: open('x').read()\n"
+     "    return {'user': user, 'names': sorted(map(str, names)), 'f': f}\n\n"
+     "@router.post('/users')\nasync def create(db: SessionDep):\n    db.add(models.User())\n"
+     "    db.commit()\n\ndef pages(n):\n    for i in range(n):\n        yield i\n\n"
+     "if __name__ == '__main__':\n    print(Store(None).first())\n"},
+    {"tests/conftest.py",
+     "import pytest\nfrom fastapi.testclient import TestClient\nfrom shop.db import get_db\n"
+     "from shop.api import router\n\n@pytest.fixture\ndef client(tmp_path, db=None):\n"
+     "    router.dependency_overrides[get_db] = lambda: db\n    return TestClient(router)\n\n"
+     "class TestThings:\n    def test_one(self, client, *, flag: bool = False):\n"
+     "        def inner(a, b=1):\n            return a\n        assert client.get('/').ok\n"},
+};
+
+void write_project(const fs::path& root) {
+  for (const auto& [path, text] : kProject) write_file(root / path, text);
+}
+
+ModuleFacts fresh_facts(const SourceFile& source) {
+  auto facts = facts_for(source);
+  EXPECT_TRUE(facts.ok()) << (facts.ok() ? "" : facts.error().message);
+  return facts.ok() ? *facts : ModuleFacts{};
+}
+
+SourceFile load(const fs::path& path) {
+  auto source = SourceFile::load(path.string());
+  EXPECT_TRUE(source.ok());
+  return source.ok() ? *source : SourceFile();
+}
+
+std::vector<fs::path> entries(const fs::path& root) {
+  std::vector<fs::path> found;
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(root / kFactsCacheDirectory, ignored)) {
+    if (entry.path().extension() == ".facts") found.push_back(entry.path());
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST(FactsCache, RoundTripsEveryFieldOfRealFacts) {
+  TempDir dir;
+  write_project(dir.path());
+  FactsCache cache(dir.path().string());
+  bool relationships = false, generated = false, overrides = false, parameters = false,
+       blocking = false, sessions = false;
+  for (const auto& [path, text] : kProject) {
+    if (fs::path(path).extension() != ".py") continue;
+    SourceFile source = load(dir.path() / path);
+    ModuleFacts facts = fresh_facts(source);
+    EXPECT_FALSE(cache.load(source)) << path << ": nothing stored yet";
+    cache.store(source, facts);
+    auto loaded = cache.load(source);
+    ASSERT_TRUE(loaded) << path;
+    expect_same_facts(facts, *loaded);
+    relationships |= !facts.relationships.empty();
+    overrides |= !facts.override_lines.empty();
+    parameters |= !facts.parameter_names.empty();
+    for (const auto& [name, cls] : facts.classes)
+      generated |= !cls.insert_generated.empty() && cls.eager_defaults;
+    for (const FunctionFacts& fn : facts.function_facts) {
+      blocking |= !fn.blocking.empty();
+      sessions |= fn.holds_session && !fn.dependencies.empty();
+    }
+  }
+  // The round trip means something only if the facts had these to lose.
+  EXPECT_TRUE(relationships && generated && overrides && parameters && blocking && sessions);
+  std::string ignore = read_file(dir.path() / kFactsCacheDirectory / ".gitignore");
+  EXPECT_NE(ignore.find("\n*\n"), std::string::npos) << ignore;
+}
+
+TEST(FactsCache, ChangedBytesOrPackageLayoutAreMisses) {
+  TempDir dir;
+  write_project(dir.path());
+  FactsCache cache(dir.path().string());
+  fs::path api = dir.path() / "shop/api.py";
+  cache.store(load(api), fresh_facts(load(api)));
+  ASSERT_TRUE(cache.load(load(api)));
+  write_file(api, kProject.at("shop/api.py") + "\n");
+  EXPECT_FALSE(cache.load(load(api))) << "one byte more";
+  write_file(api, kProject.at("shop/api.py"));
+  EXPECT_TRUE(cache.load(load(api)));
+  fs::remove(dir.path() / "shop/__init__.py");  // shop.api is now the module api
+  EXPECT_FALSE(cache.load(load(api)));
+  EXPECT_EQ(content_hash(load(api)), content_hash(load(api).bytes()));
+}
+
+TEST(FactsCache, DamagedEntriesAreMissesAndGetRewritten) {
+  TempDir dir;
+  write_project(dir.path());
+  SourceFile source = load(dir.path() / "shop/models.py");
+  ModuleFacts facts = fresh_facts(source);
+  FactsCache cache(dir.path().string());
+  cache.store(source, facts);
+  ASSERT_EQ(entries(dir.path()).size(), 1u);
+  fs::path entry = entries(dir.path()).front();
+  std::string good = read_file(entry);
+  std::string flipped = good;
+  flipped[good.size() / 2] ^= 0x20;
+  std::string garbage(good.size(), '\xAB');
+  for (const std::string& bad : {std::string(), good.substr(0, 3), good.substr(0, good.size() / 2),
+                                 good.substr(0, good.size() - 1), good + "x", flipped, garbage,
+                                 std::string("AWFC") + std::string(64, '\0')}) {
+    write_file(entry, bad);
+    EXPECT_FALSE(cache.load(source)) << bad.size() << " bytes";
+    EXPECT_FALSE(
+        decode_facts(bad, facts.path, facts.module, facts.is_package, content_hash(source)));
+    cache.store(source, facts);
+    auto loaded = cache.load(source);
+    ASSERT_TRUE(loaded);
+    expect_same_facts(facts, *loaded);
+  }
+  // Another format or file: the bytes of a good entry under another key.
+  EXPECT_FALSE(
+      decode_facts(good, facts.path + "x", facts.module, facts.is_package, content_hash(source)));
+  EXPECT_FALSE(
+      decode_facts(good, facts.path, facts.module, !facts.is_package, content_hash(source)));
+}
+
+TEST(FactsCache, AProjectThatCannotBeWrittenRunsWithoutIt) {
+  TempDir dir;
+  write_project(dir.path());
+  write_file(dir.path() / kFactsCacheDirectory, "not a folder");  // works as root too
+  FactsCache cache(dir.path().string());
+  SourceFile source = load(dir.path() / "shop/api.py");
+  cache.store(source, fresh_facts(source));
+  EXPECT_FALSE(cache.load(source));
+  CliOutput run = run_awaitify(dir.path(), "check -v shop/api.py");
+  EXPECT_EQ(run.status, 1) << run.err;
+  EXPECT_NE(run.err.find("running without the cache"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("awaitify: error"), std::string::npos) << run.err;
+}
+
+// The golden-like check of record: every command, cold then warm, prints the same bytes, and
+// the same as with --no-cache.
+TEST(FactsCache, WarmRunsPrintWhatColdRunsPrint) {
+  for (const std::string& command : std::vector<std::string>{
+           "check tests/conftest.py shop/api.py", "check --format json shop/api.py",
+           "diff shop/db.py", "audit shop", "verify shop/api.py", "plan shop/api.py"}) {
+    SCOPED_TRACE(command);
+    TempDir dir;
+    write_project(dir.path());
+    CliOutput uncached = run_awaitify(dir.path(), command + " --no-cache");
+    EXPECT_FALSE(fs::exists(dir.path() / kFactsCacheDirectory));
+    CliOutput cold = run_awaitify(dir.path(), command);
+    EXPECT_EQ(entries(dir.path()).size(), 5u) << "one entry per Python file of the project";
+    CliOutput warm = run_awaitify(dir.path(), command);
+    for (const CliOutput* run : {&cold, &warm}) {
+      EXPECT_EQ(run->status, uncached.status);
+      EXPECT_EQ(run->out, uncached.out);
+      EXPECT_EQ(run->err, uncached.err);
+    }
+    CliOutput verbose = run_awaitify(dir.path(), command + " -v");
+    EXPECT_NE(verbose.err.find(" 0 extracted"), std::string::npos) << verbose.err;
+  }
+}
+
+// Suppression comments are read from the source again on a hit, not stored: a warm run must
+// hold the same files and lines back as a cold one.
+TEST(FactsCache, SuppressionsOfAHitAreTheSourcesOwn) {
+  TempDir dir;
+  write_file(dir.path() / "pyproject.toml", "[project]\nname = \"x\"\n");
+  write_file(dir.path() / "legacy.py",
+             "# awaitify: skip-file\nimport time\n\n\ndef f():\n    time.sleep(1)  # awaitify: "
+             "ignore[AW303]\n");
+  FactsCache cache(dir.path().string());
+  SourceFile source = load(dir.path() / "legacy.py");
+  ModuleFacts facts = fresh_facts(source);
+  ASSERT_TRUE(facts.suppressions.skip_file());
+  cache.store(source, facts);
+  auto loaded = cache.load(source);
+  ASSERT_TRUE(loaded);
+  EXPECT_TRUE(loaded->suppressions.skip_file());
+  EXPECT_TRUE(loaded->suppressions.suppresses(6, "AW303"));
+  EXPECT_FALSE(loaded->suppressions.suppresses(6, "AW501"));
+}
