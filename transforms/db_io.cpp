@@ -86,6 +86,32 @@ std::optional<std::string> split_with(const FileContext& context, TSNode stateme
   return std::nullopt;
 }
 
+// `with db.begin() as transaction:`: an AsyncSessionTransaction's commit(), rollback() and
+// close() are coroutines, so their calls in the block are awaited too.
+void await_transaction_calls(TSNode statement, TSNode call, std::string_view src,
+                             std::vector<Edit>& edits) {
+  TSNode pattern = ts_node_parent(call);
+  if (!is(pattern, "as_pattern")) return;
+  TSNode target = ts_node_named_child(pattern, 1);
+  if (is(target, "as_pattern_target")) target = ts_node_named_child(target, 0);
+  if (!is(target, "identifier")) return;
+  std::string name(node_text(target, src));
+  walk(field(statement, "body"), [&](TSNode node) {
+    if (is(node, "function_definition") || is(node, "lambda") || is(node, "class_definition"))
+      return false;
+    if (!is(node, "call")) return true;
+    TSNode function = field(node, "function");
+    if (!is(function, "attribute") || node_text(field(function, "object"), src) != name)
+      return true;
+    std::string_view method = node_text(field(function, "attribute"), src);
+    if (method != "commit" && method != "rollback" && method != "close") return true;
+    if (is(ts_node_parent(node), "await")) return true;
+    if (auto awaited = await_expression(node, true))
+      edits.insert(edits.end(), awaited->begin(), awaited->end());
+    return true;
+  });
+}
+
 // `with` -> `async with` when the statement's one item is a session transaction; with other
 // items, the statement is split.
 std::optional<std::string> make_async_with(const FileContext& context, TSNode statement,
@@ -96,6 +122,7 @@ std::optional<std::string> make_async_with(const FileContext& context, TSNode st
     return "`with " + std::string(node_text(call, src)) + "` has no async form the engine knows";
   }
   if (is(ts_node_child(statement, 0), "async")) return std::nullopt;
+  await_transaction_calls(statement, call, src, edits);
   std::vector<TSNode> items;
   TSNode transaction_item{};
   for (TSNode item : named_children(ts_node_named_child(statement, 0))) {
@@ -464,7 +491,8 @@ Awaited: commit, rollback, flush, refresh, delete, close, execute, scalar, scala
 get_one, merge, run_sync, stream, stream_scalars, connection, invalidate, reset, exec (SQLModel).
 `db.bulk_save_objects(objs)` and the other bulk methods, which AsyncSession lacks, run through
 `await db.run_sync(lambda sync_session: sync_session.bulk_save_objects(objs))`.
-`with db.begin():` becomes `async with db.begin():` (a `with` that has other items is split
+`with db.begin():` becomes `async with db.begin():`, and the commit()/rollback()/close() of a
+transaction it binds (`as transaction`) are awaited (a `with` that has other items is split
 into nested statements, since `async with` takes async context managers only); `db.execute("SQL")` gets the text()
 SQLAlchemy 2.0 requires: `await db.execute(text("SQL"))`. add, add_all, expunge, expunge_all,
 expire, expire_all, in_transaction and no_autoflush stay sync, as they are on AsyncSession.
