@@ -28,8 +28,8 @@ Result<Query> Query::compile(std::string_view source) {
 }
 
 std::vector<Match> Query::matches(TSNode node) const {
-  std::unique_ptr<TSQueryCursor, decltype(&ts_query_cursor_delete)> cursor(
-      ts_query_cursor_new(), &ts_query_cursor_delete);
+  std::unique_ptr<TSQueryCursor, decltype(&ts_query_cursor_delete)> cursor(ts_query_cursor_new(),
+                                                                           &ts_query_cursor_delete);
   ts_query_cursor_exec(cursor.get(), query_.get(), node);
   std::vector<Match> result;
   TSQueryMatch match;
@@ -57,7 +57,9 @@ std::string_view kind(TSNode node) {
   return ts_node_is_null(node) ? std::string_view{} : std::string_view(ts_node_type(node));
 }
 
-bool is(TSNode node, std::string_view type) { return kind(node) == type; }
+bool is(TSNode node, std::string_view type) {
+  return kind(node) == type;
+}
 
 TSNode field(TSNode node, const char* name) {
   return ts_node_child_by_field_name(node, name, static_cast<uint32_t>(std::strlen(name)));
@@ -202,6 +204,17 @@ std::string dotted_name(TSNode node, std::string_view source) {
     return object + "." + std::string(node_text(field(node, "attribute"), source));
   }
   return {};
+}
+
+bool holds_multiline_string(TSNode node) {
+  bool found = false;
+  walk(node, [&](TSNode child) {
+    if (found) return false;
+    if (is(child, "string") && ts_node_start_point(child).row != ts_node_end_point(child).row)
+      found = true;
+    return !found;
+  });
+  return found;
 }
 
 }  // namespace awaitify

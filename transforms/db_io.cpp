@@ -31,17 +31,6 @@ std::string method_of(TSNode call, std::string_view src) {
   return std::string(node_text(field(field(call, "function"), "attribute"), src));
 }
 
-bool holds_multiline_string(TSNode node) {
-  bool found = false;
-  walk(node, [&](TSNode child) {
-    if (found) return false;
-    if (is(child, "string") && ts_node_start_point(child).row != ts_node_end_point(child).row)
-      found = true;
-    return !found;
-  });
-  return found;
-}
-
 // `with a, db.begin() as t, b:` -> one statement per item, nested, `async with` for the
 // transaction: `async with` takes async context managers only. The body moves in by inserting
 // indentation at its line starts, so the pass's other edits inside it stay as they are.

@@ -24,17 +24,6 @@ bool is_import(TSNode node) {
          is(node, "future_import_statement");
 }
 
-bool holds_multiline_string(TSNode node) {
-  bool found = false;
-  walk(node, [&](TSNode child) {
-    if (found) return false;
-    if (is(child, "string") && ts_node_start_point(child).row != ts_node_end_point(child).row)
-      found = true;
-    return !found;
-  });
-  return found;
-}
-
 bool line_starts_at(uint32_t start, std::string_view src) {
   while (start > 0 && (src[start - 1] == ' ' || src[start - 1] == '\t')) --start;
   return start == 0 || src[start - 1] == '\n';

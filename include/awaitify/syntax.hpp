@@ -76,5 +76,7 @@ std::optional<TSNode> enclosing_function(TSNode node);
 std::optional<TSNode> definition_of(TSNode node);
 // A dotted name (`a.b.c`) for an identifier/attribute chain, or empty when it is not one.
 std::string dotted_name(TSNode node, std::string_view source);
+// Whether a string inside node spans lines: re-indenting node's lines would change its text.
+bool holds_multiline_string(TSNode node);
 
 }  // namespace awaitify
