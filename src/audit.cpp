@@ -45,11 +45,8 @@ bool starts_with(std::string_view text, std::string_view prefix) {
 }
 
 bool inside_sync_with(TSNode call) {
-  TSNode up = ts_node_parent(call);
-  if (is(up, "as_pattern")) up = ts_node_parent(up);
-  if (!is(up, "with_item")) return false;
-  TSNode statement = ts_node_parent(ts_node_parent(up));
-  return is(statement, "with_statement") && !is(ts_node_child(statement, 0), "async");
+  TSNode statement = with_statement_of(call);
+  return !ts_node_is_null(statement) && !is(ts_node_child(statement, 0), "async");
 }
 
 // Which checklist group a call belongs to (blocking calls by kind), or nullptr.

@@ -297,6 +297,25 @@ bool awaits_under_async_session(TSNode def, const FunctionScope& scope) {
   return false;
 }
 
+std::string session_blocker(TSNode def, const FunctionScope& scope) {
+  std::string blocker;
+  for (TSNode call : session_io_calls(def, scope)) {
+    std::string method(node_text(field(field(call, "function"), "attribute"), scope.src));
+    std::string where = " at line " + std::to_string(ts_node_start_point(call).row + 1);
+    std::string spelled = "`" + std::string(node_text(field(call, "function"), scope.src)) + "()`";
+    if (method == "connection") {
+      blocker = spelled + where +
+                " hands out a Connection whose calls would need awaits too (migrate it by hand: "
+                "`connection = await db.connection()`, then `await connection.execute(...)`)";
+    } else if (!ts_node_is_null(with_statement_of(call)) && method != "begin" &&
+               method != "begin_nested") {
+      blocker = "`with " + spelled.substr(1) + where + " has no async form the engine knows";
+    }
+    if (!blocker.empty()) break;
+  }
+  return blocker;
+}
+
 QueryHelpers find_query_helpers(const ModuleFacts& facts, TSNode root, std::string_view src) {
   QueryHelpers helpers;
   auto consider = [&](TSNode def, const std::string& class_name) {

@@ -422,6 +422,7 @@ void record_session_facts(ModuleFacts& facts, TSNode root, std::string_view src)
     db::FunctionScope scope{db::session_names(facts, def, src, class_name), class_name, &helpers, src};
     fn->holds_session = !scope.sessions.empty();
     fn->session_awaits = fn->holds_session && db::awaits_under_async_session(def, scope);
+    if (fn->holds_session) fn->session_blocker = db::session_blocker(def, scope);
   };
   for (TSNode child : named_children(root)) {
     if (auto def = definition_of(child)) {

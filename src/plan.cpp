@@ -177,9 +177,11 @@ std::vector<std::string> phase_rules(const std::string& origin) {
   return rules;
 }
 
-// A seed is held by its header, or by a comment on a line of its body where a blocking call
-// makes its phase change it: the function is then kept whole, never half-migrated.
+// A seed is held by what its phase knows of it (Seed::refusal), by its header, or by a comment on a
+// line of its body where a blocking call makes its phase change it: the function is then kept
+// whole, never half-migrated.
 Hold seed_hold(const ProjectIndex& index, const FunctionFacts& fn, const Seed& seed) {
+  if (!seed.refusal.empty()) return Hold{seed.refusal, false, {}, {}};
   bool changes = !seed.group.empty() || (seed.becomes_async && !fn.is_async);
   if (!changes) return {};
   std::vector<std::string> rules = phase_rules(seed.origin);

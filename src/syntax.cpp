@@ -217,4 +217,12 @@ bool holds_multiline_string(TSNode node) {
   return found;
 }
 
+TSNode with_statement_of(TSNode call) {
+  TSNode parent = ts_node_parent(call);
+  if (!ts_node_is_null(parent) && is(parent, "as_pattern")) parent = ts_node_parent(parent);
+  if (ts_node_is_null(parent) || !is(parent, "with_item")) return TSNode{};
+  TSNode clause = ts_node_parent(parent);
+  return is(clause, "with_clause") ? ts_node_parent(clause) : TSNode{};
+}
+
 }  // namespace awaitify

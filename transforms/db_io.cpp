@@ -18,15 +18,6 @@ namespace {
 
 using namespace aw10x;
 
-// The `with` statement whose item is this call (`with db.begin():` / `with db.begin() as t:`).
-TSNode with_statement_of(TSNode call) {
-  TSNode parent = ts_node_parent(call);
-  if (is(parent, "as_pattern")) parent = ts_node_parent(parent);
-  if (!is(parent, "with_item")) return TSNode{};
-  TSNode clause = ts_node_parent(parent);
-  return is(clause, "with_clause") ? ts_node_parent(clause) : TSNode{};
-}
-
 std::string method_of(TSNode call, std::string_view src) {
   return std::string(node_text(field(field(call, "function"), "attribute"), src));
 }

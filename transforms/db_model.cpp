@@ -302,6 +302,7 @@ std::vector<Seed> db_seeds(const ProjectIndex& index, const Settings&) {
     });
     bool becomes_async = !fn->is_async && (fn->session_awaits || (dependency && !fn->is_generator));
     seeds.emplace_back(fn->qualified, reason, kSessionId, group, becomes_async);
+    seeds.back().refusal = fn->session_blocker;
     for (const std::string& dependency : fn->dependencies) {
       const FunctionFacts* provider = index.function(index.canonical(dependency));
       if (!provider || !is_provider(*provider) || provider->holds_session ||

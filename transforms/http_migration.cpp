@@ -20,7 +20,7 @@ std::string context_refusal(const Site& site) {
 // A stream must be the item of a `with` (its body is what reads it); a plain response must not
 // be one (an httpx response is not a sync context manager).
 std::string with_refusal(const RequestsCall& call, std::string_view src) {
-  TSNode with = with_statement_of(call.call);
+  TSNode with = sole_with_as_statement(call.call);
   TSNode parent = ts_node_parent(call.call);
   bool item = is(parent, "with_item") ||
               (is(parent, "as_pattern") && is(ts_node_parent(parent), "with_item"));
@@ -102,7 +102,7 @@ ScopeMigration analyze_scope(const ScopeSites& scope, const ModuleFacts& facts,
   return result;
 }
 
-TSNode with_statement_of(TSNode call) {
+TSNode sole_with_as_statement(TSNode call) {
   TSNode pattern = ts_node_parent(call);
   if (!is(pattern, "as_pattern")) return TSNode{};
   TSNode item = ts_node_parent(pattern);

@@ -63,7 +63,7 @@ SessionUse read_session(TSNode constructor, TSNode body, const ModuleFacts& fact
 
 // `with <call> as name:` when the call is the only item of a with statement: the statement,
 // else null.
-TSNode with_statement_of(TSNode call);
+TSNode sole_with_as_statement(TSNode call);
 // The name a with item binds (`as name`), or empty.
 std::string with_target(TSNode call, std::string_view src);
 

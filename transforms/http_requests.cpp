@@ -113,7 +113,7 @@ class RequestsPass {
     std::string client;
     if (call.stream) {
       client = scoped ? free_name(scope_.def, src_, {"client", "http_client"}) : shared_name();
-      TSNode with = with_statement_of(call.call);
+      TSNode with = sole_with_as_statement(call.call);
       add({Edit::insert(ts_node_start_byte(with), "async ")});
       if (scoped)
         add({Edit::insert(ts_node_start_byte(ts_node_parent(ts_node_parent(call.call))),
@@ -273,7 +273,7 @@ class RequestsPass {
     for (const RequestsCall& call : session.calls) {
       call_mark_ = edits_.size();
       add(argument_edits(call, style_, context_.facts, src_));
-      TSNode with = call.stream ? with_statement_of(call.call) : TSNode{};
+      TSNode with = call.stream ? sole_with_as_statement(call.call) : TSNode{};
       if (!ts_node_is_null(with)) {
         add({Edit::insert(ts_node_start_byte(with), "async ")});
         TSNode attribute = field(field(call.call, "function"), "attribute");

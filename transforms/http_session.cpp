@@ -27,7 +27,7 @@ void read_binding(SessionUse& session, std::string_view src) {
   } else if (is(parent, "assignment") && is(field(parent, "left"), "identifier") &&
              ts_node_eq(field(parent, "right"), call)) {
     session.name = std::string(node_text(field(parent, "left"), src));
-  } else if (TSNode with = with_statement_of(call);
+  } else if (TSNode with = sole_with_as_statement(call);
              !ts_node_is_null(with) && !with_target(call, src).empty()) {
     session.with_statement = with;
     session.name = with_target(call, src);
@@ -125,7 +125,8 @@ std::string read_use(SessionUse& session, TSNode identifier, TSNode body, const 
     bool called = is(call, "call") && ts_node_eq(field(call, "function"), parent);
     if (called && is_request_method(attribute)) {
       RequestsCall request = read_requests_call(call, attribute, true, facts, src);
-      if (request.refusal.empty() && request.stream && ts_node_is_null(with_statement_of(call))) {
+      if (request.refusal.empty() && request.stream &&
+          ts_node_is_null(sole_with_as_statement(call))) {
         request.refusal = "stream=True outside `with ... as response:`";
       }
       if (!request.refusal.empty())

@@ -62,6 +62,10 @@ std::vector<QueryChain> query_chains(TSNode def, const FunctionScope& scope);
 std::vector<TSNode> session_io_calls(TSNode def, const FunctionScope& scope);
 // Whether the function body would await something once its session is an AsyncSession.
 bool awaits_under_async_session(TSNode def, const FunctionScope& scope);
+// Why the function's session calls cannot all be awaited once it is an AsyncSession, or empty:
+// `db.connection()` hands out a Connection whose own calls would need awaits too, and a `with`
+// over a session call other than begin()/begin_nested() has no async form.
+std::string session_blocker(TSNode def, const FunctionScope& scope);
 
 QueryHelpers find_query_helpers(const ModuleFacts& facts, TSNode root, std::string_view src);
 

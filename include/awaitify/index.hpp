@@ -50,16 +50,19 @@ struct FunctionFacts {
   uint32_t end_line = 0;  // its last line (nested definitions included)
   bool is_async = false;
   bool is_generator = false;
-  bool is_module = false;  // the pseudo-function of module-level code
+  bool is_module = false;               // the pseudo-function of module-level code
   std::vector<std::string> decorators;  // resolved, in order
-  std::vector<CallFact> calls;       // resolved calls made by the body (nested defs excluded)
-  std::vector<CallFact> blocking;    // calls the engine knows block the event loop
-  std::vector<CallFact> references;  // names passed as values (`Depends(f)`, `map(f, xs)`)
+  std::vector<CallFact> calls;          // resolved calls made by the body (nested defs excluded)
+  std::vector<CallFact> blocking;       // calls the engine knows block the event loop
+  std::vector<CallFact> references;     // names passed as values (`Depends(f)`, `map(f, xs)`)
   std::vector<CallFact> unresolved_methods;  // `obj.m()` on an object of unknown type: target "m"
   // The db phase: the function holds a sync session (a parameter annotated Session, or
   // `self.<attribute>` of its class), and its body would await once that is an AsyncSession.
   bool holds_session = false;
   bool session_awaits = false;
+  // Why its session use cannot move to an AsyncSession as written ("`with db.connection()` at
+  // line 24 ..."): the db phase keeps it, and what shares its session, sync. Empty when it can.
+  std::string session_blocker;
   // The resolved annotations of its parameters (type aliases not followed).
   std::vector<std::string> parameter_types;
   // What its parameters depend on: `Depends(get_db)` / `Annotated[T, Depends(get_db)]`, resolved.
@@ -76,7 +79,7 @@ struct BlockingPath {
 
 struct ClassFacts {
   std::string name;
-  std::vector<std::string> bases;                // qualified
+  std::vector<std::string> bases;                 // qualified
   std::map<std::string, std::string> attributes;  // self.x set in __init__ -> its type
   std::vector<std::string> fields;                // `name: T` in the class body (pydantic, models)
   // Mapped columns the database fills: on INSERT (server_default=, a positional FetchedValue(),
@@ -95,14 +98,14 @@ struct ModuleFacts {
   std::string path;
   std::string module;  // dotted module name
   bool is_package = false;
-  std::map<std::string, std::string> imports;    // local name -> qualified name
-  std::map<std::string, uint32_t> import_lines;  // local name -> line of the import binding it
-  std::vector<std::string> star_imports;         // modules imported with *
-  std::map<std::string, std::string> instances;  // top-level name -> qualified constructor
-  std::map<std::string, ClassFacts> classes;     // top-level classes
+  std::map<std::string, std::string> imports;       // local name -> qualified name
+  std::map<std::string, uint32_t> import_lines;     // local name -> line of the import binding it
+  std::vector<std::string> star_imports;            // modules imported with *
+  std::map<std::string, std::string> instances;     // top-level name -> qualified constructor
+  std::map<std::string, ClassFacts> classes;        // top-level classes
   std::map<std::string, std::string> type_aliases;  // `X = Annotated[T, ...]` / `X = T`: X -> T
-  std::vector<std::string> functions;            // top-level function names
-  std::vector<FunctionFacts> function_facts;     // every function and method
+  std::vector<std::string> functions;               // top-level function names
+  std::vector<FunctionFacts> function_facts;        // every function and method
   // relationship() / Relationship() attributes of its model classes: qualified class ->
   // attribute -> loaded eagerly by default (lazy="selectin", ...).
   std::map<std::string, std::map<std::string, bool>> relationships;
@@ -228,7 +231,7 @@ class ProjectIndex {
   // Methods by their short name, in qualified-name order (related_methods).
   std::map<std::string, std::vector<const FunctionFacts*>> methods_by_name_;
   std::optional<BlockingPath> blocking_path(const std::string& qualified, int depth,
-                                           std::vector<std::string>& seen) const;
+                                            std::vector<std::string>& seen) const;
   std::map<std::string, ModuleFacts> modules_;
   std::map<std::string, std::string> path_to_module_;
   std::map<std::string, std::pair<const ModuleFacts*, size_t>> functions_;

@@ -33,6 +33,9 @@ struct Seed {
   std::string group;
   // A group member that changes without becoming async (`__init__` storing the session).
   bool becomes_async = true;
+  // Why its phase already knows it cannot change (`with db.connection()`): the plan refuses it,
+  // and its group, as it does a seed a comment holds.
+  std::string refusal;
 };
 
 struct Stop {

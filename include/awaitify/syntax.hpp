@@ -78,5 +78,8 @@ std::optional<TSNode> definition_of(TSNode node);
 std::string dotted_name(TSNode node, std::string_view source);
 // Whether a string inside node spans lines: re-indenting node's lines would change its text.
 bool holds_multiline_string(TSNode node);
+// The `with` statement one of whose items is this call (`with db.begin():`, `with f() as x:`),
+// or a null node.
+TSNode with_statement_of(TSNode call);
 
 }  // namespace awaitify

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Field by field, so a failure names the field. The static_asserts keep this list complete.
-static_assert(detail::field_count<CallFact>() == 7 && detail::field_count<FunctionFacts>() == 18 &&
+static_assert(detail::field_count<CallFact>() == 7 && detail::field_count<FunctionFacts>() == 19 &&
                   detail::field_count<ClassFacts>() == 7 &&
                   detail::field_count<ModuleFacts>() == 19,
               "a facts struct changed: compare the new field in expect_same_* below");
@@ -52,6 +52,7 @@ void expect_same_function(const FunctionFacts& a, const FunctionFacts& b) {
   expect_same_calls(a.unresolved_methods, b.unresolved_methods, "unresolved_methods");
   EXPECT_EQ(a.holds_session, b.holds_session);
   EXPECT_EQ(a.session_awaits, b.session_awaits);
+  EXPECT_EQ(a.session_blocker, b.session_blocker);
   EXPECT_EQ(a.parameter_types, b.parameter_types);
   EXPECT_EQ(a.dependencies, b.dependencies);
 }
