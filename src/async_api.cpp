@@ -41,6 +41,9 @@ const std::map<std::string, std::string, std::less<>>& type_table() {
       {"sqlmodel.Session", "Session"},
       {"sqlmodel.orm.session.Session", "Session"},
       {"sqlalchemy.orm.scoped_session", "Session"},
+      // A module-level `SessionLocal = sessionmaker(...)`: what its call makes.
+      {"sqlalchemy.orm.sessionmaker", "Session"},
+      {"sqlalchemy.orm.session.sessionmaker", "Session"},
       {"sqlalchemy.create_engine", "Engine"},
       {"sqlalchemy.engine.create_engine", "Engine"},
       {"sqlmodel.create_engine", "Engine"},

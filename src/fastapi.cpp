@@ -81,19 +81,22 @@ bool is_http_middleware_decorator(TSNode decorator, const FileContext& context) 
   if (owner.empty() || method != "middleware") return false;
   TSNode call = ts_node_named_child(decorator, 0);
   TSNode first = ts_node_named_child(field(call, "arguments"), 0);
-  if (!is(first, "string") || node_text(first, context.text()).find("http") == std::string_view::npos) {
+  if (!is(first, "string") ||
+      node_text(first, context.text()).find("http") == std::string_view::npos) {
     return false;
   }
   return is_fastapi_constructor(owner_type(decorator, owner, context));
 }
 
-std::optional<std::string> parameter_name(TSNode function_definition, size_t n, std::string_view src) {
+std::optional<std::string> parameter_name(TSNode function_definition, size_t n,
+                                          std::string_view src) {
   size_t index = 0;
   TSNode parameters = field(function_definition, "parameters");
   if (ts_node_is_null(parameters)) return std::nullopt;  // `lambda: ...`
   for (TSNode param : named_children(parameters)) {
     TSNode name = param;
-    if (is(param, "typed_parameter")) name = ts_node_named_child(param, 0);
+    if (is(param, "typed_parameter"))
+      name = ts_node_named_child(param, 0);
     else if (is(param, "default_parameter") || is(param, "typed_default_parameter"))
       name = field(param, "name");
     if (!is(name, "identifier")) return std::nullopt;  // *args, **kwargs, / or *
@@ -101,6 +104,27 @@ std::optional<std::string> parameter_name(TSNode function_definition, size_t n, 
   }
   return std::nullopt;
 }
+
+namespace {
+
+// Session I/O the index found on a session the function makes itself (`SessionLocal()`,
+// another module's scoped_session), which a scan of the file alone cannot tell from other calls.
+std::optional<std::string> session_made_here(const FileContext& context,
+                                             const std::string& qualified) {
+  const FunctionFacts* fn = context.index.function(qualified);
+  if (!fn) return std::nullopt;
+  for (const CallFact& call : fn->blocking) {
+    constexpr std::string_view kSession = "sqlalchemy.orm.Session.";
+    if (call.target.rfind(kSession, 0) != 0) continue;
+    return "it makes sync Session I/O (`" + call.target.substr(kSession.size() - 8) + "`, line " +
+           std::to_string(call.line) +
+           ") on a session it opens itself: the db phase migrates sessions received as a "
+           "dependency (`Depends(get_db)`); receive it so, or keep this function sync";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 std::optional<std::string> blocking_reason(TSNode function_definition, const FileContext& context) {
   std::string_view src = context.text();
@@ -129,6 +153,7 @@ std::optional<std::string> blocking_reason(TSNode function_definition, const Fil
   ScopeScanner scanner(context.facts, src, qualified_name(function_definition, context), "",
                        sessions, false);
   scanner.scan(field(function_definition, "body"), visitor);
+  if (!reason) reason = session_made_here(context, qualified_name(function_definition, context));
   return reason;
 }
 
@@ -148,7 +173,8 @@ std::vector<TSNode> calls_of_name(TSNode function_definition, const std::string&
     TSNode parent = ts_node_parent(node);
     if (is(parent, "call") && ts_node_eq(field(parent, "function"), node)) {
       calls.push_back(parent);
-    } else if (other_uses && !(is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node)) &&
+    } else if (other_uses &&
+               !(is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node)) &&
                !(is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), node))) {
       other_uses->push_back(node);
     }
@@ -157,7 +183,8 @@ std::vector<TSNode> calls_of_name(TSNode function_definition, const std::string&
   return calls;
 }
 
-Finding FileContext::finding(std::string id, TSNode at, Severity severity, std::string message) const {
+Finding FileContext::finding(std::string id, TSNode at, Severity severity,
+                             std::string message) const {
   return Finding{std::move(id), source.path(), source.position(ts_node_start_byte(at)), severity,
                  std::move(message)};
 }

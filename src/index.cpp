@@ -1,6 +1,7 @@
+#include "awaitify/index.hpp"
+
 #include <algorithm>
 
-#include "awaitify/index.hpp"
 #include "awaitify/knowledge.hpp"
 
 namespace awaitify {
@@ -15,7 +16,39 @@ std::pair<std::string, std::string> split_last(const std::string& qualified) {
   return {qualified.substr(0, dot), qualified.substr(dot + 1)};
 }
 
+bool is_session_registry(std::string_view constructor) {
+  return constructor == "sqlalchemy.orm.sessionmaker" ||
+         constructor == "sqlalchemy.orm.session.sessionmaker" ||
+         constructor == "sqlalchemy.orm.scoped_session" ||
+         constructor == "sqlalchemy.orm.scoping.scoped_session";
+}
+
 }  // namespace
+
+// A file's scan cannot see that `SessionLocal` in `db = SessionLocal()` (or `ScopedSession` in
+// `ScopedSession.query(X)`) is another module's sessionmaker or scoped_session: with every
+// module known, the session I/O made through one is blocking, as on a Session parameter.
+void ProjectIndex::resolve_session_registries() {
+  for (auto& [name, facts] : modules_) {
+    for (FunctionFacts& fn : facts.function_facts) {
+      auto through_registry = [&](const CallFact& call) {
+        auto [object, method] = split_last(call.target);
+        if (object.empty() || !is_session_io_method(method)) return false;
+        auto type = instance_type(object);
+        return type && is_session_registry(*type);
+      };
+      auto moved =
+          std::stable_partition(fn.calls.begin(), fn.calls.end(),
+                                [&](const CallFact& call) { return !through_registry(call); });
+      for (auto call = moved; call != fn.calls.end(); ++call) {
+        CallFact blocking = *call;
+        blocking.target = "sqlalchemy.orm.Session." + split_last(call->target).second;
+        fn.blocking.push_back(std::move(blocking));
+      }
+      fn.calls.erase(moved, fn.calls.end());
+    }
+  }
+}
 
 ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules) {
   for (ModuleFacts& facts : modules) {
@@ -23,6 +56,7 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules) {
     path_to_module_[facts.path] = name;
     modules_[name] = std::move(facts);
   }
+  resolve_session_registries();
   for (const auto& [name, facts] : modules_) {
     for (size_t i = 0; i < facts.function_facts.size(); ++i) {
       const FunctionFacts& fn = facts.function_facts[i];
@@ -166,7 +200,8 @@ std::string ProjectIndex::blocking_chain(const std::string& qualified) const {
   if (!path) return {};
   std::string chain;
   for (const std::string& function : path->functions) chain += function + " -> ";
-  return chain + path->call.target + " (" + path->path + ":" + std::to_string(path->call.line) + ")";
+  return chain + path->call.target + " (" + path->path + ":" + std::to_string(path->call.line) +
+         ")";
 }
 
 std::optional<BlockingPath> ProjectIndex::blocking_path(const std::string& qualified, int depth,
@@ -177,7 +212,8 @@ std::optional<BlockingPath> ProjectIndex::blocking_path(const std::string& quali
   const FunctionFacts* fn = function(name);
   if (!fn || fn->is_async) return {};
   if (!fn->blocking.empty()) {
-    return BlockingPath{{fn->qualified}, fn->blocking.front(), functions_.find(fn->qualified)->second.first->path};
+    return BlockingPath{
+        {fn->qualified}, fn->blocking.front(), functions_.find(fn->qualified)->second.first->path};
   }
   for (const CallFact& call : fn->calls) {
     if (auto inner = blocking_path(call.target, depth + 1, seen)) {
@@ -284,7 +320,8 @@ std::vector<std::string> ProjectIndex::roles(const FunctionFacts& function) cons
       break;
     }
   }
-  if (decorated("middleware") || derives_from(function.class_name, std::string(kBaseHttpMiddleware)))
+  if (decorated("middleware") ||
+      derives_from(function.class_name, std::string(kBaseHttpMiddleware)))
     if (function.name() == "dispatch" || function.class_name.empty()) roles.push_back("middleware");
   if (decorated("on_event")) roles.push_back("event handler");
   std::string path = path_of(function);
@@ -295,8 +332,10 @@ std::vector<std::string> ProjectIndex::roles(const FunctionFacts& function) cons
   for (const std::string& decorator : function.decorators) {
     fixture |= decorator == "pytest.fixture" || decorator == "pytest_asyncio.fixture";
   }
-  if (fixture) roles.push_back("fixture");
-  else if (test_file && function.name().rfind("test", 0) == 0 && !function.is_module) roles.push_back("test");
+  if (fixture)
+    roles.push_back("fixture");
+  else if (test_file && function.name().rfind("test", 0) == 0 && !function.is_module)
+    roles.push_back("test");
   return roles;
 }
 

@@ -221,6 +221,7 @@ class ProjectIndex {
   }
 
  private:
+  void resolve_session_registries();
   struct Memo {
     std::recursive_mutex mutex;  // a value may be made from another one
     std::map<std::string, std::shared_ptr<const void>> values;
