@@ -253,7 +253,7 @@ const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys{
       "phases",      "only",         "skip",         "include",       "exclude",
       "http-client", "http-timeout", "http-library", "wrap-blocking", "lifespan-manager",
-      "drop-sync",   "targets",      "aiofiles-os"};
+      "drop-sync",   "targets",      "aiofiles-os",  "migrated"};
   return keys;
 }
 
@@ -364,7 +364,8 @@ Result<Config> config_from(const TomlDocument& document, const std::string& tabl
           path + ":" + std::to_string(value.line) + ": unknown key '" + key + "'" +
           (table.empty() ? "" : " in [" + table + "]") +
           " (known: phases, only, skip, include, exclude, http-client, http-timeout, "
-          "http-library, wrap-blocking, lifespan-manager, drop-sync, targets, aiofiles-os)"};
+          "http-library, wrap-blocking, lifespan-manager, drop-sync, targets, aiofiles-os, "
+          "migrated)"};
     }
     if (auto setting = setting_value(key, value, where)) {
       if (!*setting) return setting->error();
@@ -381,6 +382,8 @@ Result<Config> config_from(const TomlDocument& document, const std::string& tabl
       config.skip = *list;
     else if (key == "include")
       config.include = *list;
+    else if (key == "migrated")
+      config.migrated = *list;
     else
       config.exclude = *list;
   }
@@ -448,10 +451,15 @@ Result<TomlDocument> parse_toml(std::string_view text) {
   return TomlReader(text).read();
 }
 
+std::string Config::relative_to_base(const std::string& file) const {
+  if (base.empty()) return file;
+  fs::path absolute = fs::absolute(fs::path(file)).lexically_normal();
+  return absolute.lexically_relative(base).generic_string();
+}
+
 bool Config::selects(const std::string& file) const {
   if (include.empty() && exclude.empty()) return true;
-  fs::path absolute = fs::absolute(fs::path(file)).lexically_normal();
-  std::string relative = base.empty() ? file : absolute.lexically_relative(base).generic_string();
+  std::string relative = relative_to_base(file);
   if (relative.rfind("..", 0) == 0) return true;  // outside the configured project: not filtered
   for (const std::string& pattern : exclude) {
     if (glob_matches(pattern, relative)) return false;
@@ -461,6 +469,16 @@ bool Config::selects(const std::string& file) const {
     if (glob_matches(pattern, relative)) return true;
   }
   return false;
+}
+
+std::string Config::migrated_glob(const std::string& file) const {
+  if (migrated.empty()) return {};
+  std::string relative = relative_to_base(file);
+  if (relative.rfind("..", 0) == 0) return {};  // outside the configured project
+  for (const std::string& pattern : migrated) {
+    if (glob_matches(pattern, relative)) return pattern;
+  }
+  return {};
 }
 
 std::vector<std::string> Config::filter(const std::vector<std::string>& files) const {

@@ -302,7 +302,11 @@ void Report::count_and_drop_suppressed(const std::map<std::string, Suppressions>
   std::vector<ReportItem> kept;
   for (ReportItem& item : items) {
     auto it = by_path.find(item.path);
-    if (it != by_path.end() && it->second.suppresses(item.position.line, item.rule)) {
+    bool suppressed_here =
+        it != by_path.end() &&
+        (it->second.suppresses(item.position.line, item.rule) ||
+         (!item.replaces.empty() && it->second.suppresses(item.position.line, item.replaces)));
+    if (suppressed_here) {
       ++suppressed[item.rule];
     } else {
       kept.push_back(std::move(item));

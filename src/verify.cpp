@@ -6,6 +6,7 @@
 #include "awaitify/async_api.hpp"
 #include "awaitify/calls.hpp"
 #include "awaitify/knowledge.hpp"
+#include "awaitify/ratchet.hpp"
 #include "awaitify/rewrite.hpp"
 
 namespace awaitify {
@@ -21,6 +22,7 @@ constexpr const char* kSyncTestClient = "AWV006";
 constexpr const char* kNoMarker = "AWV007";
 constexpr const char* kSyncMiddleware = "AWV008";
 constexpr const char* kLazyLoad = "AWV009";
+constexpr const char* kRegressed = "AWV010";
 
 std::string short_name(const std::string& qualified) {
   return qualified.substr(qualified.rfind('.') + 1);
@@ -202,7 +204,20 @@ class FileChecker {
   void check_test(const Scope& scope, const FunctionFacts& fn,
                   const std::vector<std::string>& roles);
   bool has_async_marker(TSNode def, const FunctionFacts& fn) const;
+  void check_session_parameters(const Scope& scope);
+  void check_sync_query(const Site& site);
+  // A finding of `rule`; in a migrated module AWV010 reports sync path operations (AWV001) and
+  // blocking calls in async code (AWV004) instead.
   void add(const char* rule, TSNode at, std::string message, std::string hint = {});
+  // An AWV010 finding, for a problem `replaces` (a rule ID, or empty) would report otherwise.
+  void add_regression(TSNode at, const std::string& message, std::string hint,
+                      const std::string& replaces);
+  void emit(const char* rule, TSNode at, std::string message, std::string hint,
+            const std::string& replaces);
+  // AWV010 is enabled and the module counts as migrated: whether, and why, computed once (it
+  // may read the committed version), only when a finding asks.
+  bool ratchet_applies();
+  std::optional<std::optional<std::string>> migrated_;
 
   const ProjectView& project_;
   const ProjectIndex& index_;
@@ -227,14 +242,39 @@ class FileChecker {
   std::set<std::pair<uint32_t, std::string>> reported_;  // (line, rule): one finding per line
 };
 
+const RuleInfo* rule_info(const std::string& id) {
+  for (const RuleInfo& candidate : verify_rules()) {
+    if (candidate.id == id) return &candidate;
+  }
+  return nullptr;
+}
+
+bool FileChecker::ratchet_applies() {
+  if (!options_.enabled(kRegressed)) return false;
+  if (!migrated_) migrated_ = migrated_reason(index_, file_, options_);
+  return migrated_->has_value();
+}
+
 void FileChecker::add(const char* rule, TSNode at, std::string message, std::string hint) {
-  if (!options_.enabled(rule)) return;
+  bool regression = rule == std::string(kSyncPathOperation) || rule == std::string(kBlocking);
+  if (regression && ratchet_applies()) return add_regression(at, message, std::move(hint), rule);
+  if (options_.enabled(rule)) emit(rule, at, std::move(message), std::move(hint), {});
+}
+
+void FileChecker::add_regression(TSNode at, const std::string& message, std::string hint,
+                                 const std::string& replaces) {
+  // The replaced rule's fix says how to migrate this problem back; AWV010's own is general.
+  const RuleInfo* replaced = rule_info(replaces);
+  if (hint.empty() && replaced) hint = replaced->hint;
+  emit(kRegressed, at, message + "; this module counts as migrated: " + **migrated_,
+       std::move(hint), replaces);
+}
+
+void FileChecker::emit(const char* rule, TSNode at, std::string message, std::string hint,
+                       const std::string& replaces) {
   Position position = file_.source.position(ts_node_start_byte(at));
   if (!reported_.insert({position.line, rule}).second) return;
-  const RuleInfo* info = nullptr;
-  for (const RuleInfo& candidate : verify_rules()) {
-    if (candidate.id == rule) info = &candidate;
-  }
+  const RuleInfo* info = rule_info(rule);
   std::string_view line = std::string_view(src_).substr(file_.source.line_start(position.line));
   ReportItem item;
   item.rule = rule;
@@ -244,6 +284,7 @@ void FileChecker::add(const char* rule, TSNode at, std::string message, std::str
   item.severity = info ? info->severity : Severity::warning;
   item.message = std::move(message);
   item.hint = hint.empty() && info ? info->hint : std::move(hint);
+  item.replaces = replaces;
   items_.push_back(std::move(item));
 }
 
@@ -265,7 +306,8 @@ std::vector<ReportItem> FileChecker::run() {
     check_with_names(scope.body(file_), scanner);
     if (!scope.is_module() && is_async_function(scope.def))
       check_lazy_loads(scope.body(file_), scanner);
-    if (!session_uses.empty()) {
+    // In a migrated module AWV010 reports the session at its parameter instead.
+    if (!session_uses.empty() && !ratchet_applies()) {
       // Session I/O calls are reported where they are; a session only passed around, once.
       TSNode use = session_uses.front();
       add(kBlocking, use,
@@ -275,6 +317,7 @@ std::vector<ReportItem> FileChecker::run() {
           "db)");
     }
     if (!scope.is_module()) check_function(scope);
+    check_session_parameters(scope);
   };
   scan_scopes(index_, file_, prepare, done);
   return std::move(items_);
@@ -296,6 +339,36 @@ void FileChecker::on_call(const Site& site, const Scope& scope, bool async_scope
   }
   if (with == WithKind::none) check_not_awaited(site, scope, async_scope);
   if (async_scope && with != WithKind::async && !site.awaited) check_blocking(site, scope);
+  if (!async_scope && !in_pytest_) check_sync_query(site);
+}
+
+// A `.query(` chain on a sync Session in sync code of a migrated module (in async code it is a
+// blocking call, which AWV010 reports through add()).
+void FileChecker::check_sync_query(const Site& site) {
+  if (site.target.size() < 6 || site.target.compare(site.target.size() - 6, 6, ".query") != 0)
+    return;
+  auto api = blocking_call(index_, site.target);
+  if (!api || api->kind != BlockingKind::session || !ratchet_applies()) return;
+  std::string written(node_text(field(site.node, "function"), src_));
+  add_regression(site.node, "`" + written + "(...)` runs a legacy query on the sync Session",
+                 "build a `select()` and await it on an AsyncSession (awaitify apply --phase db)",
+                 {});
+}
+
+// Parameters that take a sync Session, in a migrated module (pytest code keeps the sync stack).
+void FileChecker::check_session_parameters(const Scope& scope) {
+  if (in_pytest_ || scope.is_module()) return;
+  std::vector<SessionParameter> parameters =
+      sync_session_parameters(index_, facts_, scope.def, src_, scope.sessions);
+  if (parameters.empty() || !ratchet_applies()) return;
+  for (const SessionParameter& parameter : parameters) {
+    add_regression(parameter.node,
+                   "parameter `" + parameter.name + "` of `" + short_name(scope.qualified) + "` " +
+                       parameter.how,
+                   "take an AsyncSession (Depends(get_session)) and await its I/O (awaitify apply "
+                   "--phase db)",
+                   {});
+  }
 }
 
 void FileChecker::check_not_awaited(const Site& site, const Scope& scope, bool async_scope) {
@@ -402,9 +475,16 @@ void FileChecker::check_function(const Scope& scope) {
                       : "migrate what blocks first, then make it `async def` (awaitify apply "
                         "--phase routes)");
   } else if (!fn->is_async && has_role(roles, "dependency")) {
-    add(kSyncDependency, name,
-        "dependency `" + function + "` is still `def`" +
-            (fn->is_generator ? " (a generator dependency)" : ""));
+    std::string message = "dependency `" + function + "` is still `def`" +
+                          (fn->is_generator ? " (a generator dependency)" : "");
+    // A sync dependency that does no I/O is fine in a migrated module (FastAPI runs it in its
+    // thread pool), and the sync provider stays beside the async one while other modules use it.
+    std::string chain = index_.blocking_chain(fn->qualified);
+    if (!chain.empty() && !is_sync_session_provider(index_, *fn) && ratchet_applies())
+      add_regression(name, message + "; it blocks: " + chain,
+                     "migrate what blocks, then make it `async def`", kSyncDependency);
+    else
+      add(kSyncDependency, name, message);
   }
   if (!fn->is_async && has_role(roles, "middleware")) {
     add(kSyncMiddleware, name,
@@ -506,6 +586,12 @@ const std::vector<RuleInfo>& verify_rules() {
        "A relationship read in async code on an object loaded without eager loading",
        "load it with the query (`.options(selectinload(...))`), or `await "
        "obj.awaitable_attrs.name`",
+       Severity::error},
+      {kRegressed, "migrated-module-regressed",
+       "A module already migrated has a sync path operation, a blocking call in async code or a "
+       "sync Session again",
+       "migrate it back (each finding names its fix), or drop the module from `migrated` if it "
+       "must stay sync",
        Severity::error},
   };
   return rules;

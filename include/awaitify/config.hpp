@@ -17,6 +17,7 @@
 //   targets = { sqlalchemy = "1.4" }  # library versions to write for, as --target sqlalchemy=1.4
 //                                     # (also a [tool.awaitify.targets] table)
 //   aiofiles-os = true             # --aiofiles-os (drop-sync likewise)
+//   migrated = ["app/routers/**"]  # modules that must stay migrated (verify rule AWV010)
 //
 // Any other key in the table is an error that names it.
 #include <map>
@@ -52,12 +53,18 @@ struct Config {
   std::string path;  // the file it came from; empty: no configuration
   std::string base;  // the directory include/exclude globs are relative to
   std::vector<std::string> phases, only, skip, include, exclude;
+  std::vector<std::string> migrated;  // globs, as include/exclude: modules declared migrated
   std::map<std::string, std::string> settings;  // "http-client" -> "shared", "wrap-blocking" ->
                                                 // "true", "target.sqlalchemy" -> "1.4"
 
   // Whether a file (a path as discover() gives it) passes include and exclude.
   bool selects(const std::string& file) const;
   std::vector<std::string> filter(const std::vector<std::string>& files) const;
+  // The `migrated` glob a file matches (the first one), or empty.
+  std::string migrated_glob(const std::string& file) const;
+
+ private:
+  std::string relative_to_base(const std::string& file) const;
 };
 
 // The library versions the passes can write for (`--target sqlalchemy=1.4`, `targets = {

@@ -30,6 +30,9 @@ struct ReportItem {
   Severity severity = Severity::warning;
   std::string message;
   std::string hint;  // the fix for this finding (empty: the rule's)
+  // AWV010 in a migrated module: the rule whose finding it reports instead (AWV004, ...), so
+  // that rule's `# awaitify: ignore[...]` comments still suppress it.
+  std::string replaces;
 };
 
 // audit: what each phase would change in one module, run alone on today's code.

@@ -17,6 +17,7 @@
 #include "awaitify/emit.hpp"
 #include "awaitify/engine.hpp"
 #include "awaitify/facts_cache.hpp"
+#include "awaitify/git_baseline.hpp"
 #include "awaitify/verify.hpp"
 #include "pass_settings.hpp"
 
@@ -144,6 +145,12 @@ Result<Plan> make_plan(const ReportOptions& options, const std::vector<std::stri
       return Error{"unknown transform or rule ID '" + id +
                    "' (see 'awaitify list' and docs/rules.md)"};
   }
+  // AWV010: the modules the configuration declares migrated, and each file's committed
+  // version (git HEAD) to detect the others.
+  plan.rules.migrated_glob = [config = plan.config](const std::string& path) {
+    return config.migrated_glob(path);
+  };
+  plan.rules.baseline = committed_baseline;
   auto transforms = select_transforms(selection);
   if (!transforms) return transforms.error();
   // --only naming rules alone runs no transform, and naming transforms alone runs no rule.

@@ -162,6 +162,26 @@ TEST(Config, IncludeKeepsOnlyMatchingFiles) {
   EXPECT_TRUE(config.selects("/elsewhere/x.py"));  // outside the configured project
 }
 
+TEST(Config, MigratedGlobsNameTheModulesTheRatchetHolds) {
+  TempDir dir;
+  write_file(dir.path() / "pyproject.toml",
+             "[tool.awaitify]\nmigrated = [\"app/routers/**\", \"health.py\"]\n");
+  auto config = find_config({dir.path().string()});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->migrated, (std::vector<std::string>{"app/routers/**", "health.py"}));
+  EXPECT_EQ(config->migrated_glob((dir.path() / "app/routers/items.py").string()),
+            "app/routers/**");
+  EXPECT_EQ(config->migrated_glob((dir.path() / "app/sub/health.py").string()), "health.py");
+  EXPECT_EQ(config->migrated_glob((dir.path() / "app/main.py").string()), "");
+  EXPECT_EQ(config->migrated_glob("/elsewhere/app/routers/x.py"), "");  // outside the project
+  EXPECT_TRUE(config->selects((dir.path() / "app/main.py").string()));  // not a filter
+  write_file(dir.path() / "pyproject.toml", "[tool.awaitify]\nmigrated = true\n");
+  EXPECT_NE(find_config({dir.path().string()})
+                .error()
+                .message.find("'migrated' must be a list of strings"),
+            std::string::npos);
+}
+
 TEST(ConfigCli, DrivesCheckAndReportsBadKeys) {
   TempDir dir;
   write_file(dir.path() / "pyproject.toml",

@@ -1,6 +1,7 @@
 // Golden cases for verify and audit: fixtures/verify/<rule>/<case>/ and fixtures/audit/<case>/.
 // A case is `input.py` or a `project/` folder (copied to a temporary folder and run from inside
-// it, as a user would); `expected.txt` is the report: one line per finding
+// it, as a user would; its pyproject.toml's `migrated` globs apply, and it is not in a git
+// repository); `expected.txt` is the report: one line per finding
 // ("path:line:col: RULE message"), its fix hint (verify), then suppressed/skipped counts.
 // Every verify rule has a `clean` case of correct async code that must report nothing at all.
 // AWAITIFY_UPDATE_GOLDEN=1 rewrites expected.txt (review the diff before keeping it).
@@ -9,6 +10,7 @@
 #include <filesystem>
 
 #include "awaitify/audit.hpp"
+#include "awaitify/config.hpp"
 #include "awaitify/verify.hpp"
 #include "test_util.hpp"
 
@@ -90,7 +92,12 @@ TEST_P(VerifyGolden, ReportsExactlyTheExpectedFindings) {
   }
   std::sort(files.begin(), files.end());
   ProjectView view = ProjectView::load(files, files, 1);
-  Report report = c.audit ? audit(view) : verify(view);
+  // A case's pyproject.toml may declare modules migrated (AWV010); there is no git repository.
+  auto config = find_config({"."});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  VerifyOptions options;
+  options.migrated_glob = [&](const std::string& path) { return config->migrated_glob(path); };
+  Report report = c.audit ? audit(view) : verify(view, options);
   fs::current_path(saved);
 
   std::string actual = describe(report, !c.audit);

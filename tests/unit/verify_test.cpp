@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "awaitify/suppress.hpp"
@@ -54,7 +55,7 @@ TEST(VerifyRules, IdsAreStableUniqueAndDocumented) {
   std::vector<std::string> ids;
   for (const RuleInfo& rule : verify_rules()) ids.push_back(rule.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"AWV001", "AWV002", "AWV003", "AWV004", "AWV005",
-                                           "AWV006", "AWV007", "AWV008", "AWV009"}));
+                                           "AWV006", "AWV007", "AWV008", "AWV009", "AWV010"}));
   std::string docs = read_file(fs::path(AWAITIFY_FIXTURES).parent_path() / "docs" / "rules.md");
   std::set<std::string> names;
   for (const RuleInfo& rule : verify_rules()) {
@@ -159,4 +160,50 @@ TEST(VerifyCli, SeesTheWholeProjectWhenGivenOneFile) {
   EXPECT_NE(output.out.find("pkg/api.py:5:5: AWV003 `load` (an async def) is not awaited"),
             std::string::npos)
       << output.out;
+}
+
+// AWV010 through the library: the committed version decides, is read once per file with
+// something to report and not at all for a clean one; the configuration's globs win.
+TEST(VerifyRatchet, TheCommittedVersionDecidesAndIsReadOncePerFileThatAsks) {
+  TempDir dir;
+  project(dir);
+  const std::string routes =
+      "import time\n\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/')\n"
+      "async def root():\n    return 1\n";
+  std::string slow = (dir.path() / "slow.py").string();
+  std::string clean = (dir.path() / "clean.py").string();
+  write_file(slow, routes +
+                       "\n\n@app.get('/a')\nasync def a():\n    time.sleep(1)\n"
+                       "\n\n@app.get('/b')\nasync def b():\n    time.sleep(2)\n");
+  write_file(clean, routes);
+  ProjectView view = ProjectView::load({clean, slow}, {clean, slow}, 1);
+  std::map<std::string, int> reads;
+  std::string committed = routes;
+  VerifyOptions options;
+  options.only = {"AWV010"};
+  options.baseline = [&](const std::string& path) {
+    ++reads[path];
+    return Baseline{true, committed};
+  };
+  Report report = verify(view, options);
+  ASSERT_EQ(report.items.size(), 2u);
+  EXPECT_EQ(report.items[0].rule, "AWV010");
+  EXPECT_EQ(report.items[0].position.line, 15u);
+  EXPECT_EQ(report.items[0].replaces, "AWV004");
+  EXPECT_EQ(report.items[1].position.line, 20u);
+  EXPECT_EQ(reads, (std::map<std::string, int>{{slow, 1}}));
+
+  committed = routes + "\n\n@app.get('/s')\ndef s():\n    return 1\n";  // HEAD had a sync route
+  EXPECT_TRUE(verify(view, options).items.empty());
+  // New in a repository: the current routes decide. Without a repository: only `migrated`.
+  options.baseline = [](const std::string&) { return Baseline{true, std::nullopt}; };
+  EXPECT_EQ(verify(view, options).items.size(), 2u);
+  options.baseline = [](const std::string&) { return Baseline{}; };
+  EXPECT_TRUE(verify(view, options).items.empty());
+  options.migrated_glob = [&](const std::string& path) {
+    return path == slow ? std::string("slow.py") : std::string();
+  };
+  Report configured = verify(view, options);
+  ASSERT_EQ(configured.items.size(), 2u);
+  EXPECT_NE(configured.items[0].message.find("it matches `slow.py`"), std::string::npos);
 }
