@@ -316,6 +316,55 @@ std::string session_blocker(TSNode def, const FunctionScope& scope) {
   return blocker;
 }
 
+namespace {
+
+bool is_loader_option(std::string_view name) {
+  return name == "selectinload" || name == "joinedload" || name == "subqueryload" ||
+         name == "immediateload";
+}
+
+void add_once(std::vector<std::string>& list, std::string value) {
+  if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end())
+    list.push_back(std::move(value));
+}
+
+}  // namespace
+
+ModelLoads model_loads(TSNode def, const FunctionScope& scope,
+                       const std::function<std::string(const std::string&)>& resolve) {
+  ModelLoads loads;
+  if (scope.sessions.empty()) return loads;
+  walk(field(def, "body"), [&](TSNode node) {
+    if (is(node, "function_definition") || is(node, "class_definition") || is(node, "lambda"))
+      return false;
+    if (!is(node, "call")) return true;
+    TSNode function = field(node, "function");
+    TSNode first = ts_node_named_child(field(node, "arguments"), 0);
+    std::string dotted = dotted_name(function, scope.src);
+    std::string_view name = is(function, "attribute")
+                                ? node_text(field(function, "attribute"), scope.src)
+                                : node_text(function, scope.src);
+    if (is_loader_option(name)) {
+      for (TSNode argument : named_children(field(node, "arguments"))) {
+        if (is(argument, "attribute"))
+          add_once(loads.eager, resolve(dotted_name(argument, scope.src)));
+      }
+      return true;
+    }
+    if (ts_node_is_null(first)) return true;
+    std::string target = resolve(dotted);
+    bool select = target == "sqlalchemy.select" || target == "sqlmodel.select" ||
+                  target == "sqlalchemy.future.select";
+    bool session_load =
+        is(function, "attribute") &&
+        scope.sessions.count(std::string(node_text(field(function, "object"), scope.src))) &&
+        (name == "get" || name == "get_one" || name == "query");
+    if (select || session_load) add_once(loads.models, resolve(dotted_name(first, scope.src)));
+    return true;
+  });
+  return loads;
+}
+
 QueryHelpers find_query_helpers(const ModuleFacts& facts, TSNode root, std::string_view src) {
   QueryHelpers helpers;
   auto consider = [&](TSNode def, const std::string& class_name) {

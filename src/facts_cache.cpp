@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 static_assert(
     detail::field_count<CallFact>() == 7,
     "CallFact changed: update fields(CallFact) in facts_cache.cpp, bump kFactsCacheFormat");
-static_assert(detail::field_count<FunctionFacts>() == 19,
+static_assert(detail::field_count<FunctionFacts>() == 21,
               "FunctionFacts changed: update fields(FunctionFacts) in facts_cache.cpp, bump "
               "kFactsCacheFormat");
 static_assert(detail::field_count<ClassFacts>() == 7,
@@ -62,8 +62,9 @@ requires std::is_same_v<std::remove_const_t<T>, FunctionFacts>
 void fields(Archive& archive, T& fn) {
   archive(fn.qualified, fn.class_name, fn.line, fn.first_line, fn.header_end_line, fn.end_line,
           fn.is_async, fn.is_generator, fn.is_module, fn.decorators, fn.calls, fn.blocking,
-          fn.references, fn.unresolved_methods, fn.holds_session, fn.session_awaits, fn.session_blocker,
-          fn.parameter_types, fn.dependencies);
+          fn.references, fn.unresolved_methods, fn.holds_session, fn.session_awaits,
+          fn.session_blocker, fn.loaded_models, fn.eager_loads, fn.parameter_types,
+          fn.dependencies);
 }
 
 template <class Archive, class T>

@@ -19,10 +19,11 @@ namespace {
 
 const std::set<std::string, std::less<>>& builtin_names() {
   static const std::set<std::string, std::less<>> names{
-      "open", "input", "print", "len", "range", "map", "filter", "sorted", "list", "dict",
-      "set", "tuple", "str", "int", "float", "bool", "isinstance", "getattr", "setattr",
-      "enumerate", "zip", "sum", "min", "max", "any", "all", "iter", "next", "super",
-      "property", "staticmethod", "classmethod"};
+      "open",   "input",    "print",        "len",        "range",   "map",       "filter",
+      "sorted", "list",     "dict",         "set",        "tuple",   "str",       "int",
+      "float",  "bool",     "isinstance",   "getattr",    "setattr", "enumerate", "zip",
+      "sum",    "min",      "max",          "any",        "all",     "iter",      "next",
+      "super",  "property", "staticmethod", "classmethod"};
   return names;
 }
 
@@ -103,15 +104,18 @@ TSNode annotated_type(TSNode annotation) {
 namespace {
 
 // `engine = create_engine("sqlite:///x.db")`, `SessionLocal = sessionmaker(bind=engine)`.
-void record_engine(ModuleFacts& facts, const std::string& name, const std::string& constructor, TSNode call,
-                   std::string_view src) {
-  bool engine = constructor == "sqlalchemy.create_engine" || constructor == "sqlalchemy.engine.create_engine" ||
+void record_engine(ModuleFacts& facts, const std::string& name, const std::string& constructor,
+                   TSNode call, std::string_view src) {
+  bool engine = constructor == "sqlalchemy.create_engine" ||
+                constructor == "sqlalchemy.engine.create_engine" ||
                 constructor == "sqlmodel.create_engine";
-  bool maker = constructor == "sqlalchemy.orm.sessionmaker" || constructor == "sqlalchemy.orm.session.sessionmaker";
+  bool maker = constructor == "sqlalchemy.orm.sessionmaker" ||
+               constructor == "sqlalchemy.orm.session.sessionmaker";
   if (!engine && !maker) return;
   TSNode first{};
   for (TSNode argument : named_children(field(call, "arguments"))) {
-    std::string_view key = is(argument, "keyword_argument") ? node_text(field(argument, "name"), src) : "";
+    std::string_view key =
+        is(argument, "keyword_argument") ? node_text(field(argument, "name"), src) : "";
     if (!is(argument, "keyword_argument") && ts_node_is_null(first)) first = argument;
     if (key == (engine ? "url" : "bind")) first = field(argument, "value");
   }
@@ -149,21 +153,25 @@ void record_assignment(ModuleFacts& facts, TSNode statement, std::string_view sr
 }
 
 // `self.x = param` (param annotated) or `self.x = Cls(...)` in __init__: x's type.
-void record_attribute_types(const ModuleFacts& facts, ClassFacts& cls, TSNode node, std::string_view src) {
+void record_attribute_types(const ModuleFacts& facts, ClassFacts& cls, TSNode node,
+                            std::string_view src) {
   for (TSNode child : named_children(field(node, "body"))) {
     auto def = definition_of(child);
     if (!def || node_text(field(*def, "name"), src) != "__init__") continue;
     std::map<std::string, std::string> parameters;
     for (TSNode param : named_children(field(*def, "parameters"))) {
       if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
-      TSNode name = is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
+      TSNode name =
+          is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
       std::string type = facts.resolve(dotted_name(annotated_type(field(param, "type")), src));
-      if (auto alias = facts.type_aliases.find(type.substr(type.rfind('.') + 1)); alias != facts.type_aliases.end())
+      if (auto alias = facts.type_aliases.find(type.substr(type.rfind('.') + 1));
+          alias != facts.type_aliases.end())
         type = alias->second;
       if (!type.empty()) parameters[std::string(node_text(name, src))] = type;
     }
     walk(field(*def, "body"), [&](TSNode n) {
-      if (is(n, "function_definition") || is(n, "class_definition") || is(n, "lambda")) return false;
+      if (is(n, "function_definition") || is(n, "class_definition") || is(n, "lambda"))
+        return false;
       if (!is(n, "assignment")) return true;
       TSNode left = field(n, "left");
       TSNode right = field(n, "right");
@@ -227,10 +235,14 @@ void record_class(ModuleFacts& facts, TSNode node, std::string_view src) {
 void record_top_level(ModuleFacts& facts, TSNode block, std::string_view src) {
   for (TSNode statement : named_children(block)) {
     std::string_view type = kind(statement);
-    if (type == "import_statement") record_import(facts, statement, src);
-    else if (type == "import_from_statement") record_from_import(facts, statement, src);
-    else if (type == "expression_statement") record_assignment(facts, statement, src);
-    else if (type == "class_definition") record_class(facts, statement, src);
+    if (type == "import_statement")
+      record_import(facts, statement, src);
+    else if (type == "import_from_statement")
+      record_from_import(facts, statement, src);
+    else if (type == "expression_statement")
+      record_assignment(facts, statement, src);
+    else if (type == "class_definition")
+      record_class(facts, statement, src);
     else if (type == "function_definition")
       facts.functions.emplace_back(node_text(field(statement, "name"), src));
     else if (type == "decorated_definition") {
@@ -242,7 +254,8 @@ void record_top_level(ModuleFacts& facts, TSNode block, std::string_view src) {
                type == "else_clause" || type == "except_clause" || type == "finally_clause") {
       // Imports guarded by `try:`/`if TYPE_CHECKING:` still bind names.
       for (TSNode child : named_children(statement)) {
-        if (is(child, "block")) record_top_level(facts, child, src);
+        if (is(child, "block"))
+          record_top_level(facts, child, src);
         else if (is(child, "else_clause") || is(child, "except_clause") ||
                  is(child, "finally_clause") || is(child, "elif_clause"))
           record_top_level(facts, child, src);
@@ -260,14 +273,16 @@ std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, s
   for (TSNode param : named_children(params)) {
     if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
     std::string type = facts.resolve(dotted_name(annotated_type(field(param, "type")), src));
-    if (auto alias = facts.type_aliases.find(dotted_name(annotated_type(field(param, "type")), src));
+    if (auto alias =
+            facts.type_aliases.find(dotted_name(annotated_type(field(param, "type")), src));
         alias != facts.type_aliases.end()) {
       type = alias->second;
     } else if (index && !type.empty()) {
       type = index->alias_target(type);
     }
     if (!is_sync_session_type(type)) continue;
-    TSNode name = is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
+    TSNode name =
+        is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
     names.emplace(node_text(name, src));
   }
   return names;
@@ -278,7 +293,8 @@ namespace {
 bool contains_yield(TSNode def) {
   bool found = false;
   walk(field(def, "body"), [&](TSNode node) {
-    if (found || is(node, "function_definition") || is(node, "lambda") || is(node, "class_definition")) {
+    if (found || is(node, "function_definition") || is(node, "lambda") ||
+        is(node, "class_definition")) {
       return false;
     }
     if (is(node, "yield")) found = true;
@@ -289,8 +305,8 @@ bool contains_yield(TSNode def) {
 
 CallFact fact_of(const Site& site) {
   TSPoint at = ts_node_start_point(site.node);
-  return CallFact{site.target, at.row + 1, at.column + 1, site.awaited, site.as_argument, site.context,
-                  site.passed_to};
+  return CallFact{site.target,      at.row + 1,   at.column + 1, site.awaited,
+                  site.as_argument, site.context, site.passed_to};
 }
 
 void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,
@@ -344,7 +360,8 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
   };
   visitor.session_use = [&](TSNode identifier) {
     TSPoint at = ts_node_start_point(identifier);
-    if (collected.blocking.empty() || collected.blocking.back().target != "sqlalchemy.orm.Session") {
+    if (collected.blocking.empty() ||
+        collected.blocking.back().target != "sqlalchemy.orm.Session") {
       CallFact use;
       use.target = "sqlalchemy.orm.Session";
       use.line = at.row + 1;
@@ -364,8 +381,8 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
 }
 
 // `Depends(X)` in a parameter's default or in its `Annotated[T, Depends(X)]`: X, resolved.
-std::vector<std::string> parameter_dependencies(const ModuleFacts& facts, TSNode def, std::string_view src,
-                                               std::set<uint32_t>& lines) {
+std::vector<std::string> parameter_dependencies(const ModuleFacts& facts, TSNode def,
+                                                std::string_view src, std::set<uint32_t>& lines) {
   std::vector<std::string> found;
   walk(field(def, "parameters"), [&](TSNode node) {
     if (!is(node, "call")) return true;
@@ -395,7 +412,9 @@ void record_overrides(ModuleFacts& facts, TSNode root, std::string_view src) {
     TSNode left = field(node, "left");
     if (!is(left, "subscript")) return true;
     TSNode value = field(left, "value");
-    if (!is(value, "attribute") || node_text(field(value, "attribute"), src) != "dependency_overrides") return true;
+    if (!is(value, "attribute") ||
+        node_text(field(value, "attribute"), src) != "dependency_overrides")
+      return true;
     std::string target = facts.resolve(dotted_name(field(left, "subscript"), src));
     if (target.empty()) return true;
     facts.overridden_dependencies.push_back(target);
@@ -411,7 +430,8 @@ void record_session_facts(ModuleFacts& facts, TSNode root, std::string_view src)
   db::QueryHelpers helpers = db::find_query_helpers(facts, root, src);
   auto record = [&](TSNode def, const std::string& class_name) {
     std::string name(node_text(field(def, "name"), src));
-    FunctionFacts* fn = function_named(facts, (class_name.empty() ? facts.module : class_name) + "." + name);
+    FunctionFacts* fn =
+        function_named(facts, (class_name.empty() ? facts.module : class_name) + "." + name);
     if (!fn) return;
     fn->dependencies = parameter_dependencies(facts, def, src, facts.parameter_dependency_lines);
     for (TSNode param : named_children(field(def, "parameters"))) {
@@ -419,10 +439,15 @@ void record_session_facts(ModuleFacts& facts, TSNode root, std::string_view src)
       std::string type = facts.resolve(dotted_name(annotated_type(field(param, "type")), src));
       if (!type.empty()) fn->parameter_types.push_back(type);
     }
-    db::FunctionScope scope{db::session_names(facts, def, src, class_name), class_name, &helpers, src};
+    db::FunctionScope scope{db::session_names(facts, def, src, class_name), class_name, &helpers,
+                            src};
     fn->holds_session = !scope.sessions.empty();
     fn->session_awaits = fn->holds_session && db::awaits_under_async_session(def, scope);
     if (fn->holds_session) fn->session_blocker = db::session_blocker(def, scope);
+    db::ModelLoads loads = db::model_loads(
+        def, scope, [&](const std::string& dotted) { return facts.resolve(dotted); });
+    fn->loaded_models = std::move(loads.models);
+    fn->eager_loads = std::move(loads.eager);
   };
   for (TSNode child : named_children(root)) {
     if (auto def = definition_of(child)) {

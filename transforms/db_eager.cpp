@@ -1,6 +1,7 @@
 // AW106: relationships are loaded eagerly where migrated code loads a model whose relationship
 // is read afterwards — in the function itself, or by a response schema that has a field of
 // that name. Under asyncio a lazy load raises MissingGreenlet instead of running a query.
+#include <algorithm>
 #include <cctype>
 #include <map>
 
@@ -216,6 +217,80 @@ struct Pass {
     note(call, spelling, wanted);
   }
 
+  // `author = get_author(db, id)` ... `author.books`: the load is in the callee, so the
+  // option belongs in its statement. The read is reported with both places.
+  void loaded_elsewhere(TSNode def, const FunctionFacts& caller) {
+    std::string_view src = context.text();
+    walk(field(def, "body"), [&](TSNode node) {
+      if (is(node, "function_definition") || is(node, "lambda")) return false;
+      if (!is(node, "assignment")) return true;
+      TSNode left = field(node, "left");
+      TSNode right = field(node, "right");
+      if (is(right, "await")) right = ts_node_named_child(right, 0);
+      if (!is(left, "identifier") || !is(right, "call")) return true;
+      const FunctionFacts* callee = callee_of(caller, right);
+      if (!callee || callee == &caller || callee->loaded_models.empty()) return true;
+      if (!callee->is_async && !context.plan.migrates(callee->qualified)) return true;
+      report_reads(field(def, "body"), std::string(node_text(left, src)), *callee);
+      return true;
+    });
+  }
+
+  const FunctionFacts* callee_of(const FunctionFacts& caller, TSNode call) const {
+    TSPoint at = ts_node_start_point(call);
+    for (const CallFact& fact : caller.calls) {
+      if (fact.line == at.row + 1 && fact.column == at.column + 1)
+        return context.index.function(fact.target);
+    }
+    return nullptr;
+  }
+
+  void report_reads(TSNode body, const std::string& variable, const FunctionFacts& callee) {
+    std::string_view src = context.text();
+    for (const std::string& loaded : callee.loaded_models) {
+      std::string cls = context.index.canonical(loaded);
+      auto relations = model.relationships.find(cls);
+      if (relations == model.relationships.end()) continue;
+      for (const auto& [name, eager] : relations->second) {
+        // A response schema's field: AW106 loads it in the callee already.
+        if (eager || model.schema_fields.count(name) || loads_eagerly(callee, cls + "." + name))
+          continue;
+        TSNode read = attribute_read(body, variable, name, src);
+        if (ts_node_is_null(read)) continue;
+        std::string short_name = cls.substr(cls.rfind('.') + 1);
+        result.findings.push_back(context.finding(
+            kId, read, Severity::warning,
+            "`" + variable + "." + name + "` reads the lazy relationship " + short_name + "." +
+                name + " of what `" + callee.qualified + "` (" + context.index.path_of(callee) +
+                ":" + std::to_string(callee.line) +
+                ") loads: under asyncio the lazy load raises MissingGreenlet; load it there with "
+                "`.options(selectinload(" +
+                short_name + "." + name + "))` (or `options=[...]` on get)"));
+      }
+    }
+  }
+
+  bool loads_eagerly(const FunctionFacts& callee, const std::string& relationship) const {
+    return std::any_of(
+        callee.eager_loads.begin(), callee.eager_loads.end(),
+        [&](const std::string& eager) { return context.index.canonical(eager) == relationship; });
+  }
+
+  static TSNode attribute_read(TSNode body, const std::string& variable, const std::string& name,
+                               std::string_view src) {
+    TSNode found{};
+    walk(body, [&](TSNode node) {
+      if (!ts_node_is_null(found)) return false;
+      if (is(node, "attribute") && node_text(field(node, "object"), src) == variable &&
+          node_text(field(node, "attribute"), src) == name) {
+        found = node;
+        return false;
+      }
+      return true;
+    });
+    return found;
+  }
+
   void function(TSNode def, const std::string& class_name, bool async_after) {
     std::string_view src = context.text();
     std::set<std::string> sessions =
@@ -257,6 +332,7 @@ PassResult run(const FileContext& context) {
         bool async_after =
             is_async_function(scope.def) || context.plan.becomes_async(scope.qualified);
         pass.function(scope.def, fn ? fn->class_name : "", async_after);
+        if (fn && async_after) pass.loaded_elsewhere(scope.def, *fn);
       },
       nullptr);
   if (!pass.changed) return std::move(pass.result);
@@ -287,7 +363,10 @@ handler returns). select() gets `.options(selectinload(X.rel))`, get() gets
 `options=[selectinload(X.rel)]`, and `await db.refresh(x)` (which leaves relationships lazy)
 is followed by `await db.refresh(x, ["rel"])`. selectinload, not joinedload: joined collections
 need .unique(). Relationships declared eager (lazy="selectin", ...) and nested relationships of
-loaded relationships are not added: check those with `awaitify verify` (AWV009).)",
+loaded relationships are not added: check those with `awaitify verify` (AWV009).
+A lazy relationship read on what another migrated function returns (`author =
+get_author(db, id)`, then `author.books`) is reported at the read, naming the function that
+loads it and the option to add there (unless it loads it eagerly already).)",
                        {"relationship", "Relationship", "select(", ".get(", "refresh("},
                        run,
                        db_seeds};

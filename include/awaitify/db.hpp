@@ -5,6 +5,7 @@
 // would await under AsyncSession); the db passes ask the same analysis for the edits.
 #include <tree_sitter/api.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -66,6 +67,13 @@ bool awaits_under_async_session(TSNode def, const FunctionScope& scope);
 // `db.connection()` hands out a Connection whose own calls would need awaits too, and a `with`
 // over a session call other than begin()/begin_nested() has no async form.
 std::string session_blocker(TSNode def, const FunctionScope& scope);
+// What the function's session loads and which relationships it loads eagerly
+// (FunctionFacts::loaded_models, eager_loads), resolved by resolve.
+struct ModelLoads {
+  std::vector<std::string> models, eager;
+};
+ModelLoads model_loads(TSNode def, const FunctionScope& scope,
+                       const std::function<std::string(const std::string&)>& resolve);
 
 QueryHelpers find_query_helpers(const ModuleFacts& facts, TSNode root, std::string_view src);
 

@@ -63,6 +63,11 @@ struct FunctionFacts {
   // Why its session use cannot move to an AsyncSession as written ("`with db.connection()` at
   // line 24 ..."): the db phase keeps it, and what shares its session, sync. Empty when it can.
   std::string session_blocker;
+  // The models its session loads (`select(X)`, `db.get(X, pk)`, `db.query(X)`), resolved, and
+  // the relationships it loads eagerly (`selectinload(X.rel)`: "module.X.rel"), so a caller
+  // reading a lazy relationship of what it returns can be told where to load it.
+  std::vector<std::string> loaded_models;
+  std::vector<std::string> eager_loads;
   // The resolved annotations of its parameters (type aliases not followed).
   std::vector<std::string> parameter_types;
   // What its parameters depend on: `Depends(get_db)` / `Annotated[T, Depends(get_db)]`, resolved.

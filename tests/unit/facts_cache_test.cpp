@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Field by field, so a failure names the field. The static_asserts keep this list complete.
-static_assert(detail::field_count<CallFact>() == 7 && detail::field_count<FunctionFacts>() == 19 &&
+static_assert(detail::field_count<CallFact>() == 7 && detail::field_count<FunctionFacts>() == 21 &&
                   detail::field_count<ClassFacts>() == 7 &&
                   detail::field_count<ModuleFacts>() == 19,
               "a facts struct changed: compare the new field in expect_same_* below");
@@ -53,6 +53,8 @@ void expect_same_function(const FunctionFacts& a, const FunctionFacts& b) {
   EXPECT_EQ(a.holds_session, b.holds_session);
   EXPECT_EQ(a.session_awaits, b.session_awaits);
   EXPECT_EQ(a.session_blocker, b.session_blocker);
+  EXPECT_EQ(a.loaded_models, b.loaded_models);
+  EXPECT_EQ(a.eager_loads, b.eager_loads);
   EXPECT_EQ(a.parameter_types, b.parameter_types);
   EXPECT_EQ(a.dependencies, b.dependencies);
 }
