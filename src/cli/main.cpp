@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -314,12 +315,23 @@ void report_review(const cli::Review& review) {
                review.sets, review.rejected, stopped);
 }
 
-// A file of the run whose bytes are no longer those the review showed (edited meanwhile).
+std::string bytes_on_disk(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+// A file the run would write whose bytes are no longer those the review showed (edited while
+// it was open). Checked for every file before any is written: a set may span several files,
+// and writing some of them would split it.
 std::optional<std::string> changed_since_review(const cli::Review& review,
                                                 const std::vector<FileOutcome>& outcomes) {
   for (const FileOutcome& outcome : outcomes) {
     auto shown = review.originals.find(outcome.path);
     if (shown != review.originals.end() && shown->second != outcome.original.bytes())
+      return outcome.path;
+    if (outcome.changed() && bytes_on_disk(outcome.path) != outcome.original.bytes())
       return outcome.path;
   }
   return std::nullopt;

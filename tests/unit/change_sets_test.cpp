@@ -68,3 +68,11 @@ TEST(ChangeSets, AHeldSetKeepsItsFunctionsAndCallersSync) {
   ASSERT_FALSE(plan.stops_for("m.left").empty());
   EXPECT_TRUE(plan.stops_for("m.left").front().held);
 }
+
+TEST(ChangeSets, SeedsOfOneChangeUnitAreOneSet) {
+  ProjectIndex index = index_of(kModule);
+  std::vector<Seed> linked = seeds({"m.alone", "m.left"});
+  for (Seed& seed : linked) seed.change_unit = "client";
+  EXPECT_EQ(change_sets(build_plan(index, linked, PlanOptions{})).size(), 1u);
+  EXPECT_EQ(change_sets(build_plan(index, seeds({"m.alone", "m.left"}), PlanOptions{})).size(), 2u);
+}

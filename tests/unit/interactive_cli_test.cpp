@@ -215,3 +215,43 @@ TEST(InteractiveCli, StdinAsTheSourceIsAUsageError) {
   EXPECT_NE(output.err.find("--interactive reads its answers on stdin"), std::string::npos)
       << output.err;
 }
+
+TEST(InteractiveCli, TheTestsOfOneClientAreOneSet) {
+  TempDir dir;
+  write_project(dir.path());
+  const std::string tests =
+      "from fastapi.testclient import TestClient\n\nfrom app.main import app\n\n"
+      "client = TestClient(app)\n\n\ndef test_one():\n    assert "
+      "client.get(\"/health\").status_code "
+      "== 200\n\n\ndef test_two():\n    assert client.get(\"/health\").status_code == 200\n";
+  write_file(dir.path() / "tests" / "test_health.py", tests);
+  // The client converts only when both tests are async: rejecting one alone cannot be offered.
+  CliOutput output = answer(dir.path(), "y\\n", "--phase tests");
+  EXPECT_EQ(output.status, 0) << output.err;
+  EXPECT_NE(output.out.find("change set 1 of 1: makes async test_health.test_one, "
+                            "test_health.test_two\n"),
+            std::string::npos)
+      << output.out;
+  std::string written = read_file(dir.path() / "tests" / "test_health.py");
+  EXPECT_EQ(count(written, "async def test_"), 2u) << written;
+  EXPECT_EQ(count(written, "await client.get("), 2u) << written;
+}
+
+TEST(InteractiveCli, AFileEditedDuringTheReviewMeansNothingIsWritten) {
+  TempDir dir;
+  write_project(dir.path());
+  // Once the first question is out, main.py changes on disk, then every set is accepted.
+  write_file(dir.path() / "feed.sh",
+             "for i in $(seq 200); do grep -q 'Apply this' .review && break; sleep 0.05; done\n"
+             "printf '\\n# edited\\n' >> app/main.py\nprintf 'y\\ny\\n'\n");
+  std::string feed = "sh feed.sh | '" + std::string(AWAITIFY_BINARY) +
+                     "' apply --interactive --color never > .review";
+  CliOutput output = run_awaitify(dir.path(), feed, true);
+  EXPECT_EQ(output.status, 2) << output.err;
+  EXPECT_NE(output.err.find("app/main.py changed on disk during the review; nothing written"),
+            std::string::npos)
+      << output.err;
+  EXPECT_EQ(file(dir.path(), "helpers.py"), kHelpers);
+  EXPECT_EQ(file(dir.path(), "services.py"), kServices);
+  EXPECT_EQ(file(dir.path(), "main.py"), kMain + "\n# edited\n");
+}
