@@ -359,11 +359,13 @@ std::optional<int> review_and_rerun(const std::vector<std::string>& selected,
     return kExitInterrupted;
   }
   if (review.accepted == 0) {
+    // Files that could not be read or parsed are still reported, and still an input error.
+    Totals totals = summarize(result.outcomes);
     if (review.sets == 0)
       spdlog::info("awaitify: nothing to change");
     else
       report_review(review);
-    return kExitOk;
+    return totals.errors ? kExitError : kExitOk;
   }
   if (!review.held.empty()) result = run_held(review.held);
   if (interrupted()) {
