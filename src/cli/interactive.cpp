@@ -50,6 +50,15 @@ std::string joined(const std::vector<std::string>& items) {
   return text;
 }
 
+// "module-level code of m" for the index's name of a module's top level ("m.<module>").
+std::string readable(const std::string& function) {
+  const std::string top_level = ".<module>";
+  if (function.size() <= top_level.size() ||
+      function.compare(function.size() - top_level.size(), top_level.size(), top_level) != 0)
+    return function;
+  return "module-level code of " + function.substr(0, function.size() - top_level.size());
+}
+
 // "makes async a, b; awaits the calls of c; changes d" for the header of a set.
 std::string what_it_does(const ChangeSet& set, const Plan& plan) {
   std::vector<std::string> made_async, repaired, other;
@@ -59,7 +68,7 @@ std::string what_it_does(const ChangeSet& set, const Plan& plan) {
     else if (plan.repairs(function))
       repaired.push_back(function);
     else if (plan.migrates(function))
-      other.push_back(function);
+      other.push_back(readable(function));
   }
   std::vector<std::string> parts;
   if (!made_async.empty()) parts.push_back("makes async " + joined(made_async));
