@@ -299,6 +299,7 @@ RunResult run(const std::vector<std::string>& paths,
   RunResult result;
   PlanOptions plan_options{selected, options.expand};
   plan_options.tests_join_closure = tests_join_closure(transforms);
+  plan_options.held = options.held;
   result.plan =
       build_plan(index, collect_seeds(index, transforms, selected, options.jobs, options.settings), plan_options);
   std::vector<size_t> chosen;

@@ -180,8 +180,12 @@ std::vector<std::string> phase_rules(const std::string& origin) {
 // A seed is held by what its phase knows of it (Seed::refusal), by its header, or by a comment on a
 // line of its body where a blocking call makes its phase change it: the function is then kept
 // whole, never half-migrated.
-Hold seed_hold(const ProjectIndex& index, const FunctionFacts& fn, const Seed& seed) {
+Hold seed_hold(const ProjectIndex& index, const FunctionFacts& fn, const Seed& seed,
+               const PlanOptions& options) {
   if (!seed.refusal.empty()) return Hold{seed.refusal, false, {}, {}};
+  // Held whole, like a comment on its definition, whatever it would change.
+  if (options.held.count(fn.qualified))
+    return {"it was not accepted (apply --interactive)", false, {}, {}};
   bool changes = !seed.group.empty() || (seed.becomes_async && !fn.is_async);
   if (!changes) return {};
   std::vector<std::string> rules = phase_rules(seed.origin);
@@ -443,7 +447,7 @@ Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,
     if (!fn) continue;
     SeedOutcome outcome{seed, fn, {}};
     outcome.seed.function = fn->qualified;
-    Hold hold = seed_hold(index, *fn, outcome.seed);
+    Hold hold = seed_hold(index, *fn, outcome.seed, options);
     if (!hold.reason.empty()) {
       // Refused like a seed whose caller cannot await: its transform leaves it and says why.
       outcome.closure.stops.push_back(
@@ -472,6 +476,11 @@ Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,
     }
     if (!outcome.seed.group.empty()) plan.members_.insert(fn->qualified);
     plan.pulled_in_.insert(closure.outside.begin(), closure.outside.end());
+    SeedChange change{fn->qualified,      outcome.seed.group, outcome.seed.change_unit,
+                      index.path_of(*fn), fn->line,           {}};
+    change.functions = closure.functions;
+    change.functions.insert(fn->qualified);
+    plan.changes_.push_back(std::move(change));
     if (!outcome.seed.becomes_async) continue;
     if (fn->is_async) plan.repaired_.insert(fn->qualified);
     for (const std::string& function : closure.functions) {

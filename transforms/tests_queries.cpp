@@ -61,6 +61,23 @@ std::string Model::refusal(const Unit& unit, const Plan& plan) const {
 }
 
 std::vector<Seed> Model::seeds() const {
+  // A client converts only when every function it needs is async, so the seeds of one client
+  // change together, and so do those of clients that share a function: one change unit each
+  // (apply --interactive offers it whole; the plan still decides each seed on its own).
+  std::map<std::string, std::string> leader;      // unit key -> another key of its cluster
+  std::map<std::string, std::string> first_unit;  // function -> the first unit that needs it
+  auto cluster = [&](std::string key) {
+    while (leader[key] != key) key = leader[key];
+    return key;
+  };
+  for (const auto& [key, unit] : units_) {
+    if (!unit->refusals.empty()) continue;
+    leader.emplace(key, key);
+    for (const std::string& function : unit->not_async_yet) {
+      auto [at, added] = first_unit.emplace(function, key);
+      if (!added) leader[cluster(key)] = cluster(at->second);
+    }
+  }
   std::vector<Seed> seeds;
   std::set<std::string> seen;
   for (const auto& [key, unit] : units_) {
@@ -69,6 +86,7 @@ std::vector<Seed> Model::seeds() const {
       if (seen.insert(function).second) {
         seeds.push_back({function, "uses a TestClient that becomes an httpx.AsyncClient (" + std::string(kAsyncId) + ")",
                          kAsyncId});
+        seeds.back().change_unit = std::string(kAsyncId) + ":" + cluster(key);
       }
     }
   }

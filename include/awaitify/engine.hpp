@@ -56,6 +56,8 @@ struct RunOptions {
   std::function<void(const char* stage, size_t done, size_t total)> progress;
   // Index facts of unchanged files from .awaitify_cache/ (and new ones stored there); null: none.
   FactsCache* cache = nullptr;
+  // Seeds the plan keeps as they are, with everything that depends on them (PlanOptions::held).
+  std::set<std::string> held{};
 };
 
 struct RunResult {

@@ -36,6 +36,9 @@ struct Seed {
   // Why its phase already knows it cannot change (`with db.connection()`): the plan refuses it,
   // and its group, as it does a seed a comment holds.
   std::string refusal;
+  // Seeds of one change unit only make sense together, though the plan decides each on its own
+  // (the tests of one client AW801 converts): `apply --interactive` offers them as one set.
+  std::string change_unit;
 };
 
 struct Stop {
@@ -63,6 +66,20 @@ struct PlanOptions {
   // their pytest marker): they join the closure instead of stopping it. Without it, an async
   // test would be skipped by pytest, so a test or fixture caller stops the closure.
   bool tests_join_closure = false;
+  // Seeds (qualified) to keep as they are, as a `# awaitify: ignore` on their definition would:
+  // the change sets `apply --interactive` was told not to apply. What depends on them stays too.
+  std::set<std::string> held{};
+};
+
+// What one accepted seed changes: the seed and every function its closure makes async (or
+// whose calls it repairs). `apply --interactive` groups these into change sets.
+struct SeedChange {
+  std::string seed;         // qualified
+  std::string group;        // Seed::group
+  std::string change_unit;  // Seed::change_unit
+  std::string path;         // where the seed is defined
+  uint32_t line = 0;
+  std::set<std::string> functions;
 };
 
 class Plan {
@@ -84,6 +101,8 @@ class Plan {
     return selected_.empty() || selected_.count(path) > 0 || pulled_in_.count(path) > 0;
   }
   const std::set<std::string>& functions() const { return async_; }
+  // Each accepted seed with what it changes, in seed order.
+  const std::vector<SeedChange>& changes() const { return changes_; }
   bool empty() const { return async_.empty() && repaired_.empty() && members_.empty(); }
   // A member of a seed group the plan accepted (see Seed::group).
   bool migrates(const std::string& qualified) const { return members_.count(qualified) > 0; }
@@ -108,6 +127,7 @@ class Plan {
   std::vector<std::string> unresolved_;
   std::set<std::string> members_;
   std::set<std::pair<std::string, std::string>> suppressed_;
+  std::vector<SeedChange> changes_;
 };
 
 Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,

@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -19,6 +21,7 @@
 #include "awaitify/facts_cache.hpp"
 #include "awaitify/verify.hpp"
 #include "commands.hpp"
+#include "interactive.hpp"
 #include "pass_settings.hpp"
 
 namespace {
@@ -42,6 +45,7 @@ struct CommonOptions {
   bool no_expand = false;
   bool no_cache = false;
   std::string format = "text";
+  bool interactive = false;  // apply --interactive
   Settings settings;
 };
 
@@ -300,6 +304,81 @@ void print_progress(const char* stage, size_t done, size_t total) {
             << std::flush;
 }
 
+// "2 of 3 change sets applied, 1 rejected", and why sets were left unasked.
+void report_review(const cli::Review& review) {
+  std::string stopped;
+  if (review.stopped) {
+    stopped = review.accepted ? " (the review stopped early: only the sets accepted were written)"
+                              : " (the review stopped early: nothing written)";
+  }
+  spdlog::info("awaitify: {} of {} change sets applied, {} rejected{}", review.accepted,
+               review.sets, review.rejected, stopped);
+}
+
+std::string bytes_on_disk(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+// A file the run would write whose bytes are no longer those the review showed (edited while
+// it was open). Checked for every file before any is written: a set may span several files,
+// and writing some of them would split it.
+std::optional<std::string> changed_since_review(const cli::Review& review,
+                                                const std::vector<FileOutcome>& outcomes) {
+  for (const FileOutcome& outcome : outcomes) {
+    auto shown = review.originals.find(outcome.path);
+    if (shown != review.originals.end() && shown->second != outcome.original.bytes())
+      return outcome.path;
+    if (outcome.changed() && bytes_on_disk(outcome.path) != outcome.original.bytes())
+      return outcome.path;
+  }
+  return std::nullopt;
+}
+
+// apply --interactive: asks about each change set of `result` (the run with nothing held), then
+// replaces it by the run that holds the rejected sets, the one to write. An exit code when the
+// command ends here with nothing written: Ctrl-C, no set accepted, a file edited meanwhile.
+std::optional<int> review_and_rerun(const std::vector<std::string>& selected,
+                                    const std::vector<const TransformInfo*>& transforms,
+                                    const RunOptions& run_options, bool color, RunResult& result,
+                                    cli::Review& review) {
+  RunOptions quiet_options = run_options;
+  quiet_options.progress = {};
+  auto run_held = [&](const std::set<std::string>& held) {
+    RunOptions held_options = quiet_options;
+    held_options.held = held;
+    return run(selected, transforms, held_options);
+  };
+  auto style = [color](const std::string& diff) { return color ? colorize(diff) : diff; };
+  cli::ReviewIo io{std::cin, std::cout, style, !::isatty(STDIN_FILENO)};
+  review = cli::review_change_sets(result, run_held, io);
+  if (review.interrupted) {
+    spdlog::error("awaitify: interrupted: nothing written");
+    return kExitInterrupted;
+  }
+  if (review.accepted == 0) {
+    // Files that could not be read or parsed are still reported, and still an input error.
+    Totals totals = summarize(result.outcomes);
+    if (review.sets == 0)
+      spdlog::info("awaitify: nothing to change");
+    else
+      report_review(review);
+    return totals.errors ? kExitError : kExitOk;
+  }
+  if (!review.held.empty()) result = run_held(review.held);
+  if (interrupted()) {
+    spdlog::error("awaitify: interrupted: nothing written");
+    return kExitInterrupted;
+  }
+  if (auto path = changed_since_review(review, result.outcomes)) {
+    spdlog::error("awaitify: error: {} changed on disk during the review; nothing written", *path);
+    return kExitError;
+  }
+  return std::nullopt;
+}
+
 int run_files(const CommonOptions& command_line, Mode mode) {
   bool apply = mode == Mode::apply;
   std::vector<std::string> config_paths =
@@ -320,7 +399,15 @@ int run_files(const CommonOptions& command_line, Mode mode) {
   }
   std::vector<std::string> paths =
       options.paths.empty() ? std::vector<std::string>{"."} : options.paths;
-  if (paths == std::vector<std::string>{"-"}) return run_stdin(*transforms, apply);
+  if (paths == std::vector<std::string>{"-"}) {
+    if (options.interactive) {
+      spdlog::error(
+          "awaitify: error: --interactive reads its answers on stdin, so it cannot read the "
+          "source there too: give the file's path instead of -");
+      return kExitError;
+    }
+    return run_stdin(*transforms, apply);
+  }
   auto files = files_and_context(paths);
   if (!files) {
     spdlog::error("awaitify: error: {}", files.error().message);
@@ -343,11 +430,17 @@ int run_files(const CommonOptions& command_line, Mode mode) {
   RunResult result = run(selected, *transforms, run_options);
   if (show_progress) std::cerr << "\r\033[K" << std::flush;
   if (mode == Mode::plan) return print_plan(result, options);
+  bool color = options.color == "always" || (options.color == "auto" && ::isatty(STDOUT_FILENO));
+  std::optional<cli::Review> review;
+  if (options.interactive) {
+    review.emplace();
+    auto ended = review_and_rerun(selected, *transforms, run_options, color, result, *review);
+    if (ended) return *ended;
+  }
   const std::vector<FileOutcome>& outcomes = result.outcomes;
   Totals totals = summarize(outcomes);
   totals.suppressed = count_suppressed(result.plan, outcomes);
   report_pulled_in(result.plan, apply);
-  bool color = options.color == "always" || (options.color == "auto" && ::isatty(STDOUT_FILENO));
   size_t written = 0;
   for (const FileOutcome& outcome : outcomes) {
     if (!outcome.changed()) continue;
@@ -372,6 +465,7 @@ int run_files(const CommonOptions& command_line, Mode mode) {
   std::cout.flush();
   report_choices(outcomes);
   print_summary(totals, apply ? "changed" : "would change");
+  if (review) report_review(*review);
   if (totals.errors) return kExitError;
   return (!apply && totals.changed) ? kExitChanges : kExitOk;
 }
@@ -417,6 +511,9 @@ int main(int argc, char** argv) {
   CLI::App* apply =
       app.add_subcommand("apply", "edit files in place (atomically), summary on stderr");
   add_common_options(*apply, apply_options);
+  apply->add_flag("--interactive", apply_options.interactive,
+                  "show one change set at a time (a function made async with every await and "
+                  "import it needs) and apply only those accepted: y, n, a(ll), q(uit)");
   CLI::App* plan = app.add_subcommand(
       "plan",
       "the async closure as a tree: which functions become async and why, and where it stops");
