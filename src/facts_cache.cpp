@@ -30,7 +30,7 @@ static_assert(detail::field_count<ClassFacts>() == 7,
               "ClassFacts changed: update fields(ClassFacts) in facts_cache.cpp, bump "
               "kFactsCacheFormat");
 // ModuleFacts::suppressions is not stored: load() reads it from the source again (see there).
-static_assert(detail::field_count<ModuleFacts>() == 19,
+static_assert(detail::field_count<ModuleFacts>() == 20,
               "ModuleFacts changed: update fields(ModuleFacts) in facts_cache.cpp, bump "
               "kFactsCacheFormat");
 
@@ -79,9 +79,9 @@ requires std::is_same_v<std::remove_const_t<T>, ModuleFacts>
 void fields(Archive& archive, T& facts) {
   archive(facts.path, facts.module, facts.is_package, facts.imports, facts.import_lines,
           facts.star_imports, facts.instances, facts.classes, facts.type_aliases, facts.functions,
-          facts.function_facts, facts.relationships, facts.engine_schemes, facts.maker_engines,
-          facts.overridden_dependencies, facts.override_lines, facts.parameter_dependency_lines,
-          facts.parameter_names);
+          facts.function_facts, facts.relationships, facts.relationship_targets,
+          facts.engine_schemes, facts.maker_engines, facts.overridden_dependencies,
+          facts.override_lines, facts.parameter_dependency_lines, facts.parameter_names);
 }
 
 // Fixed-width numbers in the machine's byte order (the cache never leaves the machine),

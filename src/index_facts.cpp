@@ -533,6 +533,7 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
   Relationships relationships;
   relationships.collect(facts, root, src);
   facts.relationships = std::move(relationships.classes);
+  facts.relationship_targets = std::move(relationships.targets);
   // Most files have no directive: their comments are not walked.
   if (src.find("awaitify:") != std::string_view::npos) {
     facts.suppressions = Suppressions::from_tree(root, src);

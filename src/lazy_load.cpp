@@ -212,6 +212,40 @@ class Tracker {
 
 }  // namespace
 
+namespace {
+
+// `relationship("Book")` / `relationship(Book)`, else the class in `Mapped[list["Book"]]`.
+std::string relationship_target(const ModuleFacts& facts, TSNode assignment, TSNode call,
+                                std::string_view src) {
+  TSNode first = ts_node_named_child(field(call, "arguments"), 0);
+  if (is(first, "string")) {
+    std::string text(node_text(first, src));
+    return text.size() > 2 ? text.substr(1, text.size() - 2) : std::string();
+  }
+  if (is(first, "identifier") || is(first, "attribute"))
+    return facts.resolve(dotted_name(first, src));
+  TSNode type = field(assignment, "type");
+  if (ts_node_is_null(type)) return {};
+  std::string found;
+  walk(type, [&](TSNode node) {
+    if (is(node, "string")) {
+      std::string text(node_text(node, src));
+      if (text.size() > 2) found = text.substr(1, text.size() - 2);
+      return false;
+    }
+    if (is(node, "identifier")) {
+      std::string_view name = node_text(node, src);
+      if (name != "Mapped" && name != "list" && name != "List" && name != "Optional" &&
+          name != "set" && name != "Set" && name != "None")
+        found = facts.resolve(std::string(name));
+    }
+    return true;
+  });
+  return found;
+}
+
+}  // namespace
+
 void Relationships::collect(const ModuleFacts& facts, TSNode root, std::string_view src) {
   for (TSNode statement : named_children(root)) {
     TSNode cls = is(statement, "decorated_definition") ? field(statement, "definition") : statement;
@@ -238,6 +272,8 @@ void Relationships::collect(const ModuleFacts& facts, TSNode root, std::string_v
         eager |= text.find(lazy) != std::string_view::npos;
       }
       classes[qualified][std::string(node_text(left, src))] = eager;
+      std::string target = relationship_target(facts, assignment, right, src);
+      if (!target.empty()) targets[qualified][std::string(node_text(left, src))] = target;
     }
   }
 }
@@ -245,6 +281,8 @@ void Relationships::collect(const ModuleFacts& facts, TSNode root, std::string_v
 void Relationships::merge(const Relationships& other) {
   for (const auto& [cls, relations] : other.classes)
     classes[cls].insert(relations.begin(), relations.end());
+  for (const auto& [cls, relations] : other.targets)
+    targets[cls].insert(relations.begin(), relations.end());
 }
 
 std::vector<LazyRead> lazy_relationship_reads(

@@ -212,7 +212,8 @@ ProjectView ProjectView::load(const std::vector<std::string>& selected,
     // come from .awaitify_cache/ without a parse.
     std::map<std::string, std::vector<std::string>> parameters = file.facts->parameter_names;
     view.parameters_.merge(parameters);
-    view.relationships_.merge(Relationships{file.facts->relationships});
+    view.relationships_.merge(
+        Relationships{file.facts->relationships, file.facts->relationship_targets});
     modules.push_back(std::move(*file.facts));
   }
   view.index_ = ProjectIndex(std::move(modules));

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 
 #include "awaitify/calls.hpp"
 #include "awaitify/db.hpp"
@@ -22,14 +23,46 @@ constexpr const char* kId = "AW106";
 
 struct EagerModel {
   std::map<std::string, std::map<std::string, bool>> relationships;  // model -> name -> eager
+  // model -> name -> the model it points to, when that model has relationships of its own
+  std::map<std::string, std::map<std::string, std::string>> targets;
   std::map<std::string, std::string> schema_fields;  // field name -> a non-model class having it
 };
+
+// `relationship("Book")` names a mapped class by its name: the model of that name, preferring
+// the relationship's own module.
+std::string target_model(const EagerModel& model, const ProjectIndex& index,
+                         const std::string& owner, const std::string& written) {
+  if (written.find('.') != std::string::npos) {
+    std::string qualified = index.canonical(written);
+    return model.relationships.count(qualified) ? qualified : std::string();
+  }
+  std::string same_module = owner.substr(0, owner.rfind('.') + 1) + written;
+  if (model.relationships.count(same_module)) return same_module;
+  std::string found;
+  for (const auto& [cls, relations] : model.relationships) {
+    if (cls.size() > written.size() &&
+        cls.compare(cls.size() - written.size(), written.size(), written) == 0 &&
+        cls[cls.size() - written.size() - 1] == '.') {
+      if (!found.empty()) return {};  // two models of that name: not guessed
+      found = cls;
+    }
+  }
+  return found;
+}
 
 EagerModel eager_model(const ProjectIndex& index) {
   EagerModel model;
   for (const ModuleFacts* module : index.modules()) {
     for (const auto& [cls, relations] : module->relationships)
       model.relationships[cls].insert(relations.begin(), relations.end());
+  }
+  for (const ModuleFacts* module : index.modules()) {
+    for (const auto& [cls, targets] : module->relationship_targets) {
+      for (const auto& [name, written] : targets) {
+        std::string target = target_model(model, index, cls, written);
+        if (!target.empty()) model.targets[cls][name] = target;
+      }
+    }
   }
   for (const ModuleFacts* module : index.modules()) {
     for (const auto& [name, cls] : module->classes) {
@@ -45,6 +78,11 @@ EagerModel eager_model(const ProjectIndex& index) {
 struct Wanted {
   std::string name;
   std::string why;
+  // Relationships of the loaded relationship's model read too: `for book in author.books:
+  // book.reviews` -> selectinload(Author.books).selectinload(Book.reviews). The model's
+  // qualified name, and the names of its relationships.
+  std::string target;
+  std::vector<std::string> nested;
 };
 
 bool reads_attribute(std::string_view body, const std::string& name) {
@@ -59,6 +97,29 @@ bool reads_attribute(std::string_view body, const std::string& name) {
   return false;
 }
 
+// The lazy relationships of the loaded relationship's model that are read too (by the function
+// or a response schema); not the one leading back to the model loaded first.
+void add_nested(const EagerModel& model, const std::string& cls, std::string_view body,
+                Wanted& wanted) {
+  auto targets = model.targets.find(cls);
+  if (targets == model.targets.end()) return;
+  auto target = targets->second.find(wanted.name);
+  if (target == targets->second.end() || target->second == cls) return;
+  auto relations = model.relationships.find(target->second);
+  if (relations == model.relationships.end()) return;
+  auto next_targets = model.targets.find(target->second);
+  for (const auto& [name, eager] : relations->second) {
+    if (eager) continue;
+    if (next_targets != model.targets.end()) {
+      auto back = next_targets->second.find(name);
+      if (back != next_targets->second.end() && back->second == cls) continue;
+    }
+    if (model.schema_fields.count(name) || reads_attribute(body, name))
+      wanted.nested.push_back(name);
+  }
+  if (!wanted.nested.empty()) wanted.target = target->second;
+}
+
 // The lazy relationships of a model that this function, or a response schema, reads.
 std::vector<Wanted> wanted_relationships(const EagerModel& model, const std::string& cls,
                                          std::string_view body) {
@@ -68,10 +129,13 @@ std::vector<Wanted> wanted_relationships(const EagerModel& model, const std::str
   for (const auto& [name, eager] : relations->second) {
     if (eager) continue;
     if (auto schema = model.schema_fields.find(name); schema != model.schema_fields.end()) {
-      wanted.push_back({name, "a response schema reads it (" + schema->second + "." + name + ")"});
+      wanted.push_back({name, "a response schema reads it (" + schema->second + "." + name + ")", {}, {}});
     } else if (reads_attribute(body, name)) {
-      wanted.push_back({name, "this function reads it"});
+      wanted.push_back({name, "this function reads it", {}, {}});
+    } else {
+      continue;
     }
+    add_nested(model, cls, body, wanted.back());
   }
   return wanted;
 }
@@ -106,13 +170,6 @@ std::string chain_text(TSNode call, std::string_view src) {
   return std::string(node_text(top, src));
 }
 
-std::string options_text(const std::string& spelling, const std::vector<Wanted>& wanted) {
-  std::string text;
-  for (const Wanted& w : wanted)
-    text += (text.empty() ? "" : ", ") + ("selectinload(" + spelling + "." + w.name + ")");
-  return text;
-}
-
 struct Pass {
   const FileContext& context;
   const EagerModel& model;
@@ -125,12 +182,54 @@ struct Pass {
     return model.relationships.count(qualified) ? qualified : std::string();
   }
 
+  // Imports the nested options need: (module, class).
+  std::set<std::pair<std::string, std::string>> imports_needed;
+
+  // How this file can name a model class: the local name binding it, its own class, or an
+  // import this pass adds; empty when the name is taken by something else.
+  std::string spelling_of(const std::string& qualified) {
+    for (const auto& [local, target] : context.facts.imports) {
+      if (context.index.canonical(target) == qualified) return local;
+    }
+    std::string module_name = qualified.substr(0, qualified.rfind('.'));
+    std::string name = qualified.substr(qualified.rfind('.') + 1);
+    if (module_name == context.facts.module) return name;
+    if (context.facts.imports.count(name) || context.facts.classes.count(name) ||
+        context.facts.instances.count(name) ||
+        std::find(context.facts.functions.begin(), context.facts.functions.end(), name) !=
+            context.facts.functions.end())
+      return {};
+    imports_needed.emplace(module_name, name);
+    return name;
+  }
+
+  std::string options_text(const std::string& spelling, const std::vector<Wanted>& wanted) {
+    std::string text;
+    for (const Wanted& w : wanted) {
+      std::string load = "selectinload(" + spelling + "." + w.name + ")";
+      std::string target = w.nested.empty() ? std::string() : spelling_of(w.target);
+      if (target.empty()) {
+        text += (text.empty() ? "" : ", ") + load;
+        continue;
+      }
+      for (const std::string& nested : w.nested)
+        text += (text.empty() ? "" : ", ") + load + ".selectinload(" + target + "." + nested + ")";
+    }
+    return text;
+  }
+
+  static std::string nested_text(const Wanted& w) {
+    std::string text;
+    for (const std::string& nested : w.nested) text += (text.empty() ? "" : ", ") + nested;
+    return text.empty() ? text : " (and its " + text + ")";
+  }
+
   void note(TSNode at, const std::string& spelling, const std::vector<Wanted>& wanted) {
     for (const Wanted& w : wanted) {
-      result.findings.push_back(
-          context.finding(kId, at, Severity::note,
-                          "loads " + spelling + "." + w.name + " with selectinload: " + w.why +
-                              ", and a lazy load raises MissingGreenlet under asyncio"));
+      result.findings.push_back(context.finding(
+          kId, at, Severity::note,
+          "loads " + spelling + "." + w.name + nested_text(w) + " with selectinload: " + w.why +
+              ", and a lazy load raises MissingGreenlet under asyncio"));
     }
     changed = true;
   }
@@ -322,7 +421,7 @@ PassResult run(const FileContext& context) {
   if (!migrated) return {};
   EagerModel model = eager_model(context.index);
   if (model.relationships.empty()) return {};
-  Pass pass{context, model, {}, false};
+  Pass pass{context, model, {}, false, {}};
   scan_file_scopes(
       context.facts, context.root, context.text(), &context.index,
       [&](const ScopeInfo& scope) {
@@ -338,6 +437,8 @@ PassResult run(const FileContext& context) {
   if (!pass.changed) return std::move(pass.result);
   ImportEditor imports(context.source, context.root, context.index.first_party_packages());
   imports.require_from("sqlalchemy.orm", "selectinload");
+  for (const auto& [module_name, name] : pass.imports_needed)
+    imports.require_from(module_name, name);
   std::vector<Edit> import_edits = imports.edits();
   pass.result.edits.insert(pass.result.edits.end(), import_edits.begin(), import_edits.end());
   return std::move(pass.result);
@@ -362,8 +463,11 @@ function itself (`team.heroes`), or by a response schema with a field of that na
 handler returns). select() gets `.options(selectinload(X.rel))`, get() gets
 `options=[selectinload(X.rel)]`, and `await db.refresh(x)` (which leaves relationships lazy)
 is followed by `await db.refresh(x, ["rel"])`. selectinload, not joinedload: joined collections
-need .unique(). Relationships declared eager (lazy="selectin", ...) and nested relationships of
-loaded relationships are not added: check those with `awaitify verify` (AWV009).
+need .unique(). Relationships declared eager (lazy="selectin", ...) are not added. One level of
+nesting is: when the loaded relationship's model has a lazy relationship read too (`for book in
+author.books: book.reviews`, or a response schema's field), the option becomes
+`selectinload(Author.books).selectinload(Book.reviews)` (Book imported when needed; never the
+relationship leading back). Deeper levels and refresh() names: check with verify (AWV009).
 A lazy relationship read on what another migrated function returns (`author =
 get_author(db, id)`, then `author.books`) is reported at the read, naming the function that
 loads it and the option to add there (unless it loads it eagerly already).)",

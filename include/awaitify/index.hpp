@@ -114,6 +114,9 @@ struct ModuleFacts {
   // relationship() / Relationship() attributes of its model classes: qualified class ->
   // attribute -> loaded eagerly by default (lazy="selectin", ...).
   std::map<std::string, std::map<std::string, bool>> relationships;
+  // What each of those relationships points to, as written: a resolved dotted name, or the
+  // bare class name of `relationship("Book")` / `Mapped[list["Book"]]`.
+  std::map<std::string, std::map<std::string, std::string>> relationship_targets;
   // Module-level engines and session makers: engine -> the scheme of its literal URL ("" when
   // the URL is not a literal), maker -> the engine it binds.
   std::map<std::string, std::string> engine_schemes;

@@ -17,6 +17,8 @@ namespace awaitify {
 struct Relationships {
   // qualified class -> relationship name -> loaded eagerly by default (lazy="selectin", ...)
   std::map<std::string, std::map<std::string, bool>> classes;
+  // qualified class -> relationship name -> its target as written (ModuleFacts's)
+  std::map<std::string, std::map<std::string, std::string>> targets;
   // Adds the models of one parsed file.
   void collect(const ModuleFacts& facts, TSNode root, std::string_view src);
   void merge(const Relationships& other);

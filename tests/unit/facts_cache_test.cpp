@@ -16,7 +16,7 @@ namespace {
 // Field by field, so a failure names the field. The static_asserts keep this list complete.
 static_assert(detail::field_count<CallFact>() == 7 && detail::field_count<FunctionFacts>() == 21 &&
                   detail::field_count<ClassFacts>() == 7 &&
-                  detail::field_count<ModuleFacts>() == 19,
+                  detail::field_count<ModuleFacts>() == 20,
               "a facts struct changed: compare the new field in expect_same_* below");
 
 void expect_same_calls(const std::vector<CallFact>& a, const std::vector<CallFact>& b,
@@ -90,6 +90,7 @@ void expect_same_facts(const ModuleFacts& a, const ModuleFacts& b) {
   for (size_t i = 0; i < a.function_facts.size(); ++i)
     expect_same_function(a.function_facts[i], b.function_facts[i]);
   EXPECT_EQ(a.relationships, b.relationships);
+  EXPECT_EQ(a.relationship_targets, b.relationship_targets);
   EXPECT_EQ(a.engine_schemes, b.engine_schemes);
   EXPECT_EQ(a.maker_engines, b.maker_engines);
   EXPECT_EQ(a.overridden_dependencies, b.overridden_dependencies);
