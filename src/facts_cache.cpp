@@ -329,8 +329,30 @@ std::optional<ModuleFacts> decode_facts(std::string_view bytes, const std::strin
 FactsCache::FactsCache(const std::string& project_root)
     : directory_((fs::path(project_root) / kFactsCacheDirectory).string()) {}
 
+void FactsCache::touch(const std::string& entry) {
+  std::lock_guard<std::mutex> lock(touched_mutex_);
+  touched_.insert(entry);
+}
+
+size_t FactsCache::prune() {
+  std::lock_guard<std::mutex> lock(touched_mutex_);
+  if (touched_.empty()) return 0;
+  size_t removed = 0;
+  std::error_code error;
+  for (fs::directory_iterator it(directory_, error), end; !error && it != end;
+       it.increment(error)) {
+    std::string name = it->path().filename().string();
+    if (it->path().extension() != ".facts" || touched_.count(name)) continue;
+    std::error_code ignored;
+    if (fs::remove(it->path(), ignored)) ++removed;
+  }
+  if (removed) spdlog::debug("awaitify: removed {} stale entries from {}", removed, directory_);
+  return removed;
+}
+
 std::optional<ModuleFacts> FactsCache::load(const SourceFile& source) {
   std::optional<ModuleFacts> facts;
+  touch(entry_name(source.path()));
   if (auto entry = read_whole(fs::path(directory_) / entry_name(source.path()))) {
     bool package = false;
     std::string module = module_name_for(source.path(), &package);
@@ -345,6 +367,7 @@ std::optional<ModuleFacts> FactsCache::load(const SourceFile& source) {
 }
 
 void FactsCache::store(const SourceFile& source, const ModuleFacts& facts) {
+  touch(entry_name(source.path()));
   if (!writable_ || !ensure_directory()) return;
   Status written = replace_file(fs::path(directory_) / entry_name(source.path()),
                                 encode_facts(facts, content_hash(source)));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,11 @@ class FactsCache {
   // be written turns storing off for the rest of the run, with one debug line: never an error.
   void store(const SourceFile& source, const ModuleFacts& facts);
 
+  // Removes the entries no load or store of this cache object asked for: after a run that
+  // indexed the whole project, those are files deleted or renamed since (or left out by
+  // include/exclude now). Does nothing when nothing was asked; errors are ignored.
+  size_t prune();
+
   size_t hits() const { return hits_; }
   size_t misses() const { return misses_; }
 
@@ -53,6 +59,9 @@ class FactsCache {
   std::atomic<bool> writable_{true};
   std::atomic<size_t> hits_{0};
   std::atomic<size_t> misses_{0};
+  std::mutex touched_mutex_;
+  std::set<std::string> touched_;  // entry names asked for
+  void touch(const std::string& entry);
 };
 
 // The bytes of an entry and back, for the cache and its tests. `content` is the file's key: the

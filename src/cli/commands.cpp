@@ -358,9 +358,11 @@ int run_command(const std::string& command, const ReportOptions& options) {
   }
   std::unique_ptr<FactsCache> cache;
   if (!options.no_cache) cache = std::make_unique<FactsCache>(files->root);
-  if (command == "verify") return run_verify(options, *plan, *files, format, cache.get());
-  if (command == "audit") return run_audit(options, *plan, *files, format, cache.get());
-  return run_check(options, *plan, *files, format, cache.get());
+  int code = command == "verify"  ? run_verify(options, *plan, *files, format, cache.get())
+             : command == "audit" ? run_audit(options, *plan, *files, format, cache.get())
+                                  : run_check(options, *plan, *files, format, cache.get());
+  if (cache && code != kExitInterrupted) cache->prune();
+  return code;
 }
 
 }  // namespace

@@ -429,6 +429,7 @@ int run_files(const CommonOptions& command_line, Mode mode) {
   if (show_progress) run_options.progress = print_progress;
   RunResult result = run(selected, *transforms, run_options);
   if (show_progress) std::cerr << "\r\033[K" << std::flush;
+  if (cache && !interrupted()) cache->prune();
   if (mode == Mode::plan) return print_plan(result, options);
   bool color = options.color == "always" || (options.color == "auto" && ::isatty(STDOUT_FILENO));
   std::optional<cli::Review> review;

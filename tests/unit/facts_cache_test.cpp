@@ -176,7 +176,7 @@ TEST(FactsCache, RoundTripsEveryFieldOfRealFacts) {
   write_project(dir.path());
   FactsCache cache(dir.path().string());
   bool relationships = false, generated = false, overrides = false, parameters = false,
-       blocking = false, sessions = false;
+       blocking = false, sessions = false, targets = false, loads = false;
   for (const auto& [path, text] : kProject) {
     if (fs::path(path).extension() != ".py") continue;
     SourceFile source = load(dir.path() / path);
@@ -187,6 +187,7 @@ TEST(FactsCache, RoundTripsEveryFieldOfRealFacts) {
     ASSERT_TRUE(loaded) << path;
     expect_same_facts(facts, *loaded);
     relationships |= !facts.relationships.empty();
+    targets |= !facts.relationship_targets.empty();
     overrides |= !facts.override_lines.empty();
     parameters |= !facts.parameter_names.empty();
     for (const auto& [name, cls] : facts.classes)
@@ -194,12 +195,35 @@ TEST(FactsCache, RoundTripsEveryFieldOfRealFacts) {
     for (const FunctionFacts& fn : facts.function_facts) {
       blocking |= !fn.blocking.empty();
       sessions |= fn.holds_session && !fn.dependencies.empty();
+      loads |= !fn.loaded_models.empty();
     }
   }
   // The round trip means something only if the facts had these to lose.
-  EXPECT_TRUE(relationships && generated && overrides && parameters && blocking && sessions);
+  EXPECT_TRUE(relationships && generated && overrides && parameters && blocking && sessions &&
+              targets && loads);
   std::string ignore = read_file(dir.path() / kFactsCacheDirectory / ".gitignore");
   EXPECT_NE(ignore.find("\n*\n"), std::string::npos) << ignore;
+}
+
+TEST(FactsCache, PruneRemovesTheEntriesARunDidNotAskFor) {
+  TempDir dir;
+  write_project(dir.path());
+  fs::path api = dir.path() / "shop/api.py";
+  fs::path models = dir.path() / "shop/models.py";
+  {
+    FactsCache first(dir.path().string());
+    EXPECT_EQ(first.prune(), 0u) << "nothing asked: nothing is known to be stale";
+    first.store(load(api), fresh_facts(load(api)));
+    first.store(load(models), fresh_facts(load(models)));
+  }
+  FactsCache second(dir.path().string());
+  EXPECT_EQ(second.prune(), 0u);
+  ASSERT_TRUE(second.load(load(api)));  // models.py was deleted, say: only api.py is asked for
+  EXPECT_EQ(second.prune(), 1u);
+  FactsCache third(dir.path().string());
+  EXPECT_TRUE(third.load(load(api)));
+  EXPECT_FALSE(third.load(load(models))) << "its entry was removed";
+  EXPECT_TRUE(fs::exists(dir.path() / kFactsCacheDirectory / ".gitignore"));
 }
 
 TEST(FactsCache, ChangedBytesOrPackageLayoutAreMisses) {
