@@ -36,9 +36,8 @@ bool triggered(const TransformInfo& transform, const std::string& text) {
 
 std::string syntax_error_message(const SourceFile& source, TSNode error) {
   Position at = source.position(ts_node_start_byte(error));
-  std::string what = ts_node_is_missing(error)
-                         ? std::string("missing ") + ts_node_type(error)
-                         : std::string("invalid syntax");
+  std::string what = ts_node_is_missing(error) ? std::string("missing ") + ts_node_type(error)
+                                               : std::string("invalid syntax");
   return source.path() + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
          ": syntax error (" + what + "); file left unchanged";
 }
@@ -88,7 +87,8 @@ Result<std::vector<const TransformInfo*>> select_transforms(const Selection& sel
   }
   for (const auto* ids : {&selection.only, &selection.skip}) {
     for (const std::string& id : *ids) {
-      if (!find_transform(id)) return Error{"unknown transform ID '" + id + "' (see 'awaitify list')"};
+      if (!find_transform(id))
+        return Error{"unknown transform ID '" + id + "' (see 'awaitify list')"};
     }
   }
   std::vector<const TransformInfo*> selected;
@@ -126,13 +126,16 @@ Result<ModuleFacts> facts_for(const SourceFile& source, FactsCache* cache) {
 }
 
 FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,
-                             const std::vector<const TransformInfo*>& selected, const Settings& settings) {
+                             const std::vector<const TransformInfo*>& selected,
+                             const Settings& settings) {
   // The closure pass runs last, after every seeding pass, whenever the plan has work.
   std::vector<const TransformInfo*> transforms;
   bool closure = !plan.empty();
   for (const TransformInfo* transform : selected) {
-    if (transform->id == closure_transform().id) closure = true;
-    else transforms.push_back(transform);
+    if (transform->id == closure_transform().id)
+      closure = true;
+    else
+      transforms.push_back(transform);
   }
   if (closure) transforms.push_back(&closure_transform());
   FileOutcome outcome{source.path(), source, source.text(), {}, {}, {}, {}, false, {}, {}};
@@ -162,7 +165,8 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
       }
       tree.emplace(std::move(*parsed));
     }
-    FileContext context{current, tree->root(), facts ? *facts : empty_facts(), index, plan, &settings, &selected};
+    FileContext context{current,   tree->root(), facts ? *facts : empty_facts(), index, plan,
+                        &settings, &selected};
     PassResult pass = transform->run(context);
     if (!comments.empty()) {
       std::set<std::pair<std::string, uint32_t>> dropped;
@@ -229,7 +233,9 @@ std::vector<Seed> collect_seeds(const ProjectIndex& index,
     for (Seed& seed : offered) {
       bool wanted = seed.group.empty() ? selected(seed) : selected_groups.count(seed.group) > 0;
       // Passes of one phase may offer the same group (each can run alone): keep it once.
-      if (wanted && !seed.group.empty() && !grouped.insert(seed.function + "\n" + seed.group).second) continue;
+      if (wanted && !seed.group.empty() &&
+          !grouped.insert(seed.function + "\n" + seed.group).second)
+        continue;
       if (wanted) seeds.push_back(std::move(seed));
     }
   }
@@ -259,49 +265,24 @@ class Progress {
 
 }  // namespace
 
-RunResult run(const std::vector<std::string>& paths,
-              const std::vector<const TransformInfo*>& transforms, const RunOptions& options) {
-  std::set<std::string> selected(paths.begin(), paths.end());
-  std::vector<std::string> all = paths;
-  for (const std::string& path : options.context_paths) {
-    if (!selected.count(path)) all.push_back(path);
-  }
-  std::vector<std::optional<SourceFile>> sources(all.size());
-  std::vector<std::optional<ModuleFacts>> facts(all.size());
-  std::vector<std::string> errors(all.size());
-  Progress indexing(options, "indexing", all.size());
-  parallel_for(all.size(), options.jobs, [&](size_t i) {
-    struct Step {
-      Progress& progress;
-      ~Step() { progress.step(); }
-    } step{indexing};
-    auto source = SourceFile::load(all[i]);
-    if (!source) {
-      errors[i] = source.error().message;
-      return;
-    }
-    auto extracted = facts_for(*source, options.cache);
-    if (!extracted) errors[i] = extracted.error().message;
-    else facts[i] = std::move(*extracted);
-    sources[i] = std::move(*source);
-  });
-  std::vector<ModuleFacts> modules;
-  for (auto& module : facts) {
-    if (module) modules.push_back(std::move(*module));
-  }
-  ProjectIndex index(std::move(modules));
-  spdlog::debug("indexed {} files ({} selected)", all.size(), paths.size());
-  if (options.cache) {
-    spdlog::debug("awaitify: index facts in {}: {} from the cache, {} extracted (this run so far)",
-                  options.cache->directory(), options.cache->hits(), options.cache->misses());
-  }
+namespace {
 
+// The plan over an index, then the passes over the selected files and those the plan pulls in.
+// A source not read yet (a context file, or every file when the index was given) is read now.
+RunResult plan_and_rewrite(const std::vector<std::string>& paths,
+                           const std::vector<std::string>& all,
+                           std::vector<std::optional<SourceFile>>& sources,
+                           std::vector<std::string>& errors, const ProjectIndex& index,
+                           const std::vector<const TransformInfo*>& transforms,
+                           const RunOptions& options) {
   RunResult result;
+  std::set<std::string> selected(paths.begin(), paths.end());
   PlanOptions plan_options{selected, options.expand};
   plan_options.tests_join_closure = tests_join_closure(transforms);
   plan_options.held = options.held;
   result.plan =
-      build_plan(index, collect_seeds(index, transforms, selected, options.jobs, options.settings), plan_options);
+      build_plan(index, collect_seeds(index, transforms, selected, options.jobs, options.settings),
+                 plan_options);
   std::vector<size_t> chosen;
   for (size_t i = 0; i < all.size(); ++i) {
     if (i < paths.size() || result.plan.pulled_in().count(all[i])) chosen.push_back(i);
@@ -319,6 +300,13 @@ RunResult run(const std::vector<std::string>& paths,
       ~Step() { progress.step(); }
     } step{rewriting};
     size_t i = chosen[k];
+    if (!sources[i] && errors[i].empty()) {
+      auto source = SourceFile::load(all[i]);
+      if (source)
+        sources[i] = std::move(*source);
+      else
+        errors[i] = source.error().message;
+    }
     if (!errors[i].empty()) {
       FileOutcome& outcome = result.outcomes[k];
       outcome.path = all[i];
@@ -327,10 +315,60 @@ RunResult run(const std::vector<std::string>& paths,
       outcome.input_error = errors[i];
       return;
     }
-    result.outcomes[k] = transform_source(*sources[i], index, result.plan, transforms, options.settings);
+    result.outcomes[k] =
+        transform_source(*sources[i], index, result.plan, transforms, options.settings);
     sources[i].reset();
   });
   return result;
+}
+
+}  // namespace
+
+RunResult run(const std::vector<std::string>& paths,
+              const std::vector<const TransformInfo*>& transforms, const RunOptions& options) {
+  std::set<std::string> selected(paths.begin(), paths.end());
+  std::vector<std::string> all = paths;
+  for (const std::string& path : options.context_paths) {
+    if (!selected.count(path)) all.push_back(path);
+  }
+  // With an index of these files given, only the selected files are read here (their facts
+  // for the error a file that cannot be parsed gets), the others when the plan pulls them in.
+  size_t to_read = options.index ? paths.size() : all.size();
+  std::vector<std::optional<SourceFile>> sources(all.size());
+  std::vector<std::optional<ModuleFacts>> facts(all.size());
+  std::vector<std::string> errors(all.size());
+  Progress indexing(options, "indexing", to_read);
+  parallel_for(to_read, options.jobs, [&](size_t i) {
+    struct Step {
+      Progress& progress;
+      ~Step() { progress.step(); }
+    } step{indexing};
+    auto source = SourceFile::load(all[i]);
+    if (!source) {
+      errors[i] = source.error().message;
+      return;
+    }
+    auto extracted = facts_for(*source, options.cache);
+    if (!extracted)
+      errors[i] = extracted.error().message;
+    else
+      facts[i] = std::move(*extracted);
+    sources[i] = std::move(*source);
+  });
+  if (options.index) {
+    return plan_and_rewrite(paths, all, sources, errors, *options.index, transforms, options);
+  }
+  std::vector<ModuleFacts> modules;
+  for (auto& module : facts) {
+    if (module) modules.push_back(std::move(*module));
+  }
+  ProjectIndex index(std::move(modules));
+  spdlog::debug("indexed {} files ({} selected)", all.size(), paths.size());
+  if (options.cache) {
+    spdlog::debug("awaitify: index facts in {}: {} from the cache, {} extracted (this run so far)",
+                  options.cache->directory(), options.cache->hits(), options.cache->misses());
+  }
+  return plan_and_rewrite(paths, all, sources, errors, index, transforms, options);
 }
 
 }  // namespace awaitify

@@ -58,6 +58,9 @@ struct RunOptions {
   FactsCache* cache = nullptr;
   // Seeds the plan keeps as they are, with everything that depends on them (PlanOptions::held).
   std::set<std::string> held{};
+  // The index of exactly these files, built already (check's ProjectView): the run uses it
+  // instead of reading the whole project again. Null: the run builds its own.
+  const ProjectIndex* index = nullptr;
 };
 
 struct RunResult {

@@ -303,9 +303,10 @@ int run_check(const ReportOptions& options, const Plan& plan, const Files& files
   }
   std::map<std::string, FileStatus> statuses;
   if (!plan.transforms.empty()) {
-    RunResult result =
-        run(files.selected, plan.transforms,
-            run_options(options.jobs, !options.no_expand, files.context, plan.settings, cache));
+    RunOptions run_with =
+        run_options(options.jobs, !options.no_expand, files.context, plan.settings, cache);
+    run_with.index = &view.index();  // the project is read once, for verify and the run alike
+    RunResult result = run(files.selected, plan.transforms, run_with);
     std::set<std::string> known(report.errors.begin(), report.errors.end());
     if (!add_changes(report, result, options, statuses)) return kExitInterrupted;
     // The view and the run both report unreadable files: once is enough.
