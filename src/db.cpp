@@ -303,7 +303,10 @@ std::string session_blocker(TSNode def, const FunctionScope& scope) {
     std::string method(node_text(field(field(call, "function"), "attribute"), scope.src));
     std::string where = " at line " + std::to_string(ts_node_start_point(call).row + 1);
     std::string spelled = "`" + std::string(node_text(field(call, "function"), scope.src)) + "()`";
-    if (method == "connection") {
+    // `db.connection(execution_options=...)` as a statement sets the transaction up and uses
+    // nothing it returns: awaited, it is the same.
+    bool statement = is(ts_node_parent(call), "expression_statement");
+    if (method == "connection" && !statement) {
       blocker = spelled + where +
                 " hands out a Connection whose calls would need awaits too (migrate it by hand: "
                 "`connection = await db.connection()`, then `await connection.execute(...)`)";

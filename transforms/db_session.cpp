@@ -188,8 +188,8 @@ all. One member in the selected paths brings the rest of its group into the run 
 Depends(get_db)]` is rewritten in place; a type alias of it is reported, not rewritten, since
 other code may still use it. A helper annotated `-> Query` returns a `Select`.
 A group stays on the sync Session, with a finding naming the line, when a member calls
-`db.connection()` (the Connection it hands out would need awaits of its own: migrate it by
-hand) or uses a session call other than begin()/begin_nested() in a `with` statement.
+`db.connection()` and uses the Connection it hands out (whose calls would need awaits of their
+own: migrate it by hand; alone as a statement, it is awaited) or uses a session call other than begin()/begin_nested() in a `with` statement.
 The provider `get_session` is written by AW101, the queries by AW103, the awaits by AW104, and
 the callers await through the closure (AW401).)",
       {"Session"},

@@ -64,7 +64,8 @@ std::vector<TSNode> session_io_calls(TSNode def, const FunctionScope& scope);
 // Whether the function body would await something once its session is an AsyncSession.
 bool awaits_under_async_session(TSNode def, const FunctionScope& scope);
 // Why the function's session calls cannot all be awaited once it is an AsyncSession, or empty:
-// `db.connection()` hands out a Connection whose own calls would need awaits too, and a `with`
+// `db.connection()` hands out a Connection whose own calls would need awaits too (unless it is a
+// statement of its own, which uses nothing it returns), and a `with`
 // over a session call other than begin()/begin_nested() has no async form.
 std::string session_blocker(TSNode def, const FunctionScope& scope);
 // What the function's session loads and which relationships it loads eagerly
