@@ -25,14 +25,14 @@ constexpr const char* kOnEvent = "AWA009";
 constexpr const char* kMiddleware = "AWA010";
 constexpr const char* kTestClient = "AWA011";
 
-RunOptions run_options(unsigned jobs, bool expand, const std::vector<std::string>& context,
-                       const Settings& settings, FactsCache* cache) {
+RunOptions run_options(const EstimateOptions& estimate) {
   RunOptions options;
-  options.cache = cache;
-  options.jobs = jobs;
-  options.expand = expand;
-  options.context_paths = context;
-  options.settings = settings;
+  options.cache = estimate.cache;
+  options.jobs = estimate.jobs;
+  options.expand = estimate.expand;
+  options.context_paths = estimate.context_paths;
+  options.settings = estimate.settings;
+  options.index = estimate.index;
   return options;
 }
 
@@ -282,9 +282,7 @@ void estimate_phases(Report& report, const std::vector<std::string>& files,
       continue;
     }
     report.phases.push_back(phase.name);
-    RunResult result = run(selected, *transforms,
-                           run_options(options.jobs, options.expand, options.context_paths,
-                                       options.settings, options.cache));
+    RunResult result = run(selected, *transforms, run_options(options));
     for (const FileOutcome& outcome : result.outcomes) {
       if (!outcome.changed() || skipped.count(outcome.path)) continue;
       auto [added, removed] = changed_lines(outcome.path, outcome.original.text(), outcome.result);

@@ -22,8 +22,11 @@ struct EstimateOptions {
   std::vector<std::string> context_paths;  // the rest of the project, as for a run
   unsigned jobs = 0;
   bool expand = true;
-  Settings settings;  // user choices for the passes (http-client, wrap-blocking, ...)
+  Settings settings;            // user choices for the passes (http-client, wrap-blocking, ...)
   FactsCache* cache = nullptr;  // index facts of unchanged files (each phase's run reads them)
+  // The index of the selected and context files, built already (audit's ProjectView): each
+  // phase's run plans on it instead of reading the project again. Null: each builds its own.
+  const ProjectIndex* index = nullptr;
 };
 
 // Fills the per-module table: each phase is run alone through the engine, in memory, on the

@@ -217,7 +217,7 @@ int run_audit(const ReportOptions& options, const Plan& plan, const Files& files
   if (!options.no_estimate) {
     estimate_phases(report, files.selected,
                     EstimateOptions{plan.phases, files.context, options.jobs, !options.no_expand,
-                                    plan.settings, cache});
+                                    plan.settings, cache, &view.index()});
   }
   int status = print(report, options, format);
   bool changes = std::any_of(report.modules.begin(), report.modules.end(),
