@@ -129,7 +129,8 @@ std::vector<Wanted> wanted_relationships(const EagerModel& model, const std::str
   for (const auto& [name, eager] : relations->second) {
     if (eager) continue;
     if (auto schema = model.schema_fields.find(name); schema != model.schema_fields.end()) {
-      wanted.push_back({name, "a response schema reads it (" + schema->second + "." + name + ")", {}, {}});
+      wanted.push_back(
+          {name, "a response schema reads it (" + schema->second + "." + name + ")", {}, {}});
     } else if (reads_attribute(body, name)) {
       wanted.push_back({name, "this function reads it", {}, {}});
     } else {
@@ -335,13 +336,26 @@ struct Pass {
     });
   }
 
+  // The project function a call runs: by its name, else (a method of a local object) the one
+  // callee of that method name among the caller's resolved calls. Not by position: earlier
+  // passes of the run may have moved the lines the index saw.
   const FunctionFacts* callee_of(const FunctionFacts& caller, TSNode call) const {
-    TSPoint at = ts_node_start_point(call);
+    std::string dotted = dotted_name(field(call, "function"), context.text());
+    if (dotted.empty()) return nullptr;
+    if (const FunctionFacts* fn = context.index.function(context.facts.resolve(dotted))) return fn;
+    std::string method = "." + dotted.substr(dotted.rfind('.') + 1);
+    const FunctionFacts* found = nullptr;
     for (const CallFact& fact : caller.calls) {
-      if (fact.line == at.row + 1 && fact.column == at.column + 1)
-        return context.index.function(fact.target);
+      const std::string& target = fact.target;
+      if (target.size() <= method.size() ||
+          target.compare(target.size() - method.size(), method.size(), method) != 0)
+        continue;
+      const FunctionFacts* fn = context.index.function(target);
+      if (!fn) continue;
+      if (found && found != fn) return nullptr;  // two callees of that name: not guessed
+      found = fn;
     }
-    return nullptr;
+    return found;
   }
 
   void report_reads(TSNode body, const std::string& variable, const FunctionFacts& callee) {
