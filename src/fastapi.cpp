@@ -107,17 +107,34 @@ std::optional<std::string> parameter_name(TSNode function_definition, size_t n,
 
 namespace {
 
+// The line of the first `x.method(...)` call in the function as the text is now (earlier
+// passes of the run may have moved it from where the index saw it), else `fallback`.
+uint32_t current_line(TSNode function_definition, const std::string& method, std::string_view src,
+                      uint32_t fallback) {
+  uint32_t line = 0;
+  walk(field(function_definition, "body"), [&](TSNode node) {
+    if (line) return false;
+    TSNode callee = is(node, "call") ? field(node, "function") : TSNode{};
+    if (!ts_node_is_null(callee) && is(callee, "attribute") &&
+        node_text(field(callee, "attribute"), src) == method)
+      line = ts_node_start_point(node).row + 1;
+    return true;
+  });
+  return line ? line : fallback;
+}
+
 // Session I/O the index found on a session the function makes itself (`SessionLocal()`,
 // another module's scoped_session), which a scan of the file alone cannot tell from other calls.
-std::optional<std::string> session_made_here(const FileContext& context,
+std::optional<std::string> session_made_here(const FileContext& context, TSNode function_definition,
                                              const std::string& qualified) {
   const FunctionFacts* fn = context.index.function(qualified);
   if (!fn) return std::nullopt;
   for (const CallFact& call : fn->blocking) {
     constexpr std::string_view kSession = "sqlalchemy.orm.Session.";
     if (call.target.rfind(kSession, 0) != 0) continue;
-    return "it makes sync Session I/O (`" + call.target.substr(kSession.size() - 8) + "`, line " +
-           std::to_string(call.line) +
+    std::string method = call.target.substr(kSession.size());
+    uint32_t line = current_line(function_definition, method, context.text(), call.line);
+    return "it makes sync Session I/O (`Session." + method + "`, line " + std::to_string(line) +
            ") on a session it opens itself: the db phase migrates sessions received as a "
            "dependency (`Depends(get_db)`); receive it so, or keep this function sync";
   }
@@ -153,7 +170,9 @@ std::optional<std::string> blocking_reason(TSNode function_definition, const Fil
   ScopeScanner scanner(context.facts, src, qualified_name(function_definition, context), "",
                        sessions, false);
   scanner.scan(field(function_definition, "body"), visitor);
-  if (!reason) reason = session_made_here(context, qualified_name(function_definition, context));
+  if (!reason)
+    reason = session_made_here(context, function_definition,
+                               qualified_name(function_definition, context));
   return reason;
 }
 
