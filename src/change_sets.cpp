@@ -2,40 +2,25 @@
 
 #include <algorithm>
 #include <map>
-#include <numeric>
 #include <tuple>
+
+#include "awaitify/union_find.hpp"
 
 namespace awaitify {
 
 namespace {
 
-// Union-find over the plan's seed changes.
-class Groups {
- public:
-  explicit Groups(size_t count) : parent_(count) {
-    std::iota(parent_.begin(), parent_.end(), size_t{0});
-  }
-  size_t root(size_t i) {
-    while (parent_[i] != i) i = parent_[i] = parent_[parent_[i]];
-    return i;
-  }
-  void join(size_t a, size_t b) { parent_[root(a)] = root(b); }
-
- private:
-  std::vector<size_t> parent_;
-};
-
 // Joins change i with the first change that had the same key (none when the key is empty).
 void join_by(const std::string& key, size_t i, std::map<std::string, size_t>& first,
-             Groups& groups) {
+             UnionFind& groups) {
   if (key.empty()) return;
   auto [at, added] = first.emplace(key, i);
-  if (!added) groups.join(i, at->second);
+  if (!added) groups.unite(i, at->second);
 }
 
 // Joins changes that touch one function, share a seed group or share a change unit.
-Groups connected_changes(const std::vector<SeedChange>& changes) {
-  Groups groups(changes.size());
+UnionFind connected_changes(const std::vector<SeedChange>& changes) {
+  UnionFind groups(changes.size());
   std::map<std::string, size_t> by_function, by_group, by_unit;
   for (size_t i = 0; i < changes.size(); ++i) {
     for (const std::string& function : changes[i].functions)
@@ -62,9 +47,9 @@ void add_change(ChangeSet& set, const SeedChange& change) {
 
 std::vector<ChangeSet> change_sets(const Plan& plan) {
   const std::vector<SeedChange>& changes = plan.changes();
-  Groups groups = connected_changes(changes);
+  UnionFind groups = connected_changes(changes);
   std::map<size_t, ChangeSet> by_root;
-  for (size_t i = 0; i < changes.size(); ++i) add_change(by_root[groups.root(i)], changes[i]);
+  for (size_t i = 0; i < changes.size(); ++i) add_change(by_root[groups.find(i)], changes[i]);
   std::vector<ChangeSet> sets;
   for (auto& [root, set] : by_root) sets.push_back(std::move(set));
   std::stable_sort(sets.begin(), sets.end(), [](const ChangeSet& a, const ChangeSet& b) {

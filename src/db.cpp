@@ -321,9 +321,19 @@ std::string session_blocker(TSNode def, const FunctionScope& scope) {
 
 namespace {
 
-bool is_loader_option(std::string_view name) {
+bool is_loader_name(std::string_view name) {
   return name == "selectinload" || name == "joinedload" || name == "subqueryload" ||
          name == "immediateload";
+}
+
+// `selectinload(X.rel)` as imported from sqlalchemy.orm (resolved), or the same method on the
+// loader a call returns (`selectinload(X.a).selectinload(Y.b)`, which has no name to resolve).
+bool is_loader_option(const std::string& resolved, const std::string& dotted,
+                      std::string_view name) {
+  if (!is_loader_name(name)) return false;
+  if (dotted.empty()) return true;
+  std::string module = resolved.substr(0, resolved.rfind('.'));
+  return module == "sqlalchemy.orm" || module == "sqlalchemy.orm.strategy_options";
 }
 
 void add_once(std::vector<std::string>& list, std::string value) {
@@ -347,7 +357,8 @@ ModelLoads model_loads(TSNode def, const FunctionScope& scope,
     std::string_view name = is(function, "attribute")
                                 ? node_text(field(function, "attribute"), scope.src)
                                 : node_text(function, scope.src);
-    if (is_loader_option(name)) {
+    std::string target = resolve(dotted);
+    if (is_loader_option(target, dotted, name)) {
       for (TSNode argument : named_children(field(node, "arguments"))) {
         if (is(argument, "attribute"))
           add_once(loads.eager, resolve(dotted_name(argument, scope.src)));
@@ -355,7 +366,6 @@ ModelLoads model_loads(TSNode def, const FunctionScope& scope,
       return true;
     }
     if (ts_node_is_null(first)) return true;
-    std::string target = resolve(dotted);
     bool select = target == "sqlalchemy.select" || target == "sqlmodel.select" ||
                   target == "sqlalchemy.future.select";
     bool session_load =

@@ -234,10 +234,12 @@ std::string relationship_target(const ModuleFacts& facts, TSNode assignment, TSN
       return false;
     }
     if (is(node, "identifier")) {
-      std::string_view name = node_text(node, src);
-      if (name != "Mapped" && name != "list" && name != "List" && name != "Optional" &&
-          name != "set" && name != "Set" && name != "None")
-        found = facts.resolve(std::string(name));
+      // The class, not the wrappers around it (Mapped, List/list, Optional, Set/set).
+      std::string resolved = facts.resolve(std::string(node_text(node, src)));
+      bool wrapper = resolved.empty();
+      for (const char* library : {"builtins.", "typing.", "sqlalchemy.", "collections."})
+        wrapper = wrapper || resolved.rfind(library, 0) == 0;
+      if (!wrapper) found = resolved;
     }
     return true;
   });

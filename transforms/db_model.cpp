@@ -3,32 +3,15 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
-#include <numeric>
 #include <set>
 
 #include "awaitify/knowledge.hpp"
 #include "awaitify/syntax.hpp"
+#include "awaitify/union_find.hpp"
 
 namespace awaitify::aw10x {
 
 namespace {
-
-class UnionFind {
- public:
-  explicit UnionFind(size_t size) : parent_(size) { std::iota(parent_.begin(), parent_.end(), 0); }
-  size_t find(size_t x) {
-    while (parent_[x] != x) x = parent_[x] = parent_[parent_[x]];
-    return x;
-  }
-  void unite(size_t a, size_t b) {
-    a = find(a);
-    b = find(b);
-    if (a != b) parent_[std::max(a, b)] = std::min(a, b);
-  }
-
- private:
-  std::vector<size_t> parent_;
-};
 
 bool bound_in(const ModuleFacts& facts, const std::string& name) {
   return !facts.resolve(name).empty() && facts.resolve(name).rfind("builtins.", 0) != 0;

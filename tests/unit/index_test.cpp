@@ -1,7 +1,8 @@
+#include "awaitify/index.hpp"
+
 #include <gtest/gtest.h>
 
 #include "awaitify/engine.hpp"
-#include "awaitify/index.hpp"
 #include "test_util.hpp"
 
 using namespace awaitify;
@@ -31,23 +32,27 @@ TEST(ModuleNames, FollowThePackageLayout) {
   write_file(dir.path() / "src/app/api/items.py", "");
   write_file(dir.path() / "script.py", "");
   bool package = false;
-  EXPECT_EQ(module_name_for((dir.path() / "src/app/api/items.py").string(), &package), "app.api.items");
+  EXPECT_EQ(module_name_for((dir.path() / "src/app/api/items.py").string(), &package),
+            "app.api.items");
   EXPECT_FALSE(package);
-  EXPECT_EQ(module_name_for((dir.path() / "src/app/api/__init__.py").string(), &package), "app.api");
+  EXPECT_EQ(module_name_for((dir.path() / "src/app/api/__init__.py").string(), &package),
+            "app.api");
   EXPECT_TRUE(package);
   EXPECT_EQ(module_name_for((dir.path() / "script.py").string()), "script");
 }
 
 TEST(Index, ResolvesAbsoluteRelativeAndAliasedImports) {
   TempDir dir;
-  ProjectIndex index = index_of(dir, {
-      {"app/__init__.py", "from .api import router\n"},
-      {"app/api.py", "from fastapi import APIRouter\nrouter = APIRouter()\n"},
-      {"app/sub/__init__.py", ""},
-      {"app/sub/mod.py",
-       "import requests as r\nfrom ..api import router\nfrom . import helpers\nfrom .. import api as a\n"
-       "from sqlalchemy.orm import Session\nimport os.path\nfrom x import *\n"},
-  });
+  ProjectIndex index =
+      index_of(dir, {
+                        {"app/__init__.py", "from .api import router\n"},
+                        {"app/api.py", "from fastapi import APIRouter\nrouter = APIRouter()\n"},
+                        {"app/sub/__init__.py", ""},
+                        {"app/sub/mod.py",
+                         "import requests as r\nfrom ..api import router\nfrom . import "
+                         "helpers\nfrom .. import api as a\n"
+                         "from sqlalchemy.orm import Session\nimport os.path\nfrom x import *\n"},
+                    });
   const ModuleFacts* mod = index.module("app.sub.mod");
   ASSERT_NE(mod, nullptr);
   EXPECT_EQ(mod->resolve("r.get"), "requests.get");
@@ -65,12 +70,13 @@ TEST(Index, ResolvesAbsoluteRelativeAndAliasedImports) {
 
 TEST(Index, KnowsAppsAndMiddlewareBases) {
   TempDir dir;
-  ProjectIndex index = index_of(dir, {
-      {"main.py",
-       "import fastapi\nfrom starlette.middleware.base import BaseHTTPMiddleware as B\n"
-       "app = fastapi.FastAPI()\nclass Base(B):\n    pass\nclass Timing(Base):\n    pass\n"
-       "other = dict()\n"},
-  });
+  ProjectIndex index = index_of(
+      dir, {
+               {"main.py",
+                "import fastapi\nfrom starlette.middleware.base import BaseHTTPMiddleware as B\n"
+                "app = fastapi.FastAPI()\nclass Base(B):\n    pass\nclass Timing(Base):\n    pass\n"
+                "other = dict()\n"},
+           });
   EXPECT_TRUE(index.is_fastapi_app("main.app"));
   EXPECT_FALSE(index.is_fastapi_app_or_router("main.other"));
   EXPECT_TRUE(index.derives_from("main.Timing", "starlette.middleware.base.BaseHTTPMiddleware"));
@@ -79,14 +85,17 @@ TEST(Index, KnowsAppsAndMiddlewareBases) {
 
 TEST(Index, FollowsBlockingCallsAcrossModules) {
   TempDir dir;
-  ProjectIndex index = index_of(dir, {
-      {"svc/__init__.py", ""},
-      {"svc/low.py", "import time\ndef wait():\n    time.sleep(1)\n"},
-      {"svc/mid.py", "from .low import wait\ndef step():\n    return wait()\ndef pure():\n    return 1\n"},
-      {"svc/loop.py", "def a():\n    return b()\ndef b():\n    return a()\n"},
-  });
-  EXPECT_EQ(index.blocking_chain("svc.mid.step"),
-            "svc.mid.step -> svc.low.wait -> time.sleep (" + (dir.path() / "svc/low.py").string() + ":3)");
+  ProjectIndex index = index_of(
+      dir,
+      {
+          {"svc/__init__.py", ""},
+          {"svc/low.py", "import time\ndef wait():\n    time.sleep(1)\n"},
+          {"svc/mid.py",
+           "from .low import wait\ndef step():\n    return wait()\ndef pure():\n    return 1\n"},
+          {"svc/loop.py", "def a():\n    return b()\ndef b():\n    return a()\n"},
+      });
+  EXPECT_EQ(index.blocking_chain("svc.mid.step"), "svc.mid.step -> svc.low.wait -> time.sleep (" +
+                                                      (dir.path() / "svc/low.py").string() + ":3)");
   EXPECT_EQ(index.blocking_chain("svc.mid.pure"), "");
   EXPECT_EQ(index.blocking_chain("svc.loop.a"), "");  // a cycle terminates
   EXPECT_EQ(index.callers_of("svc.low.wait").size(), 1u);
@@ -94,13 +103,14 @@ TEST(Index, FollowsBlockingCallsAcrossModules) {
 
 TEST(Index, SessionParameterUseIsBlocking) {
   TempDir dir;
-  ProjectIndex index = index_of(dir, {
-      {"repo.py",
-       "from typing import Annotated\nfrom sqlalchemy.orm import Session\n"
-       "def load(db: Session):\n    return db.query(X).all()\n"
-       "def add(db: Annotated[Session, Depends(get_db)]):\n    db.commit()\n"
-       "def only_add(db: Session):\n    db.add(x)\n"},
-  });
+  ProjectIndex index =
+      index_of(dir, {
+                        {"repo.py",
+                         "from typing import Annotated\nfrom sqlalchemy.orm import Session\n"
+                         "def load(db: Session):\n    return db.query(X).all()\n"
+                         "def add(db: Annotated[Session, Depends(get_db)]):\n    db.commit()\n"
+                         "def only_add(db: Session):\n    db.add(x)\n"},
+                    });
   EXPECT_NE(index.blocking_chain("repo.load"), "");
   EXPECT_NE(index.blocking_chain("repo.add"), "");
   // Any use of a sync Session counts: the db phase is what migrates it.
@@ -110,31 +120,35 @@ TEST(Index, SessionParameterUseIsBlocking) {
 TEST(Index, MethodsCallThroughSelf) {
   TempDir dir;
   ProjectIndex index = index_of(dir, {
-      {"svc.py",
-       "import requests\nclass Client:\n    def fetch(self):\n        return requests.get('u')\n"
-       "    def run(self):\n        return self.fetch()\n"},
-  });
+                                         {"svc.py",
+                                          "import requests\nclass Client:\n    def fetch(self):\n  "
+                                          "      return requests.get('u')\n"
+                                          "    def run(self):\n        return self.fetch()\n"},
+                                     });
   EXPECT_NE(index.blocking_chain("svc.Client.run"), "");
 }
 
 TEST(Index, MethodsOfModuleAndLocalInstances) {
   TempDir dir;
-  ProjectIndex index = index_of(dir, {
-      {"pkg/__init__.py", ""},
-      {"pkg/pricing.py",
-       "class Catalog:\n    def load(self):\n        return open('p').read()\n"
-       "    def price(self):\n        return self.load()\n"
-       "catalog = Catalog()\n"
-       "def total():\n    return catalog.price()\n"},
-      {"pkg/orders.py",
-       "from .pricing import catalog, Catalog\n"
-       "def quote():\n    return catalog.price()\n"
-       "def local():\n    c = Catalog()\n    return c.price()\n"
-       "def rebound():\n    c = Catalog()\n    c = 3\n    return c.price()\n"},
-  });
+  ProjectIndex index =
+      index_of(dir, {
+                        {"pkg/__init__.py", ""},
+                        {"pkg/pricing.py",
+                         "class Catalog:\n    def load(self):\n        return open('p').read()\n"
+                         "    def price(self):\n        return self.load()\n"
+                         "catalog = Catalog()\n"
+                         "def total():\n    return catalog.price()\n"},
+                        {"pkg/orders.py",
+                         "from .pricing import catalog, Catalog\n"
+                         "def quote():\n    return catalog.price()\n"
+                         "def local():\n    c = Catalog()\n    return c.price()\n"
+                         "def rebound():\n    c = Catalog()\n    c = 3\n    return c.price()\n"},
+                    });
   EXPECT_NE(index.blocking_chain("pkg.pricing.total"), "");
-  EXPECT_EQ(index.blocking_chain("pkg.orders.quote").rfind("pkg.orders.quote -> pkg.pricing.Catalog.price -> "
-                                                         "pkg.pricing.Catalog.load -> builtins.open", 0),
+  EXPECT_EQ(index.blocking_chain("pkg.orders.quote")
+                .rfind("pkg.orders.quote -> pkg.pricing.Catalog.price -> "
+                       "pkg.pricing.Catalog.load -> builtins.open",
+                       0),
             0u);
   EXPECT_NE(index.blocking_chain("pkg.orders.local"), "");
   EXPECT_EQ(index.blocking_chain("pkg.orders.rebound"), "");
@@ -142,18 +156,21 @@ TEST(Index, MethodsOfModuleAndLocalInstances) {
 
 TEST(Index, ResolvesTypedParametersAttributesAndConstructedObjects) {
   TempDir dir;
-  ProjectIndex index = index_of(dir, {
-      {"svc.py",
-       "from sqlalchemy.orm import Session\n"
-       "class Books:\n"
-       "    def __init__(self, db: Session):\n        self.db = db\n"
-       "    def count(self):\n        return self.db.query(B).count()\n"
-       "    def pure(self):\n        return 1\n"
-       "def by_param(books: Books):\n    return books.count()\n"
-       "def by_constructor(db):\n    return Books(db).count()\n"
-       "def pure_only(books: Books):\n    return books.pure()\n"},
-  });
-  EXPECT_EQ(index.blocking_chain("svc.Books.count").rfind("svc.Books.count -> sqlalchemy.orm.Session.query", 0), 0u);
+  ProjectIndex index =
+      index_of(dir, {
+                        {"svc.py",
+                         "from sqlalchemy.orm import Session\n"
+                         "class Books:\n"
+                         "    def __init__(self, db: Session):\n        self.db = db\n"
+                         "    def count(self):\n        return self.db.query(B).count()\n"
+                         "    def pure(self):\n        return 1\n"
+                         "def by_param(books: Books):\n    return books.count()\n"
+                         "def by_constructor(db):\n    return Books(db).count()\n"
+                         "def pure_only(books: Books):\n    return books.pure()\n"},
+                    });
+  EXPECT_EQ(index.blocking_chain("svc.Books.count")
+                .rfind("svc.Books.count -> sqlalchemy.orm.Session.query", 0),
+            0u);
   EXPECT_NE(index.blocking_chain("svc.by_param"), "");
   EXPECT_NE(index.blocking_chain("svc.by_constructor"), "");
   EXPECT_EQ(index.blocking_chain("svc.pure_only"), "");
@@ -169,16 +186,20 @@ TEST(Index, RecordsWhatCannotBeResolved) {
 
 TEST(Index, KnowsTheRolesOfFunctions) {
   TempDir dir;
-  ProjectIndex index = index_of(dir, {
-      {"main.py",
-       "from fastapi import FastAPI, Depends\nimport pytest\n"
-       "app = FastAPI()\n"
-       "def get_db():\n    yield 1\n"
-       "@app.get('/')\ndef root(db=Depends(get_db)):\n    return 1\n"
-       "@app.middleware('http')\nasync def mw(request, call_next):\n    return await call_next(request)\n"
-       "@app.on_event('startup')\ndef boot():\n    pass\n"},
-      {"test_main.py", "import pytest\n@pytest.fixture\ndef client():\n    return 1\ndef test_root(client):\n    pass\n"},
-  });
+  ProjectIndex index =
+      index_of(dir, {
+                        {"main.py",
+                         "from fastapi import FastAPI, Depends\nimport pytest\n"
+                         "app = FastAPI()\n"
+                         "def get_db():\n    yield 1\n"
+                         "@app.get('/')\ndef root(db=Depends(get_db)):\n    return 1\n"
+                         "@app.middleware('http')\nasync def mw(request, call_next):\n    return "
+                         "await call_next(request)\n"
+                         "@app.on_event('startup')\ndef boot():\n    pass\n"},
+                        {"test_main.py",
+                         "import pytest\n@pytest.fixture\ndef client():\n    return 1\ndef "
+                         "test_root(client):\n    pass\n"},
+                    });
   auto roles = [&](const std::string& name) { return index.roles(*index.function(name)); };
   EXPECT_EQ(roles("main.root"), std::vector<std::string>{"path operation"});
   EXPECT_EQ(roles("main.get_db"), std::vector<std::string>{"dependency"});
@@ -186,4 +207,26 @@ TEST(Index, KnowsTheRolesOfFunctions) {
   EXPECT_EQ(roles("main.boot"), std::vector<std::string>{"event handler"});
   EXPECT_EQ(roles("test_main.client"), std::vector<std::string>{"fixture"});
   EXPECT_EQ(roles("test_main.test_root"), std::vector<std::string>{"test"});
+}
+
+TEST(Index, KnowsWhatEachRelationshipPointsTo) {
+  TempDir dir;
+  ProjectIndex index = index_of(
+      dir, {{"models.py",
+             "from typing import List, Optional\n"
+             "from sqlalchemy.orm import Mapped, relationship\n"
+             "from other import Tag\n\n"
+             "class Review(Base):\n    pass\n\n"
+             "class Book(Base):\n"
+             "    reviews: Mapped[List[Review]] = relationship()\n"
+             "    author: Mapped[Optional[\"Author\"]] = relationship(back_populates='books')\n"
+             "    tags = relationship(Tag)\n"
+             "    shelf = relationship('Shelf')\n"}});
+  const ModuleFacts* models = index.module("models");
+  ASSERT_NE(models, nullptr);
+  const auto& targets = models->relationship_targets.at("models.Book");
+  EXPECT_EQ(targets.at("reviews"), "models.Review");  // not typing.List nor sqlalchemy's Mapped
+  EXPECT_EQ(targets.at("author"), "Author");          // a class named by a string
+  EXPECT_EQ(targets.at("tags"), "other.Tag");
+  EXPECT_EQ(targets.at("shelf"), "Shelf");
 }
