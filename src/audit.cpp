@@ -33,6 +33,7 @@ RunOptions run_options(const EstimateOptions& estimate) {
   options.context_paths = estimate.context_paths;
   options.settings = estimate.settings;
   options.index = estimate.index;
+  options.keep_unchanged_texts = false;  // the estimate counts changed lines only
   return options;
 }
 

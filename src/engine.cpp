@@ -150,34 +150,36 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
   const std::vector<uint32_t> directive_lines = comments.lines();
   Parser parser;
   std::optional<Tree> tree;
-  SourceFile current = source;
+  // The text as the passes left it: the source itself until one changes it (no copy).
+  std::optional<SourceFile> edited;
+  const SourceFile* current = &source;
   // Facts of this very text (two files of one module name share an entry in the index): until
   // a pass changes the file, they tell which passes cannot apply without parsing it.
   bool own_facts = facts && facts->path == source.path();
   for (const TransformInfo* transform : transforms) {
-    if (!transform->implemented() || !triggered(*transform, current.text())) continue;
+    if (!transform->implemented() || !triggered(*transform, current->text())) continue;
     if (own_facts && transform->applies && !transform->applies(*facts, index, plan)) continue;
     if (!tree) {
-      auto parsed = parser.parse(current.text());
+      auto parsed = parser.parse(current->text());
       if (!parsed) {
         outcome.input_error = source.path() + ": " + parsed.error().message;
         return outcome;
       }
       tree.emplace(std::move(*parsed));
     }
-    FileContext context{current,   tree->root(), facts ? *facts : empty_facts(), index, plan,
-                        &settings, &selected};
+    FileContext context{*current,  tree->root(), facts ? *facts : empty_facts(), index, plan,
+                        &settings, &selected,    own_facts ? facts : nullptr};
     PassResult pass = transform->run(context);
     if (!comments.empty()) {
       std::set<std::pair<std::string, uint32_t>> dropped;
-      honour_ignores(transform->id, current, tree->root(), comments, pass, dropped);
+      honour_ignores(transform->id, *current, tree->root(), comments, pass, dropped);
       record_suppressed(dropped, comments.lines(), directive_lines, outcome);
     }
     outcome.findings.insert(outcome.findings.end(), pass.findings.begin(), pass.findings.end());
     if (pass.edits.empty()) continue;
     EditSet edits;
     Status added = edits.add_all(pass.edits);
-    auto applied = added ? edits.apply(current.text()) : Result<std::string>(added.error());
+    auto applied = added ? edits.apply(current->text()) : Result<std::string>(added.error());
     if (!applied) {
       outcome.engine_error = source.path() + ": " + transform->id + ": " + applied.error().message;
       return outcome;
@@ -189,13 +191,14 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
       return outcome;
     }
     outcome.edits_by_transform[transform->id] += static_cast<int>(pass.edits.size());
-    current = SourceFile(source.path(), std::move(*applied), source.has_bom());
+    edited.emplace(source.path(), std::move(*applied), source.has_bom());
+    current = &*edited;
     own_facts = false;
     tree.emplace(std::move(*reparsed));
     // The comments' lines move with the code an earlier pass added above them.
-    if (!comments.empty()) comments = Suppressions::from_tree(tree->root(), current.text());
+    if (!comments.empty()) comments = Suppressions::from_tree(tree->root(), current->text());
   }
-  outcome.result = current.text();
+  if (edited) outcome.result = edited->text();
   return outcome;
 }
 
@@ -267,11 +270,21 @@ class Progress {
 
 namespace {
 
+// An unchanged file's outcome keeps its path, findings and notes; its text goes (both copies).
+void release_unchanged_text(FileOutcome& outcome) {
+  if (outcome.changed() || outcome.input_error || outcome.engine_error) return;
+  // Swapped out, not assigned: assigning an empty string keeps the old capacity.
+  SourceFile emptied(outcome.path, std::string(), outcome.original.has_bom());
+  std::swap(outcome.original, emptied);
+  std::string().swap(outcome.result);
+}
+
 // The plan over an index, then the passes over the selected files and those the plan pulls in.
 // A source not read yet (a context file, or every file when the index was given) is read now.
 RunResult plan_and_rewrite(const std::vector<std::string>& paths,
                            const std::vector<std::string>& all,
                            std::vector<std::optional<SourceFile>>& sources,
+                           const std::vector<std::optional<uint64_t>>& indexed_hashes,
                            std::vector<std::string>& errors, const ProjectIndex& index,
                            const std::vector<const TransformInfo*>& transforms,
                            const RunOptions& options) {
@@ -287,8 +300,8 @@ RunResult plan_and_rewrite(const std::vector<std::string>& paths,
   for (size_t i = 0; i < all.size(); ++i) {
     if (i < paths.size() || result.plan.pulled_in().count(all[i])) chosen.push_back(i);
   }
-  // Each outcome keeps its own copy of a file's text: the run's copy goes as soon as it is
-  // used, and the text of context files that nothing changes goes now (peak memory).
+  // Only the files that could not be indexed are still held: those of context files that the
+  // plan leaves alone go now.
   for (size_t i = paths.size(); i < all.size(); ++i) {
     if (!result.plan.pulled_in().count(all[i])) sources[i].reset();
   }
@@ -302,10 +315,12 @@ RunResult plan_and_rewrite(const std::vector<std::string>& paths,
     size_t i = chosen[k];
     if (!sources[i] && errors[i].empty()) {
       auto source = SourceFile::load(all[i]);
-      if (source)
-        sources[i] = std::move(*source);
-      else
+      if (!source)
         errors[i] = source.error().message;
+      else if (indexed_hashes[i] && content_hash(*source) != *indexed_hashes[i])
+        errors[i] = all[i] + ": changed on disk since it was read; not overwritten";
+      else
+        sources[i] = std::move(*source);
     }
     if (!errors[i].empty()) {
       FileOutcome& outcome = result.outcomes[k];
@@ -317,6 +332,7 @@ RunResult plan_and_rewrite(const std::vector<std::string>& paths,
     }
     result.outcomes[k] =
         transform_source(*sources[i], index, result.plan, transforms, options.settings);
+    if (!options.keep_unchanged_texts) release_unchanged_text(result.outcomes[k]);
     sources[i].reset();
   });
   return result;
@@ -337,6 +353,9 @@ RunResult run(const std::vector<std::string>& paths,
   std::vector<std::optional<SourceFile>> sources(all.size());
   std::vector<std::optional<ModuleFacts>> facts(all.size());
   std::vector<std::string> errors(all.size());
+  // The texts are not held from here to the rewriting (peak memory): a file is read again
+  // then, and must still be the text its facts came from.
+  std::vector<std::optional<uint64_t>> indexed_hashes(all.size());
   Progress indexing(options, "indexing", to_read);
   parallel_for(to_read, options.jobs, [&](size_t i) {
     struct Step {
@@ -349,14 +368,17 @@ RunResult run(const std::vector<std::string>& paths,
       return;
     }
     auto extracted = facts_for(*source, options.cache);
-    if (!extracted)
+    if (!extracted) {
       errors[i] = extracted.error().message;
-    else
-      facts[i] = std::move(*extracted);
-    sources[i] = std::move(*source);
+      sources[i] = std::move(*source);  // the outcome shows it as read
+      return;
+    }
+    facts[i] = std::move(*extracted);
+    indexed_hashes[i] = content_hash(*source);
   });
   if (options.index) {
-    return plan_and_rewrite(paths, all, sources, errors, *options.index, transforms, options);
+    return plan_and_rewrite(paths, all, sources, indexed_hashes, errors, *options.index, transforms,
+                            options);
   }
   std::vector<ModuleFacts> modules;
   for (auto& module : facts) {
@@ -368,7 +390,7 @@ RunResult run(const std::vector<std::string>& paths,
     spdlog::debug("awaitify: index facts in {}: {} from the cache, {} extracted (this run so far)",
                   options.cache->directory(), options.cache->hits(), options.cache->misses());
   }
-  return plan_and_rewrite(paths, all, sources, errors, index, transforms, options);
+  return plan_and_rewrite(paths, all, sources, indexed_hashes, errors, index, transforms, options);
 }
 
 }  // namespace awaitify

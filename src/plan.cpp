@@ -38,14 +38,19 @@ bool is_pytest_test(const FunctionFacts& fn, const std::string& path) {
 
 // Whether a pytest fixture of the project constructs the class (or calls one of its methods).
 bool fixture_builds(const ProjectIndex& index, const std::string& class_name) {
-  for (const FunctionFacts* fn : index.functions()) {
-    if (!has_decorator_ending(*fn, "fixture")) continue;
-    for (const CallFact& call : fn->calls) {
-      std::string target = index.canonical(call.target);
-      if (target == class_name || target.rfind(class_name + ".", 0) == 0) return true;
+  // What the project's fixtures call, gathered once: the closure asks for every method of a
+  // class that an unresolved call in a test may reach.
+  auto called = index.memo<std::set<std::string>>("plan.fixture_calls", [&] {
+    auto targets = std::make_shared<std::set<std::string>>();
+    for (const FunctionFacts* fn : index.functions()) {
+      if (!has_decorator_ending(*fn, "fixture")) continue;
+      for (const CallFact& call : fn->calls) targets->insert(index.canonical(call.target));
     }
-  }
-  return false;
+    return std::shared_ptr<const std::set<std::string>>(std::move(targets));
+  });
+  if (called->count(class_name)) return true;
+  auto after = called->lower_bound(class_name + ".");
+  return after != called->end() && after->rfind(class_name + ".", 0) == 0;
 }
 
 bool is_threadpool_runner(const std::string& callee) {

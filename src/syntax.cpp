@@ -58,7 +58,11 @@ std::string_view kind(TSNode node) {
 }
 
 bool is(TSNode node, std::string_view type) {
-  return kind(node) == type;
+  // The most called function of the engine: compares without measuring the node's type name
+  // first, and most comparisons end at the first character.
+  if (ts_node_is_null(node)) return type.empty();
+  const char* name = ts_node_type(node);
+  return std::strncmp(name, type.data(), type.size()) == 0 && name[type.size()] == '\0';
 }
 
 TSNode field(TSNode node, const char* name) {

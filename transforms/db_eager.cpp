@@ -428,12 +428,19 @@ struct Pass {
   }
 };
 
+// The project's relationships, made once per run: every file the plan migrates asks.
+const EagerModel& project_model(const ProjectIndex& index) {
+  return *index.memo<EagerModel>(
+      "db.eager_model", [&] { return std::make_shared<const EagerModel>(eager_model(index)); });
+}
+
+bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan& plan) {
+  return migrates_in(facts, plan) && !project_model(index).relationships.empty();
+}
+
 PassResult run(const FileContext& context) {
-  bool migrated = false;
-  for (const FunctionFacts& fn : context.facts.function_facts)
-    migrated = migrated || context.plan.migrates(fn.qualified);
-  if (!migrated) return {};
-  EagerModel model = eager_model(context.index);
+  if (!migrates_in(context.facts, context.plan)) return {};
+  const EagerModel& model = project_model(context.index);
   if (model.relationships.empty()) return {};
   Pass pass{context, model, {}, false, {}};
   scan_file_scopes(
@@ -487,7 +494,8 @@ get_author(db, id)`, then `author.books`) is reported at the read, naming the fu
 loads it and the option to add there (unless it loads it eagerly already).)",
                        {"relationship", "Relationship", "select(", ".get(", "refresh("},
                        run,
-                       db_seeds};
+                       db_seeds,
+                       applies};
 }
 
 }  // namespace awaitify

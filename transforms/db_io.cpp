@@ -396,6 +396,11 @@ class ServerGeneratedReads {
   std::set<std::string> response_fields_;
 };
 
+// Only functions the plan migrates change.
+bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan& plan) {
+  return migrates_in(facts, plan);
+}
+
 PassResult run(const FileContext& context) {
   PassResult result;
   std::string_view src = context.text();
@@ -496,7 +501,7 @@ and changed: UPDATE-filled columns), only columns the code gave no value, only r
 same function, in document order, or the object returned by a path operation whose response
 model (response_model=, or a pydantic or SQLModel return annotation) has a field of that
 name, which FastAPI reads while serializing.)", {"Session"}, run,
-      db_seeds};
+      db_seeds,   applies};
 }
 
 }  // namespace awaitify

@@ -40,6 +40,11 @@ std::vector<std::string> sibling_candidates(const std::string& name) {
 
 }  // namespace
 
+bool migrates_in(const ModuleFacts& facts, const Plan& plan) {
+  return std::any_of(facts.function_facts.begin(), facts.function_facts.end(),
+                     [&](const FunctionFacts& fn) { return plan.migrates(fn.qualified); });
+}
+
 std::string session_alias(const ProjectIndex& index, const FunctionFacts& fn) {
   for (const std::string& type : fn.parameter_types) {
     std::string target = index.alias_target(type);

@@ -34,6 +34,10 @@ std::string sibling_name(const ModuleFacts& facts, const std::string& name);
 std::optional<std::string> async_provider(const ProjectIndex& index, const Plan& plan,
                                           const std::string& target);
 
+// Whether the plan migrates a function of the file (a member of an accepted session group):
+// the passes that change only such functions need not parse a file where it is false.
+bool migrates_in(const ModuleFacts& facts, const Plan& plan);
+
 // The type alias a function's session parameter is annotated with (`SessionDep`), or empty.
 std::string session_alias(const ProjectIndex& index, const FunctionFacts& fn);
 

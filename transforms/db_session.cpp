@@ -115,6 +115,14 @@ void report_refusal(const FileContext& context, TSNode def, const std::string& q
                           chain_text(stops.front()) + ")"));
 }
 
+// Only functions that hold a sync session change or are reported.
+bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan&) {
+  return std::any_of(facts.function_facts.begin(), facts.function_facts.end(),
+                     [&](const FunctionFacts& fn) {
+                       return fn.holds_session || !session_alias(index, fn).empty();
+                     });
+}
+
 PassResult run(const FileContext& context) {
   FileEdits edits{{},
                   ImportEditor(context.source, context.root, context.index.first_party_packages()),
@@ -194,7 +202,8 @@ The provider `get_session` is written by AW101, the queries by AW103, the awaits
 the callers await through the closure (AW401).)",
       {"Session"},
       run,
-      db_seeds};
+      db_seeds,
+      applies};
 }
 
 }  // namespace awaitify

@@ -121,16 +121,17 @@ std::string httpx_raise_class(std::string_view requests_name) {
 
 std::string choose_library(const ProjectIndex& index, const std::string& setting) {
   if (!setting.empty()) return setting;
-  // httpx is the fallback anyway; only httpx2 changes the choice.
-  for (const FunctionFacts* fn : index.functions()) {
-    if (!fn->is_module) continue;
-    const ModuleFacts* module = index.module(fn->qualified.substr(0, fn->qualified.rfind('.')));
-    if (!module) continue;
-    for (const auto& [local, target] : module->imports) {
-      if (target == "httpx2" || starts_with(target, "httpx2.")) return "httpx2";
+  // httpx is the fallback anyway; only httpx2 changes the choice. Asked by every http pass of
+  // every file: the project is searched once.
+  return *index.memo<std::string>("http.library", [&] {
+    for (const ModuleFacts* module : index.modules()) {
+      for (const auto& [local, target] : module->imports) {
+        if (target == "httpx2" || starts_with(target, "httpx2."))
+          return std::make_shared<const std::string>("httpx2");
+      }
     }
-  }
-  return "httpx";
+    return std::make_shared<const std::string>("httpx");
+  });
 }
 
 bool is_library_target(std::string_view target) {

@@ -4,6 +4,7 @@
 // code raises, and one that took httpx's names around calls still made with requests would
 // miss their errors: so the rule is per try statement, by what its body reaches. A body that
 // reaches both libraries catches both.
+#include <optional>
 #include <set>
 
 #include "awaitify/imports.hpp"
@@ -69,7 +70,10 @@ class ExceptionsPass {
   explicit ExceptionsPass(const FileContext& context)
       : context_(context),
         src_(context.text()),
-        current_(extract_facts(context.source, context.root)),
+        extracted_(context.current_facts
+                       ? std::nullopt
+                       : std::optional(extract_facts(context.source, context.root))),
+        current_(context.current_facts ? *context.current_facts : *extracted_),
         reach_(context, current_) {
     lib_module_ = choose_library(context.index, context.setting("http-library"));
     lib_ = lib_module_;
@@ -256,7 +260,8 @@ class ExceptionsPass {
 
   const FileContext& context_;
   std::string_view src_;
-  ModuleFacts current_;
+  std::optional<ModuleFacts> extracted_;  // when the file changed since the index read it
+  const ModuleFacts& current_;
   ReachFinder reach_;
   std::string lib_module_;
   std::string lib_;

@@ -491,6 +491,17 @@ PassResult run_pass(const FileContext& context) {
   return RequestsPass(context).run();
 }
 
+// A file can hold a requests call only through an import that leads to requests (directly or
+// through a project module that re-exports it).
+bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan&) {
+  return std::any_of(facts.imports.begin(), facts.imports.end(), [&](const auto& import) {
+    for (const std::string& target : {import.second, index.canonical(import.second)}) {
+      if (target == "requests" || target.rfind("requests.", 0) == 0) return true;
+    }
+    return false;
+  });
+}
+
 // Sync functions with a requests call or session that can move. Their files are parsed again
 // here, once each, so a function whose every call is refused is not made async for nothing.
 std::vector<Seed> requests_seeds(const ProjectIndex& index, const Settings&) {
@@ -588,7 +599,8 @@ a function the closure keeps sync. Also reported: params values None/True/False 
 differently), raise_for_status() where redirects are not followed (httpx raises on 3xx).)",
                        {"requests"},
                        run_pass,
-                       requests_seeds};
+                       requests_seeds,
+                       applies};
 }
 
 }  // namespace awaitify

@@ -61,6 +61,10 @@ struct RunOptions {
   // The index of exactly these files, built already (check's ProjectView): the run uses it
   // instead of reading the whole project again. Null: the run builds its own.
   const ProjectIndex* index = nullptr;
+  // Whether the outcome of a file the run leaves as it is keeps its text (`original` and
+  // `result`). A command that only prints or writes what changed turns it off: on a large
+  // project those texts would be held to the end of the run for nothing.
+  bool keep_unchanged_texts = true;
 };
 
 struct RunResult {

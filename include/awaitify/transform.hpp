@@ -52,6 +52,9 @@ struct FileContext {
   // on another pass of the run (AW202 rewrites except clauses only where AW201 migrates the
   // calls) asks runs(id).
   const std::vector<const TransformInfo*>* transforms = nullptr;
+  // `facts` when they are of this very text (no earlier pass of the run changed the file),
+  // else null: a pass that needs facts of the current text extracts them only then.
+  const ModuleFacts* current_facts = nullptr;
 
   std::string_view text() const { return source.text(); }
   std::string setting(const std::string& key, const std::string& fallback = "") const {

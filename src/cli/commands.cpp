@@ -77,6 +77,7 @@ RunOptions run_options(unsigned jobs, bool expand, const std::vector<std::string
   options.expand = expand;
   options.context_paths = context;
   options.settings = settings;
+  options.keep_unchanged_texts = false;  // only what changes is reported or written
   return options;
 }
 

@@ -424,6 +424,8 @@ int run_files(const CommonOptions& command_line, Mode mode) {
   std::unique_ptr<FactsCache> cache;
   if (!options.no_cache) cache = std::make_unique<FactsCache>(find_project_root(paths));
   run_options.cache = cache.get();
+  // The review compares every file's text between runs; diff and apply need changed ones only.
+  run_options.keep_unchanged_texts = options.interactive;
   bool show_progress =
       !options.quiet && ::isatty(STDERR_FILENO) && files->second.size() + selected.size() > 200;
   if (show_progress) run_options.progress = print_progress;
