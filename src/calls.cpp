@@ -37,20 +37,29 @@ bool is_awaited(TSNode node) {
 
 const char* describe(CallContext context) {
   switch (context) {
-    case CallContext::plain: return "a function body";
-    case CallContext::lambda: return "a lambda";
-    case CallContext::generator: return "a generator expression";
-    case CallContext::comprehension: return "a comprehension";
-    case CallContext::class_body: return "a class body";
-    case CallContext::default_argument: return "a parameter default";
-    case CallContext::main_guard: return "the __main__ block";
-    case CallContext::module_level: return "module-level code";
+    case CallContext::plain:
+      return "a function body";
+    case CallContext::lambda:
+      return "a lambda";
+    case CallContext::generator:
+      return "a generator expression";
+    case CallContext::comprehension:
+      return "a comprehension";
+    case CallContext::class_body:
+      return "a class body";
+    case CallContext::default_argument:
+      return "a parameter default";
+    case CallContext::main_guard:
+      return "the __main__ block";
+    case CallContext::module_level:
+      return "module-level code";
   }
   return "";
 }
 
 ScopeScanner::ScopeScanner(const ModuleFacts& facts, std::string_view src, std::string scope,
-                           std::string self_class, std::set<std::string> sessions, bool module_scope)
+                           std::string self_class, std::set<std::string> sessions,
+                           bool module_scope)
     : facts_(facts),
       src_(src),
       scope_(std::move(scope)),
@@ -86,7 +95,8 @@ ScopeScanner::Level ScopeScanner::deeper(const Level& outer, TSNode node) const 
   if (is(node, "lambda"))
     level.enclosing = CallContext::lambda;
   else if (is(node, "generator_expression"))  // eager ones become list comprehensions (context_of)
-    level.enclosing = is_eager_generator(node, src_) ? CallContext::comprehension : CallContext::generator;
+    level.enclosing =
+        is_eager_generator(node, src_) ? CallContext::comprehension : CallContext::generator;
   else if (is(node, "list_comprehension") || is(node, "set_comprehension") ||
            is(node, "dictionary_comprehension"))
     level.enclosing = CallContext::comprehension;
@@ -161,11 +171,14 @@ void ScopeScanner::track_assignment(TSNode assignment) {
   if (!is(left, "identifier")) return;
   std::string name(node_text(left, src_));
   std::string type = is(right, "call") ? resolve(dotted_name(field(right, "function"), src_)) : "";
-  if (type.empty()) locals_.erase(name);  // rebound to something else
-  else locals_[name] = type;
+  if (type.empty())
+    locals_.erase(name);  // rebound to something else
+  else
+    locals_[name] = type;
 }
 
-void ScopeScanner::visit_arguments(TSNode call, const std::string& callee, const ScopeVisitor& visitor) {
+void ScopeScanner::visit_arguments(TSNode call, const std::string& callee,
+                                   const ScopeVisitor& visitor) {
   if (!visitor.reference) return;
   std::vector<TSNode> values;
   for (TSNode argument : named_children(field(call, "arguments"))) {
@@ -209,7 +222,8 @@ bool ScopeScanner::library_chain(TSNode object) const {
       if (sessions_.count(dotted.substr(0, dotted.find('.')))) return true;
       std::string target = resolve(dotted);
       std::string owner = target.substr(0, target.rfind('.'));
-      if (is_sync_session_type(owner) || target.rfind("sqlalchemy.", 0) == 0 || target.rfind("sqlmodel.", 0) == 0) {
+      if (is_sync_session_type(owner) || target.rfind("sqlalchemy.", 0) == 0 ||
+          target.rfind("sqlmodel.", 0) == 0) {
         return true;
       }
       return false;
@@ -225,13 +239,15 @@ void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
   bool blocking = false;
   size_t dot = dotted.find('.');
   std::string method = dotted.substr(dotted.rfind('.') + 1);
-  if (dot != std::string::npos && sessions_.count(dotted.substr(0, dot)) && is_session_io_method(method)) {
+  if (dot != std::string::npos && sessions_.count(dotted.substr(0, dot)) &&
+      is_session_io_method(method)) {
     target = "sqlalchemy.orm.Session." + method;
     blocking = true;
   } else {
     target = resolve(dotted);
     std::string owner = target.substr(0, target.rfind('.'));
-    if (target.find('.') != std::string::npos && is_sync_session_type(owner) && is_session_io_method(method)) {
+    if (target.find('.') != std::string::npos && is_sync_session_type(owner) &&
+        is_session_io_method(method)) {
       target = "sqlalchemy.orm.Session." + method;  // self.db.query(...) on a typed attribute
       blocking = true;
     } else {
@@ -249,8 +265,10 @@ void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
     }
     if (target.empty() && visitor.unresolved_method && !library_chain(object)) {
       // passed_to carries the receiver's name, when it is a plain name, for the plan to judge.
-      std::string receiver = is(object, "identifier") ? std::string(node_text(object, src_)) : std::string();
-      visitor.unresolved_method(Site{call, method, false, awaited_here(call), context_of(call), receiver});
+      std::string receiver =
+          is(object, "identifier") ? std::string(node_text(object, src_)) : std::string();
+      visitor.unresolved_method(
+          Site{call, method, false, awaited_here(call), context_of(call), receiver});
     }
   }
   if (!target.empty() && visitor.call) {
@@ -271,8 +289,12 @@ void ScopeScanner::visit_definition(TSNode def, const ScopeVisitor& visitor) {
       if (is(node, "call")) {
         std::string target = resolve(dotted_name(field(node, "function"), src_));
         if (!target.empty() && visitor.call) {
-          visitor.call(Site{node, target, blocking_api(target).has_value(), is_awaited(node),
-                            CallContext::default_argument, {}});
+          visitor.call(Site{node,
+                            target,
+                            blocking_api(target).has_value(),
+                            is_awaited(node),
+                            CallContext::default_argument,
+                            {}});
         }
         visit_arguments(node, target, visitor);  // `db = Depends(get_db)`
       }
@@ -314,7 +336,8 @@ void ScopeScanner::track_with_target(TSNode as_pattern) {
 void ScopeScanner::add_parameter_types(TSNode def) {
   for (TSNode param : named_children(field(def, "parameters"))) {
     if (!is(param, "typed_parameter") && !is(param, "typed_default_parameter")) continue;
-    TSNode name = is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
+    TSNode name =
+        is(param, "typed_parameter") ? ts_node_named_child(param, 0) : field(param, "name");
     std::string type = facts_.resolve(dotted_name(annotated_type(field(param, "type")), src_));
     if (!type.empty() && is(name, "identifier")) locals_[std::string(node_text(name, src_))] = type;
   }
@@ -325,6 +348,9 @@ void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
   TSNode owner = ts_node_parent(body);
   if (is(owner, "function_definition")) add_parameter_types(owner);
   walk_with_ancestors(body, [&](TSNode node, const std::vector<TSNode>& ancestors) {
+    // Punctuation and keywords: nothing below is looked at. Skipping a leaf keeps track_levels'
+    // view right, since the next node visited is a sibling or higher.
+    if (!ts_node_is_named(node) && ts_node_child_count(node) == 0) return true;
     ancestors_ = &ancestors;
     track_levels(ancestors);
     if (is(node, "function_definition")) {
@@ -334,7 +360,13 @@ void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
     if (is(node, "assignment")) track_assignment(node);
     if (is(node, "as_pattern")) track_with_target(node);
     if (is(node, "call")) visit_call(node, visitor);
-    if (is(node, "identifier") && visitor.session_use && sessions_.count(std::string(node_text(node, src_)))) {
+    if (visitor.yield && is(node, "yield") &&
+        std::none_of(ancestors.begin(), ancestors.end(),
+                     [](TSNode up) { return is(up, "lambda") || is(up, "class_definition"); })) {
+      visitor.yield(node);
+    }
+    if (visitor.session_use && !sessions_.empty() && is(node, "identifier") &&
+        sessions_.count(std::string(node_text(node, src_)))) {
       TSNode parent = ancestor(1);
       bool attribute_name = is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node);
       bool keyword = is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), node);
@@ -357,7 +389,8 @@ struct PendingScope {
 }  // namespace
 
 void scan_file_scopes(const ModuleFacts& facts, TSNode root, std::string_view src,
-                      const ProjectIndex* index, const std::function<void(const ScopeInfo&)>& on_scope,
+                      const ProjectIndex* index,
+                      const std::function<void(const ScopeInfo&)>& on_scope,
                       const std::function<void(const Site&, const ScopeInfo&)>& on_call) {
   std::vector<PendingScope> pending{{ScopeInfo{facts.module + ".<module>", TSNode{}}, "", {}}};
   while (!pending.empty()) {
@@ -372,10 +405,12 @@ void scan_file_scopes(const ModuleFacts& facts, TSNode root, std::string_view sr
       if (on_call) on_call(site, scope.info);
     };
     std::vector<PendingScope> nested;
-    visitor.definition = [&](TSNode def, const std::vector<std::string>&, const std::string& class_name) {
+    visitor.definition = [&](TSNode def, const std::vector<std::string>&,
+                             const std::string& class_name) {
       std::string qualified = (class_name.empty() ? name : class_name) + "." +
                               std::string(node_text(field(def, "name"), src));
-      nested.push_back({ScopeInfo{qualified, def}, class_name, session_parameters(facts, def, src, index)});
+      nested.push_back(
+          {ScopeInfo{qualified, def}, class_name, session_parameters(facts, def, src, index)});
     };
     scanner.scan(module_scope ? root : field(scope.info.def, "body"), visitor);
     // Visit nested scopes in document order.
@@ -383,7 +418,8 @@ void scan_file_scopes(const ModuleFacts& facts, TSNode root, std::string_view sr
   }
 }
 
-std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope, std::string_view src) {
+std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope,
+                                             std::string_view src) {
   std::vector<std::string> result;
   TSNode parent = ts_node_parent(def);
   if (!is(parent, "decorated_definition")) return result;

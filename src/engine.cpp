@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -14,6 +15,21 @@
 namespace awaitify {
 
 namespace {
+
+// Wall time of the run's stages, reported with -vv.
+class Stopwatch {
+ public:
+  // Seconds since the start or the previous lap.
+  double lap() {
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return seconds;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 void parallel_for(size_t count, unsigned jobs, const std::function<void(size_t)>& body) {
   unsigned workers = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -158,6 +174,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
   bool own_facts = facts && facts->path == source.path();
   for (const TransformInfo* transform : transforms) {
     if (!transform->implemented() || !triggered(*transform, current->text())) continue;
+    if (!transform->enabled_by.empty() && settings.get(transform->enabled_by) != "true") continue;
     if (own_facts && transform->applies && !transform->applies(*facts, index, plan)) continue;
     if (!tree) {
       auto parsed = parser.parse(current->text());
@@ -293,9 +310,12 @@ RunResult plan_and_rewrite(const std::vector<std::string>& paths,
   PlanOptions plan_options{selected, options.expand};
   plan_options.tests_join_closure = tests_join_closure(transforms);
   plan_options.held = options.held;
-  result.plan =
-      build_plan(index, collect_seeds(index, transforms, selected, options.jobs, options.settings),
-                 plan_options);
+  Stopwatch planning;
+  std::vector<Seed> seeds =
+      collect_seeds(index, transforms, selected, options.jobs, options.settings);
+  double seeding = planning.lap();
+  result.plan = build_plan(index, std::move(seeds), plan_options);
+  spdlog::debug("awaitify: seeds {:.2f} s, plan {:.2f} s", seeding, planning.lap());
   std::vector<size_t> chosen;
   for (size_t i = 0; i < all.size(); ++i) {
     if (i < paths.size() || result.plan.pulled_in().count(all[i])) chosen.push_back(i);
@@ -306,6 +326,7 @@ RunResult plan_and_rewrite(const std::vector<std::string>& paths,
     if (!result.plan.pulled_in().count(all[i])) sources[i].reset();
   }
   result.outcomes.resize(chosen.size());
+  Stopwatch rewriting_time;
   Progress rewriting(options, "rewriting", chosen.size());
   parallel_for(chosen.size(), options.jobs, [&](size_t k) {
     struct Step {
@@ -335,6 +356,7 @@ RunResult plan_and_rewrite(const std::vector<std::string>& paths,
     if (!options.keep_unchanged_texts) release_unchanged_text(result.outcomes[k]);
     sources[i].reset();
   });
+  spdlog::debug("awaitify: rewrote {} files in {:.2f} s", chosen.size(), rewriting_time.lap());
   return result;
 }
 
@@ -356,6 +378,7 @@ RunResult run(const std::vector<std::string>& paths,
   // The texts are not held from here to the rewriting (peak memory): a file is read again
   // then, and must still be the text its facts came from.
   std::vector<std::optional<uint64_t>> indexed_hashes(all.size());
+  Stopwatch indexing_time;
   Progress indexing(options, "indexing", to_read);
   parallel_for(to_read, options.jobs, [&](size_t i) {
     struct Step {
@@ -384,8 +407,10 @@ RunResult run(const std::vector<std::string>& paths,
   for (auto& module : facts) {
     if (module) modules.push_back(std::move(*module));
   }
+  double reading = indexing_time.lap();
   ProjectIndex index(std::move(modules));
-  spdlog::debug("indexed {} files ({} selected)", all.size(), paths.size());
+  spdlog::debug("indexed {} files ({} selected): facts {:.2f} s, index {:.2f} s", all.size(),
+                paths.size(), reading, indexing_time.lap());
   if (options.cache) {
     spdlog::debug("awaitify: index facts in {}: {} from the cache, {} extracted (this run so far)",
                   options.cache->directory(), options.cache->hits(), options.cache->misses());

@@ -290,19 +290,6 @@ std::set<std::string> session_parameters(const ModuleFacts& facts, TSNode def, s
 
 namespace {
 
-bool contains_yield(TSNode def) {
-  bool found = false;
-  walk(field(def, "body"), [&](TSNode node) {
-    if (found || is(node, "function_definition") || is(node, "lambda") ||
-        is(node, "class_definition")) {
-      return false;
-    }
-    if (is(node, "yield")) found = true;
-    return !found;
-  });
-  return found;
-}
-
 CallFact fact_of(const Site& site) {
   TSPoint at = ts_node_start_point(site.node);
   return CallFact{site.target,      at.row + 1,   at.column + 1, site.awaited,
@@ -328,7 +315,6 @@ void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
   fn.header_end_line = body_line > fn.line ? body_line - 1 : fn.line;
   fn.end_line = ts_node_end_point(def).row + 1;
   fn.is_async = is(ts_node_child(def, 0), "async");
-  fn.is_generator = contains_yield(def);
   fn.decorators = decorators;
   size_t slot = facts.function_facts.size();
   facts.function_facts.push_back(fn);
@@ -358,6 +344,9 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
                            const std::string& class_name) {
     nested.emplace_back(def, decorators, class_name);
   };
+  // Whether a function is a generator comes from the same walk (the module is never one).
+  bool yields = false;
+  if (!module_scope) visitor.yield = [&](TSNode) { yields = true; };
   visitor.session_use = [&](TSNode identifier) {
     TSPoint at = ts_node_start_point(identifier);
     if (collected.blocking.empty() ||
@@ -371,6 +360,7 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
   };
   scanner.scan(body, visitor);
   FunctionFacts& fn = facts.function_facts[slot];
+  fn.is_generator = yields;
   fn.calls = std::move(collected.calls);
   fn.blocking = std::move(collected.blocking);
   fn.references = std::move(collected.references);
@@ -407,6 +397,7 @@ FunctionFacts* function_named(ModuleFacts& facts, const std::string& qualified) 
 }
 
 void record_overrides(ModuleFacts& facts, TSNode root, std::string_view src) {
+  if (src.find("dependency_overrides") == std::string_view::npos) return;  // no walk
   walk(root, [&](TSNode node) {
     if (!is(node, "assignment")) return true;
     TSNode left = field(node, "left");

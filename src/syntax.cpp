@@ -62,7 +62,11 @@ bool is(TSNode node, std::string_view type) {
   // first, and most comparisons end at the first character.
   if (ts_node_is_null(node)) return type.empty();
   const char* name = ts_node_type(node);
-  return std::strncmp(name, type.data(), type.size()) == 0 && name[type.size()] == '\0';
+  for (char c : type) {
+    if (*name != c) return false;  // also where the name ends first
+    ++name;
+  }
+  return *name == '\0';
 }
 
 TSNode field(TSNode node, const char* name) {

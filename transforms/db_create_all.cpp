@@ -2,6 +2,8 @@
 // `async with async_engine.begin() as conn: await conn.run_sync(Base.metadata.create_all)`.
 // begin(), not connect(): begin() commits at the end of the block, connect() would roll the
 // DDL back without a word.
+#include <algorithm>
+
 #include "awaitify/calls.hpp"
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
@@ -32,7 +34,8 @@ std::optional<MetadataCall> metadata_call(TSNode statement, std::string_view src
   std::string method(node_text(field(function, "attribute"), src));
   TSNode object = field(function, "object");
   if (method != "create_all" && method != "drop_all") return std::nullopt;
-  if (!is(object, "attribute") || node_text(field(object, "attribute"), src) != "metadata") return std::nullopt;
+  if (!is(object, "attribute") || node_text(field(object, "attribute"), src) != "metadata")
+    return std::nullopt;
   TSNode engine{};
   size_t arguments = 0;
   for (TSNode argument : named_children(field(call, "arguments"))) {
@@ -73,36 +76,50 @@ struct Pass {
     std::string engine(node_text(call.engine, src));
     auto sibling = async_engine(engine);
     if (!sibling) {
-      result.findings.push_back(context.finding(
-          kId, call.call, Severity::warning,
-          "`" + call.metadata + "." + call.method + "(" + engine + ")` runs on the sync engine inside async code "
-          "and blocks the event loop: the engine has no async sibling in this run (run the db phase with the code "
-          "that provides its sessions)"));
+      result.findings.push_back(
+          context.finding(kId, call.call, Severity::warning,
+                          "`" + call.metadata + "." + call.method + "(" + engine +
+                              ")` runs on the sync engine inside async code "
+                              "and blocks the event loop: the engine has no async sibling in this "
+                              "run (run the db phase with the code "
+                              "that provides its sessions)"));
       return;
     }
     uint32_t start = ts_node_start_byte(call.statement);
     std::string indent(context.source.indent_at(start));
-    std::string text = "async with " + *sibling + ".begin() as conn:\n" + indent + "    await conn.run_sync(" +
-                       call.metadata + "." + call.method + ")";
+    std::string text = "async with " + *sibling + ".begin() as conn:\n" + indent +
+                       "    await conn.run_sync(" + call.metadata + "." + call.method + ")";
     result.edits.push_back(Edit::replace(start, ts_node_end_byte(call.statement), text));
   }
 };
 
+// Only code that is or becomes async changes.
+bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan& plan) {
+  return std::any_of(facts.function_facts.begin(), facts.function_facts.end(),
+                     [&](const FunctionFacts& fn) {
+                       return !fn.is_module && (fn.is_async || plan.becomes_async(fn.qualified));
+                     });
+}
+
 PassResult run(const FileContext& context) {
   Pass pass{context, {}, {}};
   std::string_view src = context.text();
-  scan_file_scopes(context.facts, context.root, src, &context.index, [&](const ScopeInfo& scope) {
-    if (scope.is_module()) return;
-    if (!is_async_function(scope.def) && !context.plan.becomes_async(scope.qualified)) return;
-    walk(field(scope.def, "body"), [&](TSNode node) {
-      if (is(node, "function_definition") || is(node, "class_definition") || is(node, "lambda")) return false;
-      if (auto call = metadata_call(node, src)) {
-        pass.rewrite(*call);
-        return false;
-      }
-      return true;
-    });
-  }, nullptr);
+  scan_file_scopes(
+      context.facts, context.root, src, &context.index,
+      [&](const ScopeInfo& scope) {
+        if (scope.is_module()) return;
+        if (!is_async_function(scope.def) && !context.plan.becomes_async(scope.qualified)) return;
+        walk(field(scope.def, "body"), [&](TSNode node) {
+          if (is(node, "function_definition") || is(node, "class_definition") || is(node, "lambda"))
+            return false;
+          if (auto call = metadata_call(node, src)) {
+            pass.rewrite(*call);
+            return false;
+          }
+          return true;
+        });
+      },
+      nullptr);
   if (pass.result.edits.empty()) return std::move(pass.result);
   ImportEditor imports(context.source, context.root, context.index.first_party_packages());
   for (const auto& [from, name] : pass.imports) imports.require_from(from, name);
@@ -138,7 +155,8 @@ has no async sibling is reported: on the sync engine it blocks the event loop. I
 (a sync startup handler) create_all stays as it is, on the sync engine, which still works.)",
       {"create_all", "drop_all"},
       run,
-      db_seeds};
+      db_seeds,
+      applies};
 }
 
 }  // namespace awaitify

@@ -322,7 +322,9 @@ it); a piece read through its module as a plain value (`x = database.engine`) or
 outside the project is not seen, so review the diff before applying.)",
       {"create_engine", "sessionmaker", "Session("},
       run,
-      db_seeds};
+      db_seeds,
+      {},
+      "drop-sync"};
 }
 
 }  // namespace awaitify

@@ -297,6 +297,12 @@ void mirror_override(Work& work, const Override& override_) {
                    "\n" + indent + target + "[" + sibling_key + "] = " + *sibling_value));
 }
 
+// Providers change when the plan migrates them (functions of this file), overrides of them
+// where the file assigns app.dependency_overrides.
+bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan& plan) {
+  return migrates_in(facts, plan) || !facts.overridden_dependencies.empty();
+}
+
 PassResult run(const FileContext& context) {
   SyncStack stack = find_sync_stack(context);
   Work work{
@@ -364,7 +370,8 @@ The sync stack stays unless --drop-sync is given: then AW107 removes it once not
 project uses it.)",
                        {"create_engine", "sessionmaker", "dependency_overrides", "Session("},
                        run,
-                       db_seeds};
+                       db_seeds,
+                       applies};
 }
 
 }  // namespace awaitify

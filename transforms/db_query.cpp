@@ -230,6 +230,11 @@ bool name_is_free(const FileContext& context, const std::string& name) {
          bound == "sqlalchemy.sql." + name || bound == "sqlalchemy.future." + name;
 }
 
+// Only functions the plan migrates change.
+bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan& plan) {
+  return migrates_in(facts, plan);
+}
+
 PassResult run(const FileContext& context) {
   PassResult result;
   std::string_view src = context.text();
@@ -317,7 +322,7 @@ them). A query built in a helper (`def _filtered(self) -> Query`) is followed in
 of its class that run it. A chain the table does not cover (another method, a string join or
 loader target, a session the engine cannot see) is left whole with a `# TODO(awaitify)` line and
 a finding: never half-rewritten.)", {".query("}, run,
-      db_seeds};
+      db_seeds,   applies};
 }
 
 }  // namespace awaitify

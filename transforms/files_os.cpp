@@ -109,7 +109,8 @@ the directory in the thread pool; each step of iterating it still reads on the e
                        {},
                        [](const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
                          return call_rewrite_applies(rewrite(), facts);
-                       }};
+                       },
+                       kSetting};
 }
 
 }  // namespace awaitify

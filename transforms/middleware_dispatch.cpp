@@ -15,8 +15,24 @@ bool is_base_http_middleware(TSNode class_definition, const FileContext& context
   if (ts_node_is_null(bases)) return false;
   for (TSNode base : named_children(bases)) {
     std::string qualified = context.facts.resolve(dotted_name(base, context.text()));
-    if (!qualified.empty() && context.index.derives_from(qualified, std::string(kBaseHttpMiddleware))) {
+    if (!qualified.empty() &&
+        context.index.derives_from(qualified, std::string(kBaseHttpMiddleware))) {
       return true;
+    }
+  }
+  return false;
+}
+
+// A dispatch method of a class derived from BaseHTTPMiddleware; a class the facts do not
+// describe (one nested in a function) is looked at in the tree.
+bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan&) {
+  for (const FunctionFacts& fn : facts.function_facts) {
+    if (fn.class_name.empty() || fn.name() != "dispatch") continue;
+    std::string short_name = fn.class_name.substr(fn.class_name.rfind('.') + 1);
+    auto cls = facts.classes.find(short_name);
+    if (cls == facts.classes.end() || facts.module + "." + short_name != fn.class_name) return true;
+    for (const std::string& base : cls->second.bases) {
+      if (index.derives_from(base, std::string(kBaseHttpMiddleware))) return true;
     }
   }
   return false;
@@ -42,11 +58,10 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo middleware_dispatch_transform() {
-  return TransformInfo{
-      kId,
-      "middleware",
-      "BaseHTTPMiddleware.dispatch methods become async def and await call_next",
-      R"(Before:
+  return TransformInfo{kId,
+                       "middleware",
+                       "BaseHTTPMiddleware.dispatch methods become async def and await call_next",
+                       R"(Before:
     class Timing(BaseHTTPMiddleware):
         def dispatch(self, request, call_next):
             return call_next(request)
@@ -58,8 +73,10 @@ After:
 Matches classes deriving from starlette.middleware.base.BaseHTTPMiddleware, directly or through
 project classes in any module. Starlette awaits dispatch, so the sync form never worked. The
 third parameter is call_next, whatever it is named; refusals as for AW601.)",
-      {"dispatch"},
-      run};
+                       {"dispatch"},
+                       run,
+                       {},
+                       applies};
 }
 
 }  // namespace awaitify

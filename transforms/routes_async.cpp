@@ -1,4 +1,6 @@
 // AW501: path operations become `async def`, unless their body still blocks.
+#include <algorithm>
+
 #include "awaitify/fastapi.hpp"
 #include "awaitify/knowledge.hpp"
 #include "awaitify/rewrite.hpp"
@@ -39,8 +41,8 @@ std::optional<std::string> reason_to_stay_sync(TSNode def, const FileContext& co
   }
   const Stop& stop = stops.front();
   if (stop.held) return "kept sync: " + stop.reason;
-  return "kept sync: making it async would leave a caller with a coroutine: " + stop.reason +
-         " (" + chain_text(stop) + ")";
+  return "kept sync: making it async would leave a caller with a coroutine: " + stop.reason + " (" +
+         chain_text(stop) + ")";
 }
 
 PassResult run(const FileContext& context) {
@@ -60,17 +62,26 @@ PassResult run(const FileContext& context) {
 }
 
 // Only a decorated def can be a path operation: one whose decorator the index resolved to a
-// route method (`app.get`, `router.api_route`), or could not resolve at all.
+// route method (`app.get`, `router.api_route`), or could not resolve at all. A decorator the
+// index could not resolve is on a name local to a function: a path operation only when that
+// name holds an app or router the file constructs (see owner_type in fastapi.cpp).
 bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
+  bool unresolved = false;
   for (const FunctionFacts& fn : facts.function_facts) {
     for (const std::string& decorator : fn.decorators) {
-      if (decorator.empty() ||
-          is_route_decorator_method(decorator.substr(decorator.rfind('.') + 1))) {
-        return true;
-      }
+      if (is_route_decorator_method(decorator.substr(decorator.rfind('.') + 1))) return true;
+      unresolved = unresolved || decorator.empty();
     }
   }
-  return false;
+  if (!unresolved) return false;
+  auto constructs_app = [](const CallFact& call) {
+    return is_fastapi_constructor(call.target) || is_router_constructor(call.target);
+  };
+  return std::any_of(facts.function_facts.begin(), facts.function_facts.end(),
+                     [&](const FunctionFacts& fn) {
+                       return std::any_of(fn.calls.begin(), fn.calls.end(), constructs_app) ||
+                              std::any_of(fn.blocking.begin(), fn.blocking.end(), constructs_app);
+                     });
 }
 
 }  // namespace

@@ -38,6 +38,9 @@ struct ScopeVisitor {
   std::function<void(const Site&)> unresolved_method;
   // A use of a parameter holding a sync Session (blocking in itself).
   std::function<void(TSNode identifier)> session_use;
+  // A `yield` of the scope itself (not of a lambda or class body in it): the scope is a
+  // generator.
+  std::function<void(TSNode yield)> yield;
 };
 
 class ScopeScanner {
@@ -98,10 +101,12 @@ struct ScopeInfo {
 // resolving calls exactly as the index did: on_scope for each scope before its calls, on_call
 // for each call with the scope that makes it.
 void scan_file_scopes(const ModuleFacts& facts, TSNode root, std::string_view src,
-                      const ProjectIndex* index, const std::function<void(const ScopeInfo&)>& on_scope,
+                      const ProjectIndex* index,
+                      const std::function<void(const ScopeInfo&)>& on_scope,
                       const std::function<void(const Site&, const ScopeInfo&)>& on_call);
 
 // The resolved decorators of a function_definition, in order ("pkg.main.app.get").
-std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope, std::string_view src);
+std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope,
+                                             std::string_view src);
 
 }  // namespace awaitify

@@ -89,6 +89,9 @@ struct TransformInfo {
   // a file where it cannot is not parsed for it. Asked only while no earlier pass of the run
   // has changed the file. Empty: the triggers decide alone.
   AppliesFn applies = {};
+  // A setting the pass needs to be "true" to do anything (AW304's aiofiles-os): without it,
+  // no file is parsed for the pass.
+  std::string enabled_by = {};
   bool implemented() const { return static_cast<bool>(run); }
 };
 
