@@ -378,9 +378,9 @@ std::string Plan::reason(const std::string& qualified) const {
 
 std::vector<Stop> Plan::stops_for(const std::string& seed) const {
   std::vector<Stop> result;
-  for (const Stop& stop : stops_) {
-    if (stop.seed == seed) result.push_back(stop);
-  }
+  auto found = stops_by_seed_.find(seed);
+  if (found == stops_by_seed_.end()) return result;
+  for (size_t at : found->second) result.push_back(stops_[at]);
   return result;
 }
 
@@ -476,7 +476,10 @@ Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,
     plan.suppressed_.insert(closure.suppressed.begin(), closure.suppressed.end());
     if (!closure.stops.empty()) {
       plan.refused_.insert(fn->qualified);
-      plan.stops_.insert(plan.stops_.end(), closure.stops.begin(), closure.stops.end());
+      for (Stop& stop : closure.stops) {
+        plan.stops_by_seed_[stop.seed].push_back(plan.stops_.size());
+        plan.stops_.push_back(std::move(stop));
+      }
       continue;
     }
     if (!outcome.seed.group.empty()) plan.members_.insert(fn->qualified);

@@ -276,6 +276,11 @@ PassResult run_pass(const FileContext& context) {
   return ExceptionsPass(context).run();
 }
 
+// Every change and finding needs a try body or function that reaches httpx.
+bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan&) {
+  return may_reach_http(facts, index);
+}
+
 }  // namespace
 
 TransformInfo http_exceptions_transform() {
@@ -316,7 +321,7 @@ exceptions are OSErrors, httpx's are not), exceptions with no httpx counterpart,
 raised without response= (httpx.HTTPStatusError needs request and response). Not mapped:
 requests' RequestException also covers JSON decoding errors of response.json(); httpx raises
 json.JSONDecodeError there, which httpx.HTTPError does not catch.)", {"requests"}, run_pass,
-                       {}};
+                       {},         applies};
 }
 
 }  // namespace awaitify

@@ -1,5 +1,7 @@
 #include "http_reach.hpp"
 
+#include <algorithm>
+#include <memory>
 #include <tuple>
 
 #include "awaitify/syntax.hpp"
@@ -67,6 +69,70 @@ ReachFinder::~ReachFinder() = default;
 
 bool is_requests_http_call(const std::string& target) {
   return !requests_function(target).empty() || is_request_method(session_member(target));
+}
+
+namespace {
+
+// The module-level clients of either library in the project ("pkg.clients.http"), and their
+// names alone (most calls are ruled out by the name before canonical() is asked).
+struct LibraryInstances {
+  std::set<std::string> qualified;
+  std::set<std::string> names;
+};
+
+bool calls_http(const LibraryInstances& instances, const ProjectIndex& index,
+                const std::string& target) {
+  if (is_library_target(target) || is_requests_http_call(target)) return true;
+  size_t dot = target.rfind('.');
+  if (dot == std::string::npos) return false;
+  std::string object = target.substr(0, dot);
+  if (instances.qualified.count(object)) return true;
+  if (!instances.names.count(object.substr(object.rfind('.') + 1))) return false;
+  return instances.qualified.count(index.canonical(object)) > 0;
+}
+
+// Every project function whose calls reach an HTTP call: those making one, then their callers,
+// transitively.
+std::shared_ptr<const std::set<std::string>> functions_reaching_http(const ProjectIndex& index) {
+  LibraryInstances instances;
+  for (const ModuleFacts* module : index.modules()) {
+    for (const auto& [name, type] : module->instances) {
+      if (!is_library_target(type) && !is_requests_http_call(type + ".get")) continue;
+      instances.qualified.insert(module->module + "." + name);
+      instances.names.insert(name);
+    }
+  }
+  auto reaching = std::make_shared<std::set<std::string>>();
+  std::map<std::string, std::vector<std::string>> callers;
+  std::vector<std::string> frontier;
+  for (const FunctionFacts* fn : index.functions()) {
+    for (const auto* calls : {&fn->blocking, &fn->calls}) {
+      for (const CallFact& call : *calls) {
+        if (calls_http(instances, index, call.target)) {
+          if (reaching->insert(fn->qualified).second) frontier.push_back(fn->qualified);
+        } else if (const FunctionFacts* callee = index.function(call.target)) {
+          callers[callee->qualified].push_back(fn->qualified);
+        }
+      }
+    }
+  }
+  while (!frontier.empty()) {
+    std::string callee = std::move(frontier.back());
+    frontier.pop_back();
+    for (const std::string& caller : callers[callee]) {
+      if (reaching->insert(caller).second) frontier.push_back(caller);
+    }
+  }
+  return reaching;
+}
+
+}  // namespace
+
+bool may_reach_http(const ModuleFacts& facts, const ProjectIndex& index) {
+  auto reaching = index.memo<std::set<std::string>>("http.reaching",
+                                                    [&] { return functions_reaching_http(index); });
+  return std::any_of(facts.function_facts.begin(), facts.function_facts.end(),
+                     [&](const FunctionFacts& fn) { return reaching->count(fn.qualified) > 0; });
 }
 
 bool ReachFinder::is_shared_client_call(const std::string& target) const {

@@ -56,4 +56,9 @@ class ReachFinder {
 // A requests call, whatever its form: requests.get, a Session's method.
 bool is_requests_http_call(const std::string& target);
 
+// Whether code of this file can reach an HTTP call of either library, through project functions
+// at any depth: false means no try body of it reaches httpx after the run, so AW202 has nothing
+// to do there. Decided from the index alone (a superset of what ReachFinder finds).
+bool may_reach_http(const ModuleFacts& facts, const ProjectIndex& index);
+
 }  // namespace awaitify::http

@@ -122,6 +122,8 @@ class Plan {
   std::set<std::string> refused_;
   std::set<std::string> repaired_;
   std::vector<Stop> stops_;
+  // Where each seed's stops are in stops_: passes ask for every function of every file.
+  std::map<std::string, std::vector<size_t>> stops_by_seed_;
   std::set<std::string> pulled_in_;
   std::set<std::string> selected_;  // empty: every file of the index
   std::vector<std::string> unresolved_;
