@@ -237,7 +237,9 @@ Report audit(const ProjectView& project) {
       report.warnings.push_back(warning);
     }
     suppressions[file.source.path()] = file.suppressions;
-    FileAudit(project, file, report.items).run();
+    ViewFile parsed;
+    if (const ViewFile* current = with_tree(file, parsed))
+      FileAudit(project, *current, report.items).run();
   }
   report.count_and_drop_suppressed(suppressions);
   report.sort();

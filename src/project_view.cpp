@@ -187,17 +187,28 @@ bool is_test_path(const std::string& path) {
          (file.size() > 8 && file.compare(file.size() - 8, 8, "_test.py") == 0);
 }
 
+const ViewFile* with_tree(const ViewFile& file, ViewFile& parsed) {
+  if (file.tree) return &file;
+  Parser parser;
+  auto tree = parser.parse(file.source.text());
+  if (!tree) return nullptr;
+  parsed = file;
+  parsed.tree = std::make_shared<Tree>(std::move(*tree));
+  return &parsed;
+}
+
 ProjectView ProjectView::load(const std::vector<std::string>& selected,
                               const std::vector<std::string>& context, unsigned jobs,
-                              FactsCache* cache) {
+                              FactsCache* cache, bool keep_trees) {
   std::set<std::string> chosen(selected.begin(), selected.end());
   std::vector<std::string> all = selected;
   for (const std::string& path : context) {
     if (!chosen.count(path)) all.push_back(path);
   }
   std::vector<Loaded> loaded(all.size());
-  parallel_for(all.size(), jobs,
-               [&](size_t i) { loaded[i] = load_one(all[i], i < selected.size(), cache); });
+  parallel_for(all.size(), jobs, [&](size_t i) {
+    loaded[i] = load_one(all[i], keep_trees && i < selected.size(), cache);
+  });
 
   ProjectView view;
   view.selected_count_ = selected.size();
@@ -227,7 +238,10 @@ ProjectView ProjectView::load(const std::vector<std::string>& selected,
     ViewFile entry;
     entry.source = std::move(*file.source);
     entry.tree = file.tree;
-    entry.suppressions = Suppressions::from_tree(entry.tree->root(), entry.source.text());
+    if (entry.tree)
+      entry.suppressions = Suppressions::from_tree(entry.tree->root(), entry.source.text());
+    else if (entry.source.text().find("awaitify:") != std::string::npos)
+      entry.suppressions = Suppressions::from_text(entry.source.text());
     entry.facts = view.index_.module_for_path(entry.source.path());
     view.files_.push_back(std::move(entry));
   }

@@ -606,9 +606,11 @@ bool is_verify_rule(const std::string& id) {
 
 std::vector<ReportItem> verify_file(const ProjectView& project, const ViewFile& file,
                                     const VerifyOptions& options) {
-  if (!file.facts || !file.tree) return {};
+  ViewFile parsed;
+  const ViewFile* current = with_tree(file, parsed);
+  if (!file.facts || !current) return {};
   ProjectFacts facts = project_facts(project);
-  return FileChecker(project, file, facts, options).run();
+  return FileChecker(project, *current, facts, options).run();
 }
 
 Report verify(const ProjectView& project, const VerifyOptions& options) {
@@ -628,8 +630,10 @@ Report verify(const ProjectView& project, const VerifyOptions& options) {
       report.warnings.push_back(warning);
     }
     suppressions[file.source.path()] = file.suppressions;
-    if (!file.facts || !file.tree) continue;
-    std::vector<ReportItem> items = FileChecker(project, file, facts, options).run();
+    ViewFile parsed;
+    const ViewFile* current = with_tree(file, parsed);
+    if (!file.facts || !current) continue;
+    std::vector<ReportItem> items = FileChecker(project, *current, facts, options).run();
     report.items.insert(report.items.end(), items.begin(), items.end());
   }
   report.count_and_drop_suppressed(suppressions);

@@ -28,14 +28,21 @@ struct ViewFile {
   const ModuleFacts* facts = nullptr;  // in the view's index
 };
 
+// The file with its tree: the file itself when its view kept the tree, else `parsed`, filled
+// now and dropped by the caller when done with it. Null when it cannot be parsed.
+const ViewFile* with_tree(const ViewFile& file, ViewFile& parsed);
+
 class ProjectView {
  public:
   // selected: the files to report on; context: the rest of the project, indexed so calls into it
   // resolve (a file in both is selected). jobs: parser threads (0: every core). cache: index
   // facts of unchanged files (context files are then not parsed at all); null: none.
+  // keep_trees: hold the tree of every selected file (check, on a few files); without it
+  // (audit, verify: the whole project), rules get each file's tree from with_tree() as they
+  // reach it, since the trees of a project take many times its size.
   static ProjectView load(const std::vector<std::string>& selected,
                           const std::vector<std::string>& context, unsigned jobs = 0,
-                          FactsCache* cache = nullptr);
+                          FactsCache* cache = nullptr, bool keep_trees = true);
 
   const ProjectIndex& index() const { return index_; }
   // The selected files that could be read and parsed, in order.

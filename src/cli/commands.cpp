@@ -203,7 +203,8 @@ int print(const Report& report, const ReportOptions& options, Format format) {
 
 int run_verify(const ReportOptions& options, const Plan& plan, const Files& files, Format format,
                FactsCache* cache) {
-  ProjectView view = ProjectView::load(files.selected, files.context, options.jobs, cache);
+  ProjectView view =
+      ProjectView::load(files.selected, files.context, options.jobs, cache, /*keep_trees=*/false);
   Report report = verify(view, plan.rules);
   add_warnings(report, files);
   int status = print(report, options, format);
@@ -212,7 +213,8 @@ int run_verify(const ReportOptions& options, const Plan& plan, const Files& file
 
 int run_audit(const ReportOptions& options, const Plan& plan, const Files& files, Format format,
               FactsCache* cache) {
-  ProjectView view = ProjectView::load(files.selected, files.context, options.jobs, cache);
+  ProjectView view =
+      ProjectView::load(files.selected, files.context, options.jobs, cache, /*keep_trees=*/false);
   Report report = audit(view);
   add_warnings(report, files);
   if (!options.no_estimate) {
