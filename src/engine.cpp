@@ -236,7 +236,7 @@ std::vector<Seed> collect_seeds(const ProjectIndex& index,
   // Each transform's seeds read the index only: they are found side by side, kept in order.
   std::vector<std::vector<Seed>> found(transforms.size());
   parallel_for(transforms.size(), jobs, [&](size_t i) {
-    if (transforms[i]->seeds) found[i] = transforms[i]->seeds(index, settings);
+    if (transforms[i]->seeds) found[i] = transforms[i]->seeds(index, settings, {&selected_paths});
   });
   std::vector<Seed> seeds;
   std::set<std::string> grouped;

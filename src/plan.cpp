@@ -553,7 +553,8 @@ std::optional<std::string> unwrappable_blocking(const ProjectIndex& index,
   return std::nullopt;
 }
 
-std::vector<Seed> path_operation_seeds(const ProjectIndex& index, const Settings& settings) {
+std::vector<Seed> path_operation_seeds(const ProjectIndex& index, const Settings& settings,
+                                       const SeedScope&) {
   bool wrap = settings.get("wrap-blocking", "false") == "true";
   std::vector<Seed> seeds;
   for (const FunctionFacts* fn : index.functions()) {

@@ -219,7 +219,7 @@ std::optional<std::string> async_provider(const ProjectIndex& index, const Plan&
   return std::nullopt;
 }
 
-std::vector<Seed> db_seeds(const ProjectIndex& index, const Settings&) {
+std::vector<Seed> db_seeds(const ProjectIndex& index, const Settings&, const SeedScope&) {
   std::vector<const FunctionFacts*> holders;
   std::map<std::string, size_t> slot;
   std::set<size_t> through_alias;  // holders whose session parameter is typed by an alias

@@ -22,7 +22,8 @@ constexpr const char* kIoId = "AW104";
 // The seeds of the db phase: every function holding a sync session, grouped so that the
 // functions one session passes through migrate together; with them, the providers they depend
 // on and the modules overriding those providers (both change without becoming async).
-std::vector<Seed> db_seeds(const ProjectIndex& index, const Settings& settings);
+std::vector<Seed> db_seeds(const ProjectIndex& index, const Settings& settings,
+                           const SeedScope& scope);
 
 // The name of the async sibling of a module-level name: get_db -> get_session,
 // get_session -> get_async_session, engine -> async_engine, SessionLocal -> AsyncSessionLocal.

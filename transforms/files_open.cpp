@@ -475,7 +475,7 @@ PassResult run_pass(const FileContext& context) {
 
 // Seeds: sync functions whose every open() can move. Their files are parsed again here, once
 // each; a function with an open() that cannot move is not made async for it.
-std::vector<Seed> open_seeds(const ProjectIndex& index, const Settings&) {
+std::vector<Seed> open_seeds(const ProjectIndex& index, const Settings&, const SeedScope& scope) {
   std::map<std::string, std::vector<const FunctionFacts*>> candidates;
   for (const FunctionFacts* fn : index.functions()) {
     if (fn->is_async || fn->is_module) continue;
@@ -488,6 +488,7 @@ std::vector<Seed> open_seeds(const ProjectIndex& index, const Settings&) {
   }
   std::vector<Seed> result;
   for (const auto& [path, functions] : candidates) {
+    if (!scope.covers(path)) continue;  // its seeds would be dropped: not parsed
     auto source = SourceFile::load(path);
     if (!source) continue;
     Parser parser;

@@ -31,7 +31,7 @@ PassResult run(const FileContext& context) {
   return run_call_rewrite(rewrite(), context);
 }
 
-std::vector<Seed> seeds(const ProjectIndex& index, const Settings&) {
+std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedScope&) {
   return call_rewrite_seeds(index, is_sleep, "calls time.sleep (AW303)", kId);
 }
 

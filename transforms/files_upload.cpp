@@ -45,7 +45,7 @@ PassResult run(const FileContext& context) {
   return run_call_rewrite(rewrite(), context);
 }
 
-std::vector<Seed> seeds(const ProjectIndex& index, const Settings&) {
+std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedScope&) {
   return call_rewrite_seeds(index, is_upload_file_io, "reads an UploadFile (AW302)", kId);
 }
 

@@ -504,7 +504,8 @@ bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan&) {
 
 // Sync functions with a requests call or session that can move. Their files are parsed again
 // here, once each, so a function whose every call is refused is not made async for nothing.
-std::vector<Seed> requests_seeds(const ProjectIndex& index, const Settings&) {
+std::vector<Seed> requests_seeds(const ProjectIndex& index, const Settings&,
+                                 const SeedScope& scope) {
   std::map<std::string, std::set<std::string>> candidates;
   for (const FunctionFacts* fn : index.functions()) {
     if (fn->is_async || fn->is_module) continue;
@@ -518,6 +519,7 @@ std::vector<Seed> requests_seeds(const ProjectIndex& index, const Settings&) {
   }
   std::vector<Seed> result;
   for (const auto& [path, functions] : candidates) {
+    if (!scope.covers(path)) continue;  // its seeds would be dropped: not parsed
     auto source = SourceFile::load(path);
     const ModuleFacts* facts = index.module_for_path(path);
     if (!source || !facts) continue;

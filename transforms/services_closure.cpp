@@ -217,7 +217,7 @@ PassResult run(const FileContext& context) {
   return ClosurePass(context).run();
 }
 
-std::vector<Seed> seeds(const ProjectIndex& index, const Settings&) {
+std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedScope&) {
   return unawaited_async_seeds(index);
 }
 

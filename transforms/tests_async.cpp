@@ -7,6 +7,7 @@
 // looks green and tests nothing. So the marker is part of making a test async, never
 // optional. This pass runs before the closure (AW401), which then only awaits calls: test
 // code made async here keeps its blocking calls (a test may block its own loop).
+#include <algorithm>
 #include <functional>
 
 #include "awaitify/fastapi.hpp"
@@ -201,7 +202,14 @@ PassResult run(const FileContext& context) {
   return AsyncPass(context, std::move(model)).run();
 }
 
-std::vector<Seed> seeds(const ProjectIndex& index, const Settings&) {
+std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedScope& scope) {
+  // Its seeds are functions of the test files the model reads: with none of them selected (a
+  // pre-commit run on application code), the model is not built.
+  if (scope.paths &&
+      std::none_of(scope.paths->begin(), scope.paths->end(),
+                   [&](const std::string& path) { return Model::may_hold(index, path); })) {
+    return {};
+  }
   return Model::of(index)->seeds();
 }
 

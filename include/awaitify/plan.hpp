@@ -41,6 +41,14 @@ struct Seed {
   std::string change_unit;
 };
 
+// The files a run selected. A seed outside them is dropped unless its group reaches in
+// (collect_seeds): a seed function whose seeds have no group may skip the other files' work
+// (parsing them, on a large project, for a pre-commit run on three files).
+struct SeedScope {
+  const std::set<std::string>* paths = nullptr;  // null: every file
+  bool covers(const std::string& path) const { return !paths || paths->count(path) > 0; }
+};
+
 struct Stop {
   std::string seed;
   std::string origin;
@@ -140,7 +148,8 @@ Plan build_plan(const ProjectIndex& index, const std::vector<Seed>& seeds,
 std::vector<Seed> unawaited_async_seeds(const ProjectIndex& index);
 // Seeds for the routes phase: path operations that make no blocking call; with --wrap-blocking
 // also those whose blocking calls can all run in the thread pool.
-std::vector<Seed> path_operation_seeds(const ProjectIndex& index, const Settings& settings);
+std::vector<Seed> path_operation_seeds(const ProjectIndex& index, const Settings& settings,
+                                       const SeedScope& scope = {});
 // With --wrap-blocking, why a blocking function's calls cannot all run in the thread pool once
 // it is async (the closure wraps them): a call that hands back something whose use blocks (a
 // file, a process, a socket), one in a lambda, sync SQLAlchemy. nullopt: they all can.

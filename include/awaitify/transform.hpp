@@ -73,7 +73,8 @@ using TransformFn = std::function<PassResult(const FileContext&)>;
 // The functions a transform makes async, decided from the index before any pass runs, so the
 // closure (AW401) can make their callers await them across files.
 // The user's settings are given too: some seeds depend on them (--wrap-blocking).
-using SeedFn = std::function<std::vector<Seed>(const ProjectIndex&, const Settings&)>;
+using SeedFn =
+    std::function<std::vector<Seed>(const ProjectIndex&, const Settings&, const SeedScope&)>;
 using AppliesFn = std::function<bool(const ModuleFacts&, const ProjectIndex&, const Plan&)>;
 
 struct TransformInfo {
