@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "awaitify/verify.hpp"
 #include "json_reader.hpp"
 #include "report_cli.hpp"
 
@@ -100,4 +101,34 @@ TEST(AuditCli, GroupsCountsTableAndExitCodes) {
   EXPECT_NE(clean.out.find("awaitify audit: nothing sync left in 1 file"), std::string::npos)
       << clean.out;
   EXPECT_EQ(run_awaitify(dir.path(), "audit missing/").status, 2);
+}
+
+// audit and verify over a whole project keep no trees (their size is many times the project's):
+// each file is parsed when its rules run, with the same findings as from a view that kept them.
+TEST(Audit, AViewWithoutTreesReportsWhatAViewWithTreesDoes) {
+  TempDir dir;
+  write_file(dir.path() / "main.py", kSyncApp);
+  write_file(dir.path() / "other.py",
+             "import time\n\nfrom main import app\n\n\n@app.get('/slow')\nasync def slow():\n"
+             "    time.sleep(1)\n");
+  fs::path saved = fs::current_path();
+  fs::current_path(dir.path());
+  std::vector<std::string> files{"main.py", "other.py"};
+  ProjectView kept = ProjectView::load(files, files, 1);
+  ProjectView parsed_later = ProjectView::load(files, files, 1, nullptr, /*keep_trees=*/false);
+  fs::current_path(saved);
+  ASSERT_TRUE(kept.files()[0].tree);
+  EXPECT_FALSE(parsed_later.files()[0].tree);
+  auto summary = [](const Report& report) {
+    std::vector<std::string> lines;
+    for (const ReportItem& item : report.items)
+      lines.push_back(item.rule + " " + item.path + ":" + std::to_string(item.position.line));
+    return lines;
+  };
+  std::vector<std::string> audited = summary(audit(kept));
+  EXPECT_EQ(audited.size(), 4u);  // two sync handlers, a requests call, a time.sleep
+  EXPECT_EQ(audited, summary(audit(parsed_later)));
+  std::vector<std::string> verified = summary(verify(kept, VerifyOptions{}));
+  EXPECT_FALSE(verified.empty());
+  EXPECT_EQ(verified, summary(verify(parsed_later, VerifyOptions{})));
 }

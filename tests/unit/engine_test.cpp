@@ -88,3 +88,33 @@ TEST(Engine, SelectionValidatesPhasesAndIds) {
   ASSERT_TRUE(skipped.ok());
   for (const TransformInfo* info : *skipped) EXPECT_NE(info->id, "AW501");
 }
+
+// A command that prints or writes only what changes drops the texts of the files it leaves as
+// they are (peak memory on a large project); by default an outcome keeps them.
+TEST(Engine, UnchangedOutcomesKeepTheirTextsOnlyWhenAsked) {
+  TempDir dir;
+  std::string changed = (dir.path() / "changed.py").string();
+  std::string same = (dir.path() / "same.py").string();
+  write_file(changed, "x = 1\n");
+  write_file(same, "y = 2\n");
+  TransformInfo adds = transform("AW990", [](const FileContext& context) {
+    if (context.text() != "x = 1\n") return PassResult{};
+    return PassResult{{Edit::insert(0, "a = 1\n")}, {}};
+  });
+  RunOptions options;
+  options.jobs = 1;
+  RunResult kept = run({changed, same}, {&adds}, options);
+  ASSERT_EQ(kept.outcomes.size(), 2u);
+  EXPECT_EQ(kept.outcomes[1].original.text(), "y = 2\n");
+  EXPECT_EQ(kept.outcomes[1].result, "y = 2\n");
+  options.keep_unchanged_texts = false;
+  RunResult dropped = run({changed, same}, {&adds}, options);
+  ASSERT_EQ(dropped.outcomes.size(), 2u);
+  EXPECT_TRUE(dropped.outcomes[0].changed());
+  EXPECT_EQ(dropped.outcomes[0].original.text(), "x = 1\n");
+  EXPECT_EQ(dropped.outcomes[0].result, "a = 1\nx = 1\n");
+  EXPECT_FALSE(dropped.outcomes[1].changed());
+  EXPECT_EQ(dropped.outcomes[1].path, same);
+  EXPECT_TRUE(dropped.outcomes[1].original.text().empty());
+  EXPECT_TRUE(dropped.outcomes[1].result.empty());
+}
