@@ -71,13 +71,6 @@ const ModuleFacts& empty_facts() {
   return facts;
 }
 
-// The file's `# awaitify:` comments: from the index when its facts are of this very text.
-Suppressions comments_of(const SourceFile& source, const ModuleFacts* facts) {
-  if (facts && facts->path == source.path()) return facts->suppressions;
-  if (source.text().find("awaitify:") == std::string::npos) return {};
-  return Suppressions::from_text(source.text());
-}
-
 // Names the ignored lines whose edits a pass dropped by the comment's line in the file as read,
 // as the plan names them: passes move lines, not comments, so the k-th directive now is the
 // k-th directive then.
@@ -174,7 +167,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
   bool own_facts = facts && facts->path == source.path();
   for (const TransformInfo* transform : transforms) {
     if (!transform->implemented() || !triggered(*transform, current->text())) continue;
-    if (!transform->enabled_by.empty() && settings.get(transform->enabled_by) != "true") continue;
+    if (!transform->enabled_by.empty() && !settings.flag(transform->enabled_by)) continue;
     if (own_facts && transform->applies && !transform->applies(*facts, index, plan)) continue;
     if (!tree) {
       auto parsed = parser.parse(current->text());

@@ -494,6 +494,12 @@ std::string ModuleFacts::resolve(const std::string& dotted) const {
   return {};
 }
 
+Suppressions comments_of(const SourceFile& source, const ModuleFacts* facts) {
+  if (facts && facts->path == source.path()) return facts->suppressions;
+  if (source.text().find("awaitify:") == std::string::npos) return {};
+  return Suppressions::from_text(source.text());
+}
+
 std::string module_name_for(const std::string& path, bool* is_package) {
   fs::path file = fs::absolute(fs::path(path)).lexically_normal();
   std::vector<std::string> parts;

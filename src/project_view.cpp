@@ -238,11 +238,8 @@ ProjectView ProjectView::load(const std::vector<std::string>& selected,
     ViewFile entry;
     entry.source = std::move(*file.source);
     entry.tree = file.tree;
-    if (entry.tree)
-      entry.suppressions = Suppressions::from_tree(entry.tree->root(), entry.source.text());
-    else if (entry.source.text().find("awaitify:") != std::string::npos)
-      entry.suppressions = Suppressions::from_text(entry.source.text());
     entry.facts = view.index_.module_for_path(entry.source.path());
+    entry.suppressions = comments_of(entry.source, entry.facts);
     view.files_.push_back(std::move(entry));
   }
   for (const FunctionFacts* fn : view.index_.functions()) {

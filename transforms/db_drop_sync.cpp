@@ -260,8 +260,9 @@ void drop_unused_imports(const FileContext& context, TSNode statement, uint32_t 
 
 PassResult run(const FileContext& context) {
   PassResult result;
-  // Tests keep their sync stack (their override of get_db keeps get_db anyway).
-  if (context.setting("drop-sync") != "true" || is_pytest_file(context.facts.path)) return result;
+  // Only with --drop-sync (TransformInfo::enabled_by). Tests keep their sync stack (their
+  // override of get_db keeps get_db anyway).
+  if (is_pytest_file(context.facts.path)) return result;
   SyncStack stack = find_sync_stack(context);
   std::vector<Piece> pieces = candidates(context, stack);
   if (pieces.empty()) return result;

@@ -70,8 +70,8 @@ const CallRewrite& rewrite() {
   return rewrite;
 }
 
+// Without the setting the engine does not run it (TransformInfo::enabled_by).
 PassResult run(const FileContext& context) {
-  if (context.setting(kSetting) != "true") return {};
   return run_call_rewrite(rewrite(), context);
 }
 

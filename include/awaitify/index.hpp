@@ -154,6 +154,9 @@ TSNode annotated_type(TSNode annotation);
 
 // Extracts the facts of one parsed file.
 ModuleFacts extract_facts(const SourceFile& source, TSNode root);
+// A file's `# awaitify:` comments: those of its facts when they are of this very file (null or
+// another file's: read from the text, only when it holds a directive).
+Suppressions comments_of(const SourceFile& source, const ModuleFacts* facts);
 
 struct CallSite {
   const FunctionFacts* caller = nullptr;  // the scope that makes the call (maybe <module>)

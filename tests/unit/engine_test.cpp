@@ -118,3 +118,43 @@ TEST(Engine, UnchangedOutcomesKeepTheirTextsOnlyWhenAsked) {
   EXPECT_TRUE(dropped.outcomes[1].original.text().empty());
   EXPECT_TRUE(dropped.outcomes[1].result.empty());
 }
+
+// A pass that needs a setting (AW304's aiofiles-os) is not run, nor its file parsed, without it.
+TEST(Engine, APassEnabledByASettingRunsOnlyWithIt) {
+  int runs = 0;
+  TransformInfo needs_setting = transform("AW995", [&](const FileContext&) {
+    ++runs;
+    return PassResult{};
+  });
+  needs_setting.enabled_by = "some-flag";
+  SourceFile source("m.py", "x = 1\n");
+  auto facts = facts_for(source);
+  ASSERT_TRUE(facts.ok());
+  ProjectIndex index(std::vector<ModuleFacts>{*facts});
+  Plan plan;
+  transform_source(source, index, plan, {&needs_setting});
+  EXPECT_EQ(runs, 0);
+  Settings on;
+  on.values["some-flag"] = "true";
+  transform_source(source, index, plan, {&needs_setting}, on);
+  EXPECT_EQ(runs, 1);
+}
+
+// Seed functions are told the selected files: a seed elsewhere is dropped unless its group
+// reaches in, so one whose seeds stand alone may skip the other files' work.
+TEST(Engine, SeedFunctionsAreToldTheSelectedFiles) {
+  SourceFile a("a.py", "def f():\n    pass\n");
+  SourceFile b("b.py", "def g():\n    pass\n");
+  ProjectIndex index(std::vector<ModuleFacts>{*facts_for(a), *facts_for(b)});
+  std::vector<std::pair<bool, bool>> covered;
+  TransformInfo seeding = transform("AW994", [](const FileContext&) { return PassResult{}; });
+  seeding.seeds = [&](const ProjectIndex&, const Settings&, const SeedScope& scope) {
+    covered.emplace_back(scope.covers("a.py"), scope.covers("b.py"));
+    return std::vector<Seed>{Seed{"a.f", "test", "AW994"}, Seed{"b.g", "test", "AW994"}};
+  };
+  std::vector<Seed> seeds = collect_seeds(index, {&seeding}, {"a.py"}, 1);
+  ASSERT_EQ(covered.size(), 1u);
+  EXPECT_EQ(covered[0], std::make_pair(true, false));
+  ASSERT_EQ(seeds.size(), 1u);
+  EXPECT_EQ(seeds[0].function, "a.f");
+}
