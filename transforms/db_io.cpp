@@ -396,11 +396,6 @@ class ServerGeneratedReads {
   std::set<std::string> response_fields_;
 };
 
-// Only functions the plan migrates change.
-bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan& plan) {
-  return migrates_in(facts, plan);
-}
-
 PassResult run(const FileContext& context) {
   PassResult result;
   std::string_view src = context.text();
@@ -461,9 +456,10 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo db_io_transform() {
-  return TransformInfo{
-      kIoId,      "db",        "session I/O (commit, refresh, delete, execute, get, ...) awaited",
-      R"(Before:
+  return TransformInfo{kIoId,
+                       "db",
+                       "session I/O (commit, refresh, delete, execute, get, ...) awaited",
+                       R"(Before:
     db.add(author)
     db.commit()
     db.refresh(author)
@@ -500,8 +496,11 @@ Precise rather than complete: only objects whose model class the index knows (bu
 and changed: UPDATE-filled columns), only columns the code gave no value, only reads in the
 same function, in document order, or the object returned by a path operation whose response
 model (response_model=, or a pydantic or SQLModel return annotation) has a field of that
-name, which FastAPI reads while serializing.)", {"Session"}, run,
-      db_seeds,   applies};
+name, which FastAPI reads while serializing.)",
+                       {"Session"},
+                       run,
+                       db_seeds,
+                       applies_where_plan_migrates};
 }
 
 }  // namespace awaitify

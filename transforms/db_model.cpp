@@ -45,6 +45,10 @@ bool migrates_in(const ModuleFacts& facts, const Plan& plan) {
                      [&](const FunctionFacts& fn) { return plan.migrates(fn.qualified); });
 }
 
+bool applies_where_plan_migrates(const ModuleFacts& facts, const ProjectIndex&, const Plan& plan) {
+  return migrates_in(facts, plan);
+}
+
 std::string session_alias(const ProjectIndex& index, const FunctionFacts& fn) {
   for (const std::string& type : fn.parameter_types) {
     std::string target = index.alias_target(type);

@@ -38,6 +38,9 @@ std::optional<std::string> async_provider(const ProjectIndex& index, const Plan&
 // Whether the plan migrates a function of the file (a member of an accepted session group):
 // the passes that change only such functions need not parse a file where it is false.
 bool migrates_in(const ModuleFacts& facts, const Plan& plan);
+// The same as a TransformInfo::applies (AW103, AW104: only migrated functions change).
+bool applies_where_plan_migrates(const ModuleFacts& facts, const ProjectIndex& index,
+                                 const Plan& plan);
 
 // The type alias a function's session parameter is annotated with (`SessionDep`), or empty.
 std::string session_alias(const ProjectIndex& index, const FunctionFacts& fn);

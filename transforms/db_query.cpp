@@ -230,11 +230,6 @@ bool name_is_free(const FileContext& context, const std::string& name) {
          bound == "sqlalchemy.sql." + name || bound == "sqlalchemy.future." + name;
 }
 
-// Only functions the plan migrates change.
-bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan& plan) {
-  return migrates_in(facts, plan);
-}
-
 PassResult run(const FileContext& context) {
   PassResult result;
   std::string_view src = context.text();
@@ -295,9 +290,10 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo db_query_transform() {
-  return TransformInfo{
-      kQueryId,   "db",        "query() chains -> select() statements executed on the session",
-      R"(Before:
+  return TransformInfo{kQueryId,
+                       "db",
+                       "query() chains -> select() statements executed on the session",
+                       R"(Before:
     return db.query(Book).filter(Book.author_id == author_id).order_by(Book.id).all()
 After:
     return (await db.scalars(select(Book).filter(Book.author_id == author_id).order_by(Book.id))).all()
@@ -321,8 +317,11 @@ With joinedload() in options(), entity results get .unique() (the legacy Query d
 them). A query built in a helper (`def _filtered(self) -> Query`) is followed into the methods
 of its class that run it. A chain the table does not cover (another method, a string join or
 loader target, a session the engine cannot see) is left whole with a `# TODO(awaitify)` line and
-a finding: never half-rewritten.)", {".query("}, run,
-      db_seeds,   applies};
+a finding: never half-rewritten.)",
+                       {".query("},
+                       run,
+                       db_seeds,
+                       applies_where_plan_migrates};
 }
 
 }  // namespace awaitify
