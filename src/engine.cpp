@@ -169,6 +169,13 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     if (!transform->implemented() || !triggered(*transform, current->text())) continue;
     if (!transform->enabled_by.empty() && !settings.flag(transform->enabled_by)) continue;
     if (own_facts && transform->applies && !transform->applies(*facts, index, plan)) continue;
+    if (own_facts && transform->report_from_facts) {
+      if (auto findings = transform->report_from_facts(source, *facts, index, plan)) {
+        drop_ignored_findings(transform->id, comments, *findings);
+        outcome.findings.insert(outcome.findings.end(), findings->begin(), findings->end());
+        continue;
+      }
+    }
     if (!tree) {
       auto parsed = parser.parse(current->text());
       if (!parsed) {

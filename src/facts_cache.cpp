@@ -23,7 +23,10 @@ namespace fs = std::filesystem;
 static_assert(
     detail::field_count<CallFact>() == 7,
     "CallFact changed: update fields(CallFact) in facts_cache.cpp, bump kFactsCacheFormat");
-static_assert(detail::field_count<FunctionFacts>() == 21,
+static_assert(detail::field_count<PassVerdict>() == 6,
+              "PassVerdict changed: update fields(PassVerdict) in facts_cache.cpp, bump "
+              "kFactsCacheFormat");
+static_assert(detail::field_count<FunctionFacts>() == 22,
               "FunctionFacts changed: update fields(FunctionFacts) in facts_cache.cpp, bump "
               "kFactsCacheFormat");
 static_assert(detail::field_count<ClassFacts>() == 7,
@@ -63,8 +66,15 @@ void fields(Archive& archive, T& fn) {
   archive(fn.qualified, fn.class_name, fn.line, fn.first_line, fn.header_end_line, fn.end_line,
           fn.is_async, fn.is_generator, fn.is_module, fn.decorators, fn.calls, fn.blocking,
           fn.references, fn.unresolved_methods, fn.holds_session, fn.session_awaits,
-          fn.session_blocker, fn.loaded_models, fn.eager_loads, fn.parameter_types,
-          fn.dependencies);
+          fn.session_blocker, fn.loaded_models, fn.eager_loads, fn.parameter_types, fn.dependencies,
+          fn.verdicts);
+}
+
+template <class Archive, class T>
+requires std::is_same_v<std::remove_const_t<T>, PassVerdict>
+void fields(Archive& archive, T& verdict) {
+  archive(verdict.pass, verdict.byte, verdict.shown, verdict.refusal, verdict.all_or_nothing,
+          verdict.async_only);
 }
 
 template <class Archive, class T>

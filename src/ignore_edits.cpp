@@ -234,6 +234,8 @@ std::string result_risk(const Split& split, const SourceFile& source,
   return {};
 }
 
+}  // namespace
+
 void drop_ignored_findings(const std::string& rule, const Suppressions& comments,
                            std::vector<Finding>& findings) {
   findings.erase(std::remove_if(findings.begin(), findings.end(),
@@ -243,8 +245,6 @@ void drop_ignored_findings(const std::string& rule, const Suppressions& comments
                                 }),
                  findings.end());
 }
-
-}  // namespace
 
 void honour_ignores(const std::string& rule, const SourceFile& source, TSNode root,
                     const Suppressions& comments, PassResult& pass,

@@ -10,6 +10,7 @@
 #include "awaitify/knowledge.hpp"
 #include "awaitify/lazy_load.hpp"
 #include "awaitify/syntax.hpp"
+#include "awaitify/transform.hpp"
 
 namespace awaitify {
 
@@ -296,13 +297,17 @@ CallFact fact_of(const Site& site) {
                   site.as_argument, site.context, site.passed_to};
 }
 
+// Each function's slot in ModuleFacts::function_facts and its definition, for the passes'
+// verdicts, which are recorded once the module's facts are complete.
+using FunctionDefs = std::vector<std::pair<size_t, TSNode>>;
+
 void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,
                   const std::string& self_class, const std::set<std::string>& sessions,
-                  bool module_scope, std::string_view src);
+                  bool module_scope, std::string_view src, FunctionDefs& defs);
 
 void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
                      const std::vector<std::string>& decorators, const std::string& class_name,
-                     std::string_view src) {
+                     std::string_view src, FunctionDefs& defs) {
   FunctionFacts fn;
   std::string name(node_text(field(def, "name"), src));
   fn.qualified = (class_name.empty() ? scope : class_name) + "." + name;
@@ -318,14 +323,15 @@ void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
   fn.decorators = decorators;
   size_t slot = facts.function_facts.size();
   facts.function_facts.push_back(fn);
+  defs.emplace_back(slot, def);
   std::string self_class = class_name.empty() ? "" : class_name;
   record_scope(facts, slot, field(def, "body"), fn.qualified, self_class,
-               session_parameters(facts, def, src), false, src);
+               session_parameters(facts, def, src), false, src, defs);
 }
 
 void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,
                   const std::string& self_class, const std::set<std::string>& sessions,
-                  bool module_scope, std::string_view src) {
+                  bool module_scope, std::string_view src, FunctionDefs& defs) {
   // Calls go to this scope's facts; nested definitions get facts of their own (recorded after
   // the scan, since recording them grows the vector that holds this scope's facts).
   FunctionFacts collected;
@@ -366,7 +372,7 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
   fn.references = std::move(collected.references);
   fn.unresolved_methods = std::move(collected.unresolved_methods);
   for (const auto& [def, decorators, class_name] : nested) {
-    record_function(facts, def, scope, decorators, class_name, src);
+    record_function(facts, def, scope, decorators, class_name, src, defs);
   }
 }
 
@@ -515,6 +521,16 @@ std::string module_name_for(const std::string& path, bool* is_package) {
   return name;
 }
 
+// Last, so that a pass judges each function with the facts of the whole module at hand.
+void record_verdicts(ModuleFacts& facts, const FunctionDefs& defs, std::string_view src) {
+  for (const TransformInfo& transform : transform_table()) {
+    if (!transform.record_verdicts) continue;
+    for (const auto& [slot, def] : defs) {
+      transform.record_verdicts(def, src, facts, facts.function_facts[slot]);
+    }
+  }
+}
+
 ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
   ModuleFacts facts;
   facts.path = source.path();
@@ -525,7 +541,8 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
   top.qualified = join(facts.module, "<module>");
   top.is_module = true;
   facts.function_facts.push_back(top);
-  record_scope(facts, 0, root, facts.module, "", {}, true, src);
+  FunctionDefs defs;
+  record_scope(facts, 0, root, facts.module, "", {}, true, src, defs);
   record_session_facts(facts, root, src);
   Relationships relationships;
   relationships.collect(facts, root, src);
@@ -536,6 +553,7 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
     facts.suppressions = Suppressions::from_tree(root, src);
   }
   if (is_pytest_file(facts.path)) record_parameter_names(facts, root, src);
+  record_verdicts(facts, defs, src);
   return facts;
 }
 

@@ -280,11 +280,25 @@ std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string
   return uses;
 }
 
-bool all_convertible(const std::vector<OpenUse>& uses) {
+// What the seeds and the report need of a use; the index facts keep them (record_verdicts).
+PassVerdict verdict_of(const OpenUse& use) {
+  // tempfile's moves only in async code, and a one-liner in a lambda is reported alone: neither
+  // holds the function's open() calls back.
+  return PassVerdict{kId,         ts_node_start_byte(use.call),     use.shown,
+                     use.refusal, !use.in_lambda && !use.temporary, use.temporary};
+}
+
+std::vector<PassVerdict> verdicts_of(const std::vector<OpenUse>& uses) {
+  std::vector<PassVerdict> verdicts;
+  for (const OpenUse& use : uses) verdicts.push_back(verdict_of(use));
+  return verdicts;
+}
+
+bool all_convertible(const std::vector<PassVerdict>& verdicts) {
   bool any = false;
-  for (const OpenUse& use : uses) {
-    if (use.in_lambda || use.temporary) continue;
-    if (!use.refusal.empty()) return false;
+  for (const PassVerdict& verdict : verdicts) {
+    if (verdict.pass != kId || !verdict.all_or_nothing) continue;
+    if (!verdict.refusal.empty()) return false;
     any = true;
   }
   return any;
@@ -400,7 +414,7 @@ void rewrite_use(const OpenUse& use, const FileContext& context, PassResult& res
 }
 
 // Why a use stays as it is; empty when it moves.
-std::string why_left(const OpenUse& use, const std::vector<OpenUse>& uses, bool async_after,
+std::string why_left(const PassVerdict& use, const std::vector<PassVerdict>& uses, bool async_after,
                      const std::string& function, const Plan& plan) {
   if (!use.refusal.empty()) return use.refusal;
   if (!async_after) {
@@ -409,9 +423,18 @@ std::string why_left(const OpenUse& use, const std::vector<OpenUse>& uses, bool 
                          : "its function stays sync: " + stops.front().reason + " (" +
                                chain_text(stops.front()) + ")";
   }
-  if (!use.temporary && !all_convertible(uses))
+  if (use.all_or_nothing && !all_convertible(uses))
     return "another open() in the same function cannot move";
   return {};
+}
+
+// tempfile in sync code blocks no event loop: nothing to say, nothing to move.
+bool quiet(const PassVerdict& use, bool async_after) {
+  return use.async_only && !async_after;
+}
+
+std::string left_message(const PassVerdict& use, const std::string& why) {
+  return use.shown + " left as it is: " + why;
 }
 
 // tempfile_moved: a tempfile call was rewritten, so its import may have lost its last use.
@@ -442,15 +465,17 @@ PassResult run_pass(const FileContext& context) {
       [&](const ScopeInfo& scope) {
         if (scope.is_module()) return;
         std::vector<OpenUse> uses = open_uses(scope.def, context.facts, src, &context.index);
+        std::vector<PassVerdict> verdicts = verdicts_of(uses);
         bool async_after =
             is_async_function(scope.def) || context.plan.becomes_async(scope.qualified);
-        for (const OpenUse& use : uses) {
-          // tempfile in sync code blocks no event loop: nothing to say.
-          if (use.temporary && !async_after) continue;
-          std::string why = why_left(use, uses, async_after, scope.qualified, context.plan);
+        for (size_t i = 0; i < uses.size(); ++i) {
+          const OpenUse& use = uses[i];
+          if (quiet(verdicts[i], async_after)) continue;
+          std::string why =
+              why_left(verdicts[i], verdicts, async_after, scope.qualified, context.plan);
           if (!why.empty()) {
-            result.findings.push_back(context.finding(kId, use.call, Severity::warning,
-                                                      use.shown + " left as it is: " + why));
+            result.findings.push_back(
+                context.finding(kId, use.call, Severity::warning, left_message(verdicts[i], why)));
             continue;
           }
           rewrite_use(use, context, result, json_names, wraps);
@@ -473,10 +498,10 @@ PassResult run_pass(const FileContext& context) {
   return result;
 }
 
-// Seeds: sync functions whose every open() can move. Their files are parsed again here, once
-// each; a function with an open() that cannot move is not made async for it.
+// Seeds: sync functions whose every open() can move, from the verdicts the index facts keep;
+// a function with an open() that cannot move is not made async for it.
 std::vector<Seed> open_seeds(const ProjectIndex& index, const Settings&, const SeedScope& scope) {
-  std::map<std::string, std::vector<const FunctionFacts*>> candidates;
+  std::map<std::string, std::vector<const FunctionFacts*>> candidates;  // by file, in order
   for (const FunctionFacts* fn : index.functions()) {
     if (fn->is_async || fn->is_module) continue;
     for (const CallFact& call : fn->blocking) {
@@ -488,42 +513,50 @@ std::vector<Seed> open_seeds(const ProjectIndex& index, const Settings&, const S
   }
   std::vector<Seed> result;
   for (const auto& [path, functions] : candidates) {
-    if (!scope.covers(path)) continue;  // its seeds would be dropped: not parsed
-    auto source = SourceFile::load(path);
-    if (!source) continue;
-    Parser parser;
-    auto tree = parser.parse(source->text());
-    const ModuleFacts* facts = index.module_for_path(path);
-    if (!tree || !facts) continue;
-    std::set<std::string> wanted;
-    for (const FunctionFacts* fn : functions) wanted.insert(fn->qualified);
-    scan_file_scopes(
-        *facts, tree->root(), source->text(), &index,
-        [&](const ScopeInfo& scope) {
-          if (scope.is_module() || !wanted.count(scope.qualified)) return;
-          if (all_convertible(open_uses(scope.def, *facts, source->text(), &index))) {
-            result.push_back(Seed{scope.qualified, "opens files with open() (AW301)", kId});
-          }
-        },
-        nullptr);
+    if (!scope.covers(path)) continue;  // its seeds would be dropped
+    for (const FunctionFacts* fn : functions) {
+      if (all_convertible(fn->verdicts))
+        result.push_back(Seed{fn->qualified, "opens files with open() (AW301)", kId});
+    }
   }
   return result;
 }
 
-// The pass looks at open() calls in functions only (it reports each one it leaves), and the
-// index resolved every call of a function's body the way the pass does.
-bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
+bool calls_open(const FunctionFacts& fn) {
   auto opens = [](const CallFact& call) {
     return is_open(call.target) || !tempfile_name(call.target).empty();
   };
+  return std::any_of(fn.calls.begin(), fn.calls.end(), opens) ||
+         std::any_of(fn.blocking.begin(), fn.blocking.end(), opens);
+}
+
+// The pass looks at open() calls in functions only; the index resolved every call of a
+// function's body the way the pass does.
+void record_open_verdicts(TSNode def, std::string_view src, const ModuleFacts& facts,
+                          FunctionFacts& fn) {
+  if (fn.is_module || !calls_open(fn)) return;
+  std::vector<PassVerdict> verdicts = verdicts_of(open_uses(def, facts, src, nullptr));
+  fn.verdicts.insert(fn.verdicts.end(), verdicts.begin(), verdicts.end());
+}
+
+// What run_pass reports on a file where no open() moves, in the same order: the file is not
+// parsed again for the pass (most open() calls are in functions that stay sync).
+std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
+                                                      const ModuleFacts& facts, const ProjectIndex&,
+                                                      const Plan& plan) {
+  std::vector<Finding> findings;
   for (const FunctionFacts& fn : facts.function_facts) {
     if (fn.is_module) continue;
-    if (std::any_of(fn.calls.begin(), fn.calls.end(), opens) ||
-        std::any_of(fn.blocking.begin(), fn.blocking.end(), opens)) {
-      return true;
+    bool async_after = fn.is_async || plan.becomes_async(fn.qualified);
+    for (const PassVerdict& use : fn.verdicts) {
+      if (use.pass != kId || quiet(use, async_after)) continue;
+      std::string why = why_left(use, fn.verdicts, async_after, fn.qualified, plan);
+      if (why.empty()) return std::nullopt;  // it moves: the pass runs on the tree
+      findings.push_back(Finding{kId, source.path(), source.position(use.byte), Severity::warning,
+                                 left_message(use, why)});
     }
   }
-  return false;
+  return findings;
 }
 
 }  // namespace
@@ -583,7 +616,10 @@ aiofiles does not support (`tmp.file`, passed to csv.reader, ...); it holds no o
       {"open(", "tempfile"},
       run_pass,
       open_seeds,
-      applies};
+      {},
+      {},
+      record_open_verdicts,
+      report_from_facts};
 }
 
 }  // namespace awaitify

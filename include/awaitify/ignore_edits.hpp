@@ -20,12 +20,17 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "awaitify/source.hpp"
 #include "awaitify/suppress.hpp"
 #include "awaitify/transform.hpp"
 
 namespace awaitify {
+
+// Drops the findings of `rule` on the lines the comments ignore it on.
+void drop_ignored_findings(const std::string& rule, const Suppressions& comments,
+                           std::vector<Finding>& findings);
 
 // Applies the comments to one pass's result over `source` (parsed as `root`): drops the edits
 // and findings of `rule` on ignored lines, or keeps the edits and adds a warning. The ignored

@@ -40,6 +40,18 @@ struct CallFact {
   std::string passed_to;  // references only: the callee the name is passed to
 };
 
+// A pass's verdict on one call of a function body, recorded while the tree is there so the pass
+// can seed and report on a file it leaves unchanged without parsing it again (AW301: each
+// open() and tempfile call, and whether it can move to aiofiles).
+struct PassVerdict {
+  std::string pass;            // the transform ID that recorded it
+  uint32_t byte = 0;           // where the call starts, in the file's text
+  std::string shown;           // the call as messages name it: "open()"
+  std::string refusal;         // why it cannot move; empty when it can
+  bool all_or_nothing = true;  // it moves only with every such call of its function
+  bool async_only = false;     // it moves in code that is async anyway, and seeds nothing
+};
+
 struct FunctionFacts {
   std::string qualified;   // module.func or module.Class.method (module.<module> for top level)
   std::string class_name;  // qualified class, for methods
@@ -72,6 +84,8 @@ struct FunctionFacts {
   std::vector<std::string> parameter_types;
   // What its parameters depend on: `Depends(get_db)` / `Annotated[T, Depends(get_db)]`, resolved.
   std::vector<std::string> dependencies;
+  // Verdicts of the passes that record them (TransformInfo::record_verdicts), in body order.
+  std::vector<PassVerdict> verdicts;
 
   std::string name() const { return qualified.substr(qualified.rfind('.') + 1); }
 };

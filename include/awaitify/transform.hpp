@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,14 @@ using TransformFn = std::function<PassResult(const FileContext&)>;
 using SeedFn =
     std::function<std::vector<Seed>(const ProjectIndex&, const Settings&, const SeedScope&)>;
 using AppliesFn = std::function<bool(const ModuleFacts&, const ProjectIndex&, const Plan&)>;
+// Records the pass's verdicts on one function (FunctionFacts::verdicts) while extraction has
+// the tree; the module's other facts are complete. Called for every function of every file.
+using RecordVerdictsFn =
+    std::function<void(TSNode def, std::string_view src, const ModuleFacts&, FunctionFacts&)>;
+// What the pass reports on a file it leaves unchanged, from the index facts of that very text;
+// nullopt when it may change the file, which is then parsed and the pass run on the tree.
+using ReportFromFactsFn = std::function<std::optional<std::vector<Finding>>(
+    const SourceFile&, const ModuleFacts&, const ProjectIndex&, const Plan&)>;
 
 struct TransformInfo {
   std::string id;  // stable: AW1xx db, AW2xx http, AW3xx files, AW4xx services, ...
@@ -93,6 +102,10 @@ struct TransformInfo {
   // A setting the pass needs to be "true" to do anything (AW304's aiofiles-os): without it,
   // no file is parsed for the pass.
   std::string enabled_by = {};
+  // Together, these spare the parse of a file the pass only reports on (AW301 reports each
+  // open() it leaves in a sync function): see RecordVerdictsFn and ReportFromFactsFn.
+  RecordVerdictsFn record_verdicts = {};
+  ReportFromFactsFn report_from_facts = {};
   bool implemented() const { return static_cast<bool>(run); }
 };
 

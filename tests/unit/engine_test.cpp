@@ -158,3 +158,79 @@ TEST(Engine, SeedFunctionsAreToldTheSelectedFiles) {
   ASSERT_EQ(seeds.size(), 1u);
   EXPECT_EQ(seeds[0].function, "a.f");
 }
+
+// A pass that can tell from the index facts what it reports on a file it leaves unchanged is
+// not run there (nor the file parsed for it); the file's ignore comments still apply.
+TEST(Engine, AReportFromFactsStandsInForTheRunOnlyWhenItHasOne) {
+  int runs = 0;
+  TransformInfo reporting = transform("AW993", [&](const FileContext&) {
+    ++runs;
+    return PassResult{};
+  });
+  bool unchanged = true;
+  reporting.report_from_facts = [&](const SourceFile& source, const ModuleFacts&,
+                                    const ProjectIndex&,
+                                    const Plan&) -> std::optional<std::vector<Finding>> {
+    if (!unchanged) return std::nullopt;
+    return std::vector<Finding>{
+        Finding{"AW993", source.path(), source.position(0), Severity::warning, "first line"},
+        Finding{"AW993", source.path(), source.position(6), Severity::warning, "second line"}};
+  };
+  FileOutcome outcome = run_on("x = 1\ny = 2  # awaitify: ignore[AW993]\n", {&reporting});
+  EXPECT_EQ(runs, 0);
+  ASSERT_EQ(outcome.findings.size(), 1u);
+  EXPECT_EQ(outcome.findings[0].message, "first line");
+  unchanged = false;
+  run_on("x = 1\n", {&reporting});
+  EXPECT_EQ(runs, 1);
+}
+
+// AW301 reports, from the verdicts the index facts keep, what it reports when run on the tree.
+TEST(Engine, OpenReportFromFactsMatchesTheRunOnTheTree) {
+  const TransformInfo* files_open = find_transform("AW301");
+  ASSERT_NE(files_open, nullptr);
+  ASSERT_TRUE(files_open->report_from_facts);
+  size_t compared = 0;
+  auto compare = [&](const std::string& text) {
+    SCOPED_TRACE(text);
+    SourceFile source("m.py", text);
+    auto facts = facts_for(source);
+    ASSERT_TRUE(facts.ok());
+    ProjectIndex index(std::vector<ModuleFacts>{*facts});
+    Plan plan;
+    auto reported = files_open->report_from_facts(source, *facts, index, plan);
+    Parser parser;
+    auto tree = parser.parse(source.text());
+    ASSERT_TRUE(tree.ok());
+    FileContext context{source, tree->root(), *facts, index, plan, nullptr, nullptr, &*facts};
+    PassResult ran = files_open->run(context);
+    ASSERT_EQ(reported.has_value(), ran.edits.empty());
+    if (!reported) return;
+    ASSERT_EQ(reported->size(), ran.findings.size());
+    compared = reported->size();
+    for (size_t i = 0; i < ran.findings.size(); ++i) {
+      EXPECT_EQ((*reported)[i].position.line, ran.findings[i].position.line);
+      EXPECT_EQ((*reported)[i].position.column, ran.findings[i].position.column);
+      EXPECT_EQ((*reported)[i].severity, ran.findings[i].severity);
+      EXPECT_EQ((*reported)[i].message, ran.findings[i].message);
+    }
+  };
+  // Sync functions the plan keeps sync: every open() is reported, refusals with their reason.
+  compare(
+      "import csv, tempfile\n\n"
+      "def load(p):\n    with open(p) as f:\n        return f.read()\n\n"
+      "def rows(p):\n    with open(p) as f:\n        return list(csv.reader(f))\n\n"
+      "def both(p, q):\n    a = open(p).read()\n    with open(q) as f, open(p) as g:\n"
+      "        return a + f.read() + g.read()\n\n"
+      "class Store:\n    def get(self, p):\n        reader = lambda: open(p).read()\n"
+      "        with tempfile.TemporaryDirectory() as d:\n            return reader(), d\n");
+  EXPECT_EQ(compared, 6u);
+  // Async code: a tempfile outside `with` and an open() that cannot move are reported...
+  compare(
+      "import tempfile\n\n"
+      "async def handler(p):\n    tmp = tempfile.NamedTemporaryFile()\n"
+      "    with open(p) as f:\n        data = f.fileno()\n    return tmp, data\n");
+  EXPECT_EQ(compared, 2u);
+  // ...one that can move is rewritten on the tree: there is no report from the facts.
+  compare("async def handler(p):\n    with open(p) as f:\n        return f.read()\n");
+}

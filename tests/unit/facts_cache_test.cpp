@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // Field by field, so a failure names the field. The static_asserts keep this list complete.
-static_assert(detail::field_count<CallFact>() == 7 && detail::field_count<FunctionFacts>() == 21 &&
+static_assert(detail::field_count<CallFact>() == 7 && detail::field_count<FunctionFacts>() == 22 &&
+                  detail::field_count<PassVerdict>() == 6 &&
                   detail::field_count<ClassFacts>() == 7 &&
                   detail::field_count<ModuleFacts>() == 20,
               "a facts struct changed: compare the new field in expect_same_* below");
@@ -57,6 +58,16 @@ void expect_same_function(const FunctionFacts& a, const FunctionFacts& b) {
   EXPECT_EQ(a.eager_loads, b.eager_loads);
   EXPECT_EQ(a.parameter_types, b.parameter_types);
   EXPECT_EQ(a.dependencies, b.dependencies);
+  ASSERT_EQ(a.verdicts.size(), b.verdicts.size());
+  for (size_t i = 0; i < a.verdicts.size(); ++i) {
+    SCOPED_TRACE("verdict #" + std::to_string(i));
+    EXPECT_EQ(a.verdicts[i].pass, b.verdicts[i].pass);
+    EXPECT_EQ(a.verdicts[i].byte, b.verdicts[i].byte);
+    EXPECT_EQ(a.verdicts[i].shown, b.verdicts[i].shown);
+    EXPECT_EQ(a.verdicts[i].refusal, b.verdicts[i].refusal);
+    EXPECT_EQ(a.verdicts[i].all_or_nothing, b.verdicts[i].all_or_nothing);
+    EXPECT_EQ(a.verdicts[i].async_only, b.verdicts[i].async_only);
+  }
 }
 
 void expect_same_class(const ClassFacts& a, const ClassFacts& b) {
@@ -176,7 +187,7 @@ TEST(FactsCache, RoundTripsEveryFieldOfRealFacts) {
   write_project(dir.path());
   FactsCache cache(dir.path().string());
   bool relationships = false, generated = false, overrides = false, parameters = false,
-       blocking = false, sessions = false, targets = false, loads = false;
+       blocking = false, sessions = false, targets = false, loads = false, verdicts = false;
   for (const auto& [path, text] : kProject) {
     if (fs::path(path).extension() != ".py") continue;
     SourceFile source = load(dir.path() / path);
@@ -196,11 +207,12 @@ TEST(FactsCache, RoundTripsEveryFieldOfRealFacts) {
       blocking |= !fn.blocking.empty();
       sessions |= fn.holds_session && !fn.dependencies.empty();
       loads |= !fn.loaded_models.empty();
+      verdicts |= !fn.verdicts.empty();
     }
   }
   // The round trip means something only if the facts had these to lose.
   EXPECT_TRUE(relationships && generated && overrides && parameters && blocking && sessions &&
-              targets && loads);
+              targets && loads && verdicts);
   std::string ignore = read_file(dir.path() / kFactsCacheDirectory / ".gitignore");
   EXPECT_NE(ignore.find("\n*\n"), std::string::npos) << ignore;
 }
