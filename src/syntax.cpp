@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 namespace awaitify {
 
@@ -70,21 +71,42 @@ bool is(TSNode node, std::string_view type) {
 }
 
 TSNode field(TSNode node, const char* name) {
-  return ts_node_child_by_field_name(node, name, static_cast<uint32_t>(std::strlen(name)));
+  // tree-sitter finds a field's id by comparing the name with each field name of the grammar;
+  // the names are string literals, so each one's id is found once per thread, by address.
+  thread_local std::unordered_map<const char*, TSFieldId> ids;
+  auto [known, added] = ids.try_emplace(name, 0);
+  if (added) {
+    known->second = ts_language_field_id_for_name(tree_sitter_python(), name,
+                                                  static_cast<uint32_t>(std::strlen(name)));
+  }
+  return ts_node_child_by_field_id(node, known->second);
 }
 
-std::vector<TSNode> named_children(TSNode node) {
+namespace {
+
+// The children of node in order, those `keep` accepts: a cursor steps from one to the next,
+// where ts_node_child(node, i) would search from the first child again for each i.
+template <class Keep>
+std::vector<TSNode> children_where(TSNode node, Keep keep) {
   std::vector<TSNode> result;
-  uint32_t count = ts_node_named_child_count(node);
-  for (uint32_t i = 0; i < count; ++i) result.push_back(ts_node_named_child(node, i));
+  TSTreeCursor cursor = ts_tree_cursor_new(node);
+  for (bool more = ts_tree_cursor_goto_first_child(&cursor); more;
+       more = ts_tree_cursor_goto_next_sibling(&cursor)) {
+    TSNode child = ts_tree_cursor_current_node(&cursor);
+    if (keep(child)) result.push_back(child);
+  }
+  ts_tree_cursor_delete(&cursor);
   return result;
+}
+
+}  // namespace
+
+std::vector<TSNode> named_children(TSNode node) {
+  return children_where(node, [](TSNode child) { return ts_node_is_named(child); });
 }
 
 std::vector<TSNode> children(TSNode node) {
-  std::vector<TSNode> result;
-  uint32_t count = ts_node_child_count(node);
-  for (uint32_t i = 0; i < count; ++i) result.push_back(ts_node_child(node, i));
-  return result;
+  return children_where(node, [](TSNode) { return true; });
 }
 
 void walk(TSNode node, const std::function<bool(TSNode)>& visit) {
