@@ -153,18 +153,51 @@ Owner classify_owner(const std::string& owner, TSNode at, const FileContext& con
   return {Owner::app_elsewhere, canonical.substr(0, canonical.rfind('.'))};
 }
 
-// Calls anywhere in the project to one of `targets` (through re-exports too), as "path:line".
-// The index keeps call sites for project functions only; these are methods of apps and
-// library constructors, so the scopes' own call facts are read.
+bool ends_with(const std::string& text, std::string_view suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_app_constructor(const std::string& target) {
+  return target == "fastapi.FastAPI" || target == "fastapi.applications.FastAPI";
+}
+
+// A call project_calls_to may be asked about: as written and through re-exports.
+struct AppCall {
+  std::string site;  // "path:line"
+  std::string target, canonical;
+};
+
+// Every call in the project to FastAPI() or to an on_event/add_event_handler method, in the
+// index's order. The index keeps call sites for project functions only; these are methods of
+// apps and library constructors, so the scopes' own call facts are read, once per run.
+const std::vector<AppCall>& app_calls(const ProjectIndex& index) {
+  return *index.memo<std::vector<AppCall>>("lifespan.app_calls", [&] {
+    auto calls = std::make_shared<std::vector<AppCall>>();
+    auto wanted = [](const std::string& target) {
+      return is_app_constructor(target) || ends_with(target, ".on_event") ||
+             ends_with(target, ".add_event_handler");
+    };
+    for (const FunctionFacts* fn : index.functions()) {
+      for (const CallFact& call : fn->calls) {
+        std::string canonical = index.canonical(call.target);
+        if (wanted(call.target) || wanted(canonical)) {
+          calls->push_back(AppCall{index.path_of(*fn) + ":" + std::to_string(call.line),
+                                   call.target, std::move(canonical)});
+        }
+      }
+    }
+    return calls;
+  });
+}
+
+// Calls anywhere in the project to one of `targets` (through re-exports too), as "path:line";
+// the targets are FastAPI() or app methods app_calls keeps.
 std::vector<std::string> project_calls_to(const ProjectIndex& index,
                                           const std::set<std::string>& targets) {
   std::vector<std::string> sites;
-  for (const FunctionFacts* fn : index.functions()) {
-    for (const CallFact& call : fn->calls) {
-      if (targets.count(call.target) || targets.count(index.canonical(call.target))) {
-        sites.push_back(index.path_of(*fn) + ":" + std::to_string(call.line));
-      }
-    }
+  for (const AppCall& call : app_calls(index)) {
+    if (targets.count(call.target) || targets.count(call.canonical)) sites.push_back(call.site);
   }
   return sites;
 }
