@@ -675,10 +675,13 @@ PassResult convert_apps(const FileContext& context, Apps which) {
   bool disposes = false;
   PassResult result;
   if (all) result.findings = std::move(scan.findings);
-  std::set<std::string> taken = names_in_use(context);
-  std::vector<http::ClientCloser> closers = scan.apps.empty()
-                                                ? std::vector<http::ClientCloser>{}
-                                                : closers_for(context, result.findings, taken);
+  // The names the file uses (for the lifespan's) and the clients to close matter with an app.
+  std::set<std::string> taken;
+  std::vector<http::ClientCloser> closers;
+  if (!scan.apps.empty()) {
+    taken = names_in_use(context);
+    closers = closers_for(context, result.findings, taken);
+  }
   bool closes = false;
   std::vector<Edit> edits;
   std::vector<LineRange> lines;

@@ -179,9 +179,9 @@ std::optional<LineRange> whole_lines(TSNode node, const FileContext& context) {
 
 std::set<std::string> names_in_use(const FileContext& context) {
   std::set<std::string> names;
-  walk(context.root, [&](TSNode node) {
+  walk_with_ancestors(context.root, [&](TSNode node, const std::vector<TSNode>& ancestors) {
     if (!is(node, "identifier")) return true;
-    TSNode parent = ts_node_parent(node);
+    TSNode parent = ancestors.empty() ? TSNode{} : ancestors.back();
     bool attribute_name = is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node);
     bool keyword = is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), node);
     if (!attribute_name && !keyword) names.emplace(node_text(node, context.text()));
