@@ -434,7 +434,12 @@ bool Model::may_hold(const ProjectIndex& index, const std::string& path) {
 }
 
 bool in_test_code(const ModuleFacts& facts, const ProjectIndex& index, const Plan&) {
-  return Model::may_hold(index, facts.path);
+  if (!Model::may_hold(index, facts.path)) return false;
+  // A file on disk is in the run's one model, or the passes would find it is not test code
+  // (one that is not on disk gets a model of its own text when its pass runs).
+  std::error_code error;
+  if (!fs::exists(facts.path, error)) return true;
+  return Model::of(index, nullptr)->file(facts.path) != nullptr;
 }
 
 std::shared_ptr<const Model> Model::of(const ProjectIndex& index, const FileContext* current) {
