@@ -3,6 +3,7 @@
 // in every function that is (or, by the plan, becomes) async. The functions that make such a
 // call are the transform's seeds, so their callers await them through the closure (AW401).
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,10 @@ std::vector<Seed> call_rewrite_seeds(const ProjectIndex& index,
 // Whether a call rewrite can touch a file: the index recorded a call it matches (the pass sees
 // the same calls, resolved by the same scanner). An AppliesFn for the rewrite's transform.
 bool call_rewrite_applies(const CallRewrite& rewrite, const ModuleFacts& facts);
+// What run_call_rewrite reports on a file where it rewrites no call, from the same facts;
+// nullopt when a call may be rewritten. A ReportFromFactsFn for the rewrite's transform.
+std::optional<std::vector<Finding>> call_rewrite_report(const CallRewrite& rewrite,
+                                                        const SourceFile& source,
+                                                        const ModuleFacts& facts, const Plan& plan);
 
 }  // namespace awaitify

@@ -70,7 +70,14 @@ function becomes async through the closure (AW401). shutil.copyfileobj(file.file
 rewritten yet: it stays, with the route kept sync (AW501) and a finding from the closure.)",
       {".file."},
       run,
-      seeds};
+      seeds,
+      [](const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
+        return call_rewrite_applies(rewrite(), facts);
+      },
+      {},
+      {},
+      [](const SourceFile& source, const ModuleFacts& facts, const ProjectIndex&,
+         const Plan& plan) { return call_rewrite_report(rewrite(), source, facts, plan); }};
 }
 
 }  // namespace awaitify

@@ -185,52 +185,97 @@ TEST(Engine, AReportFromFactsStandsInForTheRunOnlyWhenItHasOne) {
   EXPECT_EQ(runs, 1);
 }
 
+namespace {
+
+// Runs a pass's report from facts and the pass itself on one file (nothing made async by a
+// plan): both must report the same findings, in the same order, unless the pass changes the
+// file, and then the report from facts must not stand in for it. Returns how many findings
+// were compared (none when the pass changes the file).
+size_t expect_report_matches_run(const std::string& id, const std::string& text) {
+  SCOPED_TRACE(id + " on:\n" + text);
+  const TransformInfo* pass = find_transform(id);
+  EXPECT_TRUE(pass && pass->report_from_facts);
+  if (!pass || !pass->report_from_facts) return 0;
+  SourceFile source("m.py", text);
+  auto facts = facts_for(source);
+  EXPECT_TRUE(facts.ok());
+  if (!facts.ok()) return 0;
+  ProjectIndex index(std::vector<ModuleFacts>{*facts});
+  Plan plan;
+  auto reported = pass->report_from_facts(source, *facts, index, plan);
+  Parser parser;
+  auto tree = parser.parse(source.text());
+  EXPECT_TRUE(tree.ok());
+  if (!tree.ok()) return 0;
+  Settings settings;
+  settings.values["aiofiles-os"] = "true";
+  FileContext context{source, tree->root(), *facts, index, plan, &settings, nullptr, &*facts};
+  PassResult ran = pass->run(context);
+  EXPECT_EQ(reported.has_value(), ran.edits.empty());
+  if (!reported || !ran.edits.empty()) return 0;
+  EXPECT_EQ(reported->size(), ran.findings.size());
+  for (size_t i = 0; i < std::min(reported->size(), ran.findings.size()); ++i) {
+    EXPECT_EQ((*reported)[i].id, ran.findings[i].id);
+    EXPECT_EQ((*reported)[i].position.line, ran.findings[i].position.line);
+    EXPECT_EQ((*reported)[i].position.column, ran.findings[i].position.column);
+    EXPECT_EQ((*reported)[i].severity, ran.findings[i].severity);
+    EXPECT_EQ((*reported)[i].message, ran.findings[i].message);
+  }
+  return ran.findings.size();
+}
+
+}  // namespace
+
 // AW301 reports, from the verdicts the index facts keep, what it reports when run on the tree.
 TEST(Engine, OpenReportFromFactsMatchesTheRunOnTheTree) {
-  const TransformInfo* files_open = find_transform("AW301");
-  ASSERT_NE(files_open, nullptr);
-  ASSERT_TRUE(files_open->report_from_facts);
-  size_t compared = 0;
-  auto compare = [&](const std::string& text) {
-    SCOPED_TRACE(text);
-    SourceFile source("m.py", text);
-    auto facts = facts_for(source);
-    ASSERT_TRUE(facts.ok());
-    ProjectIndex index(std::vector<ModuleFacts>{*facts});
-    Plan plan;
-    auto reported = files_open->report_from_facts(source, *facts, index, plan);
-    Parser parser;
-    auto tree = parser.parse(source.text());
-    ASSERT_TRUE(tree.ok());
-    FileContext context{source, tree->root(), *facts, index, plan, nullptr, nullptr, &*facts};
-    PassResult ran = files_open->run(context);
-    ASSERT_EQ(reported.has_value(), ran.edits.empty());
-    if (!reported) return;
-    ASSERT_EQ(reported->size(), ran.findings.size());
-    compared = reported->size();
-    for (size_t i = 0; i < ran.findings.size(); ++i) {
-      EXPECT_EQ((*reported)[i].position.line, ran.findings[i].position.line);
-      EXPECT_EQ((*reported)[i].position.column, ran.findings[i].position.column);
-      EXPECT_EQ((*reported)[i].severity, ran.findings[i].severity);
-      EXPECT_EQ((*reported)[i].message, ran.findings[i].message);
-    }
-  };
   // Sync functions the plan keeps sync: every open() is reported, refusals with their reason.
-  compare(
-      "import csv, tempfile\n\n"
-      "def load(p):\n    with open(p) as f:\n        return f.read()\n\n"
-      "def rows(p):\n    with open(p) as f:\n        return list(csv.reader(f))\n\n"
-      "def both(p, q):\n    a = open(p).read()\n    with open(q) as f, open(p) as g:\n"
-      "        return a + f.read() + g.read()\n\n"
-      "class Store:\n    def get(self, p):\n        reader = lambda: open(p).read()\n"
-      "        with tempfile.TemporaryDirectory() as d:\n            return reader(), d\n");
-  EXPECT_EQ(compared, 6u);
+  EXPECT_EQ(expect_report_matches_run(
+                "AW301",
+                "import csv, tempfile\n\n"
+                "def load(p):\n    with open(p) as f:\n        return f.read()\n\n"
+                "def rows(p):\n    with open(p) as f:\n        return list(csv.reader(f))\n\n"
+                "def both(p, q):\n    a = open(p).read()\n    with open(q) as f, open(p) as g:\n"
+                "        return a + f.read() + g.read()\n\n"
+                "class Store:\n    def get(self, p):\n        reader = lambda: open(p).read()\n"
+                "        with tempfile.TemporaryDirectory() as d:\n            return reader(), d\n"),
+            6u);
   // Async code: a tempfile outside `with` and an open() that cannot move are reported...
-  compare(
-      "import tempfile\n\n"
-      "async def handler(p):\n    tmp = tempfile.NamedTemporaryFile()\n"
-      "    with open(p) as f:\n        data = f.fileno()\n    return tmp, data\n");
-  EXPECT_EQ(compared, 2u);
+  EXPECT_EQ(expect_report_matches_run(
+                "AW301",
+                "import tempfile\n\n"
+                "async def handler(p):\n    tmp = tempfile.NamedTemporaryFile()\n"
+                "    with open(p) as f:\n        data = f.fileno()\n    return tmp, data\n"),
+            2u);
   // ...one that can move is rewritten on the tree: there is no report from the facts.
-  compare("async def handler(p):\n    with open(p) as f:\n        return f.read()\n");
+  EXPECT_EQ(expect_report_matches_run(
+                "AW301", "async def handler(p):\n    with open(p) as f:\n        return f.read()\n"),
+            0u);
+}
+
+// The call rewrites (AW302, AW303, AW304) report from the index facts the calls they leave, in
+// the order the pass finds them: calls the index keeps in two lists (blocking or not).
+TEST(Engine, CallRewriteReportFromFactsMatchesTheRunOnTheTree) {
+  EXPECT_EQ(expect_report_matches_run(
+                "AW303",
+                "import time\nfrom time import sleep\n\ntime.sleep(1)\n\n"
+                "class Poller:\n    delay = time.sleep(0)\n\n"
+                "    def wait(self):\n        f = lambda: time.sleep(2)\n        sleep(3)\n"
+                "        return [time.sleep(i) for i in range(2)], f\n\n"
+                "def outer():\n    def inner():\n        time.sleep(4)\n    time.sleep(5)\n"
+                "    return inner\n"),
+            7u);
+  EXPECT_EQ(expect_report_matches_run(
+                "AW303", "import time\n\nasync def tick():\n    time.sleep(1)\n"),
+            0u);
+  EXPECT_EQ(expect_report_matches_run(
+                "AW302",
+                "from fastapi import UploadFile\n\n"
+                "def save(upload: UploadFile):\n    data = upload.file.read()\n"
+                "    upload.file.seek(0)\n    return data\n"),
+            2u);
+  EXPECT_EQ(expect_report_matches_run(
+                "AW304",
+                "import os\n\nasync def clean(p):\n    f = lambda: os.remove(p)\n    return f\n\n"
+                "def sync_clean(p):\n    os.remove(p)\n"),
+            1u);
 }
