@@ -169,6 +169,8 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     if (!transform->implemented() || !triggered(*transform, current->text())) continue;
     if (!transform->enabled_by.empty() && !settings.flag(transform->enabled_by)) continue;
     if (own_facts && transform->applies && !transform->applies(*facts, index, plan)) continue;
+    // A pass that tells from the facts what it reports on a file it leaves unchanged is not
+    // run there, nor the file parsed for it.
     if (own_facts && transform->report_from_facts) {
       if (auto findings = transform->report_from_facts(source, *facts, index, plan)) {
         drop_ignored_findings(transform->id, comments, *findings);

@@ -56,6 +56,7 @@ class Query {
 std::string_view node_text(TSNode node, std::string_view source);
 std::string_view kind(TSNode node);
 bool is(TSNode node, std::string_view type);
+// `name` is a string literal (its id is remembered by address).
 TSNode field(TSNode node, const char* name);
 std::vector<TSNode> named_children(TSNode node);
 std::vector<TSNode> children(TSNode node);
