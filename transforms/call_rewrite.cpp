@@ -142,6 +142,17 @@ std::optional<std::vector<Finding>> call_rewrite_report(const CallRewrite& rewri
   return findings;
 }
 
+TransformInfo with_call_rewrite_hooks(const CallRewrite& rewrite, TransformInfo transform) {
+  transform.applies = [&rewrite](const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
+    return call_rewrite_applies(rewrite, facts);
+  };
+  transform.report_from_facts = [&rewrite](const SourceFile& source, const ModuleFacts& facts,
+                                           const ProjectIndex&, const Plan& plan) {
+    return call_rewrite_report(rewrite, source, facts, plan);
+  };
+  return transform;
+}
+
 bool call_rewrite_applies(const CallRewrite& rewrite, const ModuleFacts& facts) {
   auto matches = [&](const CallFact& call) { return rewrite.matches(call.target); };
   for (const FunctionFacts& fn : facts.function_facts) {

@@ -37,8 +37,11 @@ std::vector<Seed> call_rewrite_seeds(const ProjectIndex& index,
 // Whether a call rewrite can touch a file: the index recorded a call it matches (the pass sees
 // the same calls, resolved by the same scanner). An AppliesFn for the rewrite's transform.
 bool call_rewrite_applies(const CallRewrite& rewrite, const ModuleFacts& facts);
+// The transform of a call rewrite, with the two above as its applies and report_from_facts.
+// `rewrite` outlives it (each is a function's static).
+TransformInfo with_call_rewrite_hooks(const CallRewrite& rewrite, TransformInfo transform);
 // What run_call_rewrite reports on a file where it rewrites no call, from the same facts;
-// nullopt when a call may be rewritten. A ReportFromFactsFn for the rewrite's transform.
+// nullopt when a call may be rewritten.
 std::optional<std::vector<Finding>> call_rewrite_report(const CallRewrite& rewrite,
                                                         const SourceFile& source,
                                                         const ModuleFacts& facts, const Plan& plan);

@@ -78,11 +78,12 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo files_os_transform() {
-  return TransformInfo{
-      kId,
-      "files",
-      "with --aiofiles-os: os / os.path file system calls -> await aiofiles.os",
-      R"(Only with --aiofiles-os (or `aiofiles-os = true` in [tool.awaitify]).
+  return with_call_rewrite_hooks(
+      rewrite(),
+      TransformInfo{kId,
+                    "files",
+                    "with --aiofiles-os: os / os.path file system calls -> await aiofiles.os",
+                    R"(Only with --aiofiles-os (or `aiofiles-os = true` in [tool.awaitify]).
 Before:
     async def remove_upload(path: str) -> None:
         if os.path.exists(path):
@@ -105,16 +106,11 @@ These calls are cheap: without the flag nothing changes, and with it they never 
 async, and those in sync code stay without a finding. In async code, a call inside a lambda or
 a generator expression stays, with a finding. `with await aiofiles.os.scandir(p) as it:` opens
 the directory in the thread pool; each step of iterating it still reads on the event loop.)",
-      {"os"},
-      run,
-      {},
-      [](const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
-        return call_rewrite_applies(rewrite(), facts);
-      },
-      kSetting,
-      {},
-      [](const SourceFile& source, const ModuleFacts& facts, const ProjectIndex&,
-         const Plan& plan) { return call_rewrite_report(rewrite(), source, facts, plan); }};
+                    {"os"},
+                    run,
+                    {},
+                    {},
+                    kSetting});
 }
 
 }  // namespace awaitify

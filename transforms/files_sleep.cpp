@@ -38,11 +38,12 @@ std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedSc
 }  // namespace
 
 TransformInfo files_sleep_transform() {
-  return TransformInfo{
-      kId,
-      "files",
-      "time.sleep() -> await asyncio.sleep() in code that is or becomes async",
-      R"(Before:
+  return with_call_rewrite_hooks(
+      rewrite(),
+      TransformInfo{kId,
+                    "files",
+                    "time.sleep() -> await asyncio.sleep() in code that is or becomes async",
+                    R"(Before:
     def fetch_with_retry(url):
         for attempt in range(3):
             ...
@@ -57,16 +58,9 @@ The function becomes async through the closure (AW401): its callers await it, ac
 `import asyncio` is added once and `import time` / `from time import sleep` go when nothing
 else uses them. Calls inside a lambda or generator expression, at module level, or in a
 function the closure must keep sync are left as they are, with a finding.)",
-      {"sleep"},
-      run,
-      seeds,
-      [](const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
-        return call_rewrite_applies(rewrite(), facts);
-      },
-      {},
-      {},
-      [](const SourceFile& source, const ModuleFacts& facts, const ProjectIndex&,
-         const Plan& plan) { return call_rewrite_report(rewrite(), source, facts, plan); }};
+                    {"sleep"},
+                    run,
+                    seeds});
 }
 
 }  // namespace awaitify

@@ -52,11 +52,12 @@ std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedSc
 }  // namespace
 
 TransformInfo files_upload_transform() {
-  return TransformInfo{
-      kId,
-      "files",
-      "UploadFile.file.read()/seek()/write()/close() -> await UploadFile.read()/...",
-      R"(Before:
+  return with_call_rewrite_hooks(
+      rewrite(),
+      TransformInfo{kId,
+                    "files",
+                    "UploadFile.file.read()/seek()/write()/close() -> await UploadFile.read()/...",
+                    R"(Before:
     @router.post("/upload")
     def upload(file: UploadFile):
         data = file.file.read()
@@ -68,16 +69,9 @@ After:
 Matches calls through `.file` of a parameter annotated UploadFile (fastapi or starlette). The
 function becomes async through the closure (AW401). shutil.copyfileobj(file.file, out) is not
 rewritten yet: it stays, with the route kept sync (AW501) and a finding from the closure.)",
-      {".file."},
-      run,
-      seeds,
-      [](const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
-        return call_rewrite_applies(rewrite(), facts);
-      },
-      {},
-      {},
-      [](const SourceFile& source, const ModuleFacts& facts, const ProjectIndex&,
-         const Plan& plan) { return call_rewrite_report(rewrite(), source, facts, plan); }};
+                    {".file."},
+                    run,
+                    seeds});
 }
 
 }  // namespace awaitify
