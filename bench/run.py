@@ -3,7 +3,7 @@
 and ast-grep, as issue 9 asks. Not part of the test command; rerun it whenever you like:
 
     bench/run.py [--build build] [--runs 5] [--jobs N] [--work /var/tmp/awaitify-bench]
-                 [--precommit-only]
+                 [--precommit-only] [--instructions]
 
 It builds (once) a corpus outside the repository: every .py file of the Debian trixie root of the
 end-to-end tests (its /usr/lib/python3/dist-packages and /usr/lib/python3.13; the root is built by
@@ -15,6 +15,11 @@ the issue sets targets for, and the pre-commit scenario (3 files of the corpus, 
 cold removes the corpus's .awaitify_cache/ first, warm runs right after it, and the ratio says
 what the cache of index facts saves. --precommit-only runs that scenario alone (a minute or so).
 Results are also written as JSON to WORK/results.json.
+
+Times move with the machine's load. --instructions runs neither of the above: it counts the
+instructions (valgrind's callgrind, user space) of the raw parse and of a cold `awaitify diff`,
+one thread each, side by side, and prints their ratio, which does not move with the load (about
+ten minutes under valgrind); the result goes to WORK/results-instructions.json.
 """
 import argparse
 import json
@@ -56,6 +61,8 @@ def parse_args():
     parser.add_argument("--no-ast-grep", action="store_true", help="do not install or run ast-grep")
     parser.add_argument("--precommit-only", action="store_true",
                         help="only the pre-commit check, cold and warm (no raw parse, audit, diff, ast-grep)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="only count instructions (valgrind) of the raw parse and a cold diff")
     return parser.parse_args()
 
 
@@ -194,6 +201,46 @@ def run_interleaved(commands, runs, work):
             command.run(work)
 
 
+def count_instructions(commands, work):
+    """{name: instructions} of each (name, argv, cwd, before) run under callgrind, side by side."""
+    running = {}
+    for name, argv, cwd, before in commands:
+        if before:
+            before()
+        out = work / f"callgrind.{name}.out"
+        err = open(work / f"callgrind.{name}.err", "w+")
+        argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv]
+        running[name] = (subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err), err)
+    counts = {}
+    for name, (process, err) in running.items():
+        process.wait()
+        err.seek(0)
+        found = re.search(r"Collected : (\d+)", err.read())
+        err.close()
+        if not found:
+            sys.exit(f"bench: valgrind gave no instruction count for {name}: see {err.name}")
+        counts[name] = int(found.group(1))
+    return counts
+
+
+def report_instructions(awaitify, raw_parse, corpus, work, drop_cache, info):
+    if not shutil.which("valgrind"):
+        sys.exit("bench: --instructions needs valgrind (apt install valgrind)")
+    log("counting instructions under valgrind: about ten minutes")
+    counts = count_instructions([
+        ("raw", [str(raw_parse), "--jobs", "1", str(work / "files.txt")], corpus, None),
+        ("diff", [str(awaitify), "diff", "-q", "--jobs", "1", "."], corpus, drop_cache)], work)
+    drop_cache()
+    ratio = counts["diff"] / counts["raw"]
+    print(f"corpus: {info['files']} files, {info['lines']:,} lines, {info['bytes'] / 1e6:.1f} MB")
+    print("instructions (valgrind --tool=callgrind, user space, one thread each, diff cold):")
+    print(f"  raw tree-sitter parse              {counts['raw'] / 1e9:8.1f} G")
+    print(f"  awaitify diff (all phases)         {counts['diff'] / 1e9:8.1f} G")
+    print(f"  awaitify diff / raw parse:         {ratio:6.2f}x  (the CPU target is <= {TARGET_CPU_RATIO}x)")
+    results = {"corpus": info, "instructions": counts, "ratio": ratio}
+    (work / "results-instructions.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
 # ---- report ---------------------------------------------------------------------------------
 
 def row(name, values):
@@ -218,13 +265,17 @@ def main():
         sys.exit(f"bench: {awaitify} is missing: build it first (scripts/setup.sh {build})")
     corpus, info = build_corpus(work, find_pyenv(args.pyenv), args.rebuild_corpus)
     raw_parse = build_raw_parse(work, build)
-    ast_grep, ast_grep_note = find_ast_grep(Path(args.tools), args.no_ast_grep or args.precommit_only)
+    ast_grep, ast_grep_note = find_ast_grep(Path(args.tools),
+                                            args.no_ast_grep or args.precommit_only or args.instructions)
     jobs = args.jobs or os.cpu_count()
     jobs_flag = ["--jobs", str(jobs)]
     cache = corpus / ".awaitify_cache"
 
     def drop_cache():
         shutil.rmtree(cache, ignore_errors=True)
+
+    if args.instructions:
+        return report_instructions(awaitify, raw_parse, corpus, work, drop_cache, info)
 
     commands = {"raw": Command("raw tree-sitter parse", [str(raw_parse), *jobs_flag, str(work / "files.txt")],
                                cwd=corpus)}
