@@ -67,14 +67,14 @@ PassResult run_call_rewrite(const CallRewrite& rewrite, const FileContext& conte
         std::vector<Edit> edits = rewrite.rewrite(site, context, why);
         if (edits.empty()) {
           result.findings.push_back(context.finding(rewrite.id, site.node, Severity::warning,
-                                                    "`" + site.target + "` left as it is: " + why));
+                                                    left_message(site.target, why)));
           return;
         }
         auto awaited = await_expression(site.node, true);
         if (!awaited) {
           result.findings.push_back(
               context.finding(rewrite.id, site.node, Severity::warning,
-                              "`" + site.target + "` left as it is: " + awaited.error().message));
+                              left_message(site.target, awaited.error().message)));
           return;
         }
         result.edits.insert(result.edits.end(), edits.begin(), edits.end());
