@@ -153,15 +153,6 @@ Owner classify_owner(const std::string& owner, TSNode at, const FileContext& con
   return {Owner::app_elsewhere, canonical.substr(0, canonical.rfind('.'))};
 }
 
-bool ends_with(const std::string& text, std::string_view suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool is_app_constructor(const std::string& target) {
-  return target == "fastapi.FastAPI" || target == "fastapi.applications.FastAPI";
-}
-
 // A call project_calls_to may be asked about: as written and through re-exports.
 struct AppCall {
   std::string site;  // "path:line"
@@ -175,8 +166,8 @@ const std::vector<AppCall>& app_calls(const ProjectIndex& index) {
   return *index.memo<std::vector<AppCall>>("lifespan.app_calls", [&] {
     auto calls = std::make_shared<std::vector<AppCall>>();
     auto wanted = [](const std::string& target) {
-      return is_app_constructor(target) || ends_with(target, ".on_event") ||
-             ends_with(target, ".add_event_handler");
+      return is_fastapi_constructor(target) || target.ends_with(".on_event") ||
+             target.ends_with(".add_event_handler");
     };
     for (const FunctionFacts* fn : index.functions()) {
       for (const CallFact& call : fn->calls) {
