@@ -10,6 +10,21 @@ namespace awaitify {
 
 namespace {
 
+// The types the scope scanner tests each node against (NodeType: by symbol, not by name).
+struct ScannedTypes {
+  NodeType function_definition{"function_definition"}, assignment{"assignment"},
+      as_pattern{"as_pattern"}, call{"call"}, yield{"yield"}, identifier{"identifier"},
+      lambda{"lambda"}, generator_expression{"generator_expression"},
+      list_comprehension{"list_comprehension"}, set_comprehension{"set_comprehension"},
+      dictionary_comprehension{"dictionary_comprehension"}, class_definition{"class_definition"},
+      if_statement{"if_statement"};
+};
+
+const ScannedTypes& scanned() {
+  static const ScannedTypes types;
+  return types;
+}
+
 bool is_main_guard(TSNode if_statement, std::string_view src) {
   std::string condition(node_text(field(if_statement, "condition"), src));
   std::string compact;
@@ -91,18 +106,20 @@ std::string ScopeScanner::resolve(const std::string& dotted) const {
 }
 
 ScopeScanner::Level ScopeScanner::deeper(const Level& outer, TSNode node) const {
+  const ScannedTypes& types = scanned();
+  TSSymbol symbol = ts_node_symbol(node);
   Level level = outer;
-  if (is(node, "lambda"))
+  if (types.lambda.of(symbol))
     level.enclosing = CallContext::lambda;
-  else if (is(node, "generator_expression"))  // eager ones become list comprehensions (context_of)
-    level.enclosing =
+  else if (types.generator_expression.of(symbol))  // eager ones become list comprehensions
+    level.enclosing =                              // (context_of)
         is_eager_generator(node, src_) ? CallContext::comprehension : CallContext::generator;
-  else if (is(node, "list_comprehension") || is(node, "set_comprehension") ||
-           is(node, "dictionary_comprehension"))
+  else if (types.list_comprehension.of(symbol) || types.set_comprehension.of(symbol) ||
+           types.dictionary_comprehension.of(symbol))
     level.enclosing = CallContext::comprehension;
-  else if (is(node, "class_definition"))
+  else if (types.class_definition.of(symbol))
     level.enclosing = CallContext::class_body;
-  else if (module_scope_ && is(node, "if_statement") && is_main_guard(node, src_))
+  else if (module_scope_ && types.if_statement.of(symbol) && is_main_guard(node, src_))
     level.main_guard = true;
   return level;
 }
@@ -353,19 +370,21 @@ void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
     if (!ts_node_is_named(node) && ts_node_child_count(node) == 0) return true;
     ancestors_ = &ancestors;
     track_levels(ancestors);
-    if (is(node, "function_definition")) {
+    const ScannedTypes& types = scanned();
+    TSSymbol symbol = ts_node_symbol(node);
+    if (types.function_definition.of(symbol)) {
       visit_definition(node, visitor);
       return false;
     }
-    if (is(node, "assignment")) track_assignment(node);
-    if (is(node, "as_pattern")) track_with_target(node);
-    if (is(node, "call")) visit_call(node, visitor);
-    if (visitor.yield && is(node, "yield") &&
+    if (types.assignment.of(symbol)) track_assignment(node);
+    if (types.as_pattern.of(symbol)) track_with_target(node);
+    if (types.call.of(symbol)) visit_call(node, visitor);
+    if (visitor.yield && types.yield.of(symbol) &&
         std::none_of(ancestors.begin(), ancestors.end(),
                      [](TSNode up) { return is(up, "lambda") || is(up, "class_definition"); })) {
       visitor.yield(node);
     }
-    if (visitor.session_use && !sessions_.empty() && is(node, "identifier") &&
+    if (visitor.session_use && !sessions_.empty() && types.identifier.of(symbol) &&
         sessions_.count(std::string(node_text(node, src_)))) {
       TSNode parent = ancestor(1);
       bool attribute_name = is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node);

@@ -70,6 +70,16 @@ bool is(TSNode node, std::string_view type) {
   return *name == '\0';
 }
 
+NodeType::NodeType(std::string_view name) {
+  // ts_node_symbol gives a node's public symbol: the one symbol_for_name finds for the name.
+  auto symbol = [&](bool named) {
+    return ts_language_symbol_for_name(tree_sitter_python(), name.data(),
+                                       static_cast<uint32_t>(name.size()), named);
+  };
+  named_ = symbol(true);
+  anonymous_ = symbol(false);
+}
+
 TSNode field(TSNode node, const char* name) {
   // tree-sitter finds a field's id by comparing the name with each field name of the grammar;
   // the names are string literals, so each one's id is found once per thread, by address.

@@ -56,6 +56,23 @@ class Query {
 std::string_view node_text(TSNode node, std::string_view source);
 std::string_view kind(TSNode node);
 bool is(TSNode node, std::string_view type);
+// A node type known by its grammar symbols. A loop that tests every node of a tree against
+// several types asks tree-sitter for the node's symbol once and compares numbers, where each
+// is() asks for the node's type name again: NodeType("call").of(ts_node_symbol(node)) is
+// is(node, "call").
+class NodeType {
+ public:
+  explicit NodeType(std::string_view name);
+  bool of(TSSymbol symbol) const {
+    return symbol != 0 && (symbol == named_ || symbol == anonymous_);
+  }
+
+ private:
+  // The type's named and anonymous symbols (`await` is both an expression and a keyword);
+  // 0, which no node in a tree has, for neither.
+  TSSymbol named_ = 0;
+  TSSymbol anonymous_ = 0;
+};
 // `name` is a string literal (its id is remembered by address).
 TSNode field(TSNode node, const char* name);
 std::vector<TSNode> named_children(TSNode node);

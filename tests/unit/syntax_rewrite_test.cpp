@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+#include <vector>
+
 #include "awaitify/rewrite.hpp"
 #include "test_util.hpp"
 
@@ -58,6 +62,41 @@ TEST(Syntax, QueryMatchesCaptures) {
   }
   EXPECT_EQ(names, (std::vector<std::string>{"f", "g", "h"}));
   EXPECT_FALSE(Query::compile("(call").ok());
+}
+
+TEST(Syntax, NodeTypeMatchesExactlyTheNodesIsMatches) {
+  // Keywords that are also expressions (await, yield, lambda), aliased nodes (as_pattern_target,
+  // string parts), an ERROR node: every node against every type name seen.
+  Parsed parsed = parse(
+      "import a.b as c\n"
+      "@d(x=1)\n"
+      "async def f(p: int = 2, *q, **r) -> str:\n"
+      "    with open('x') as h, g() as (i, j):\n"
+      "        await h.read()\n"
+      "    y = [k for k in (yield 1) if k]\n"
+      "    z = lambda: {m: n for m, n in r.items()}\n"
+      "    return f\"{y!r:>{z}}\" + b'\\x00'\n"
+      "class K(Base, metaclass=M):\n"
+      "    def g(self): yield from self.h\n"
+      "match a:\n"
+      "    case [1, *rest] | {'k': _}: pass\n"
+      "x = ) + (\n");
+  std::vector<TSNode> nodes;
+  std::set<std::string> names;
+  walk(parsed.root(), [&](TSNode node) {
+    nodes.push_back(node);
+    names.insert(std::string(kind(node)));
+    return true;
+  });
+  ASSERT_TRUE(names.count("ERROR"));
+  ASSERT_TRUE(names.count("await") && names.count("yield") && names.count("as_pattern_target"));
+  names.insert("no_such_type");
+  for (const std::string& name : names) {
+    NodeType type(name);
+    for (TSNode node : nodes) {
+      EXPECT_EQ(type.of(ts_node_symbol(node)), is(node, name)) << name << " / " << kind(node);
+    }
+  }
 }
 
 TEST(MakeAsync, InsertsBeforeDefKeepingDecoratorsAndComments) {
