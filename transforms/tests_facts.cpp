@@ -104,6 +104,9 @@ class Reader {
     }
     walk(root_, [&](TSNode node) {
       if (!is(node, "attribute")) return true;
+      // Resolving keeps the last name: only `....anyio` and `....asyncio` can be the marks.
+      std::string_view last = node_text(field(node, "attribute"), src_);
+      if (last != "anyio" && last != "asyncio") return true;
       std::string target = resolve(node);
       out_.anyio_marks |= target == "pytest.mark.anyio";
       out_.asyncio_marks |= target == "pytest.mark.asyncio";
@@ -377,9 +380,11 @@ class Reader {
     names.insert(globals.begin(), globals.end());
     TSNode body = field(def, "body");
     walk(body, [&](TSNode node) {
-      if (!is(node, "identifier") || binding_site(node)) return true;
+      if (!is(node, "identifier")) return true;
+      // The name first: binding_site and reference ask for the parent, which tree-sitter
+      // finds by searching down from the root.
       std::string name(node_text(node, src_));
-      if (!names.count(name) || !reference(node)) return true;
+      if (!names.count(name) || binding_site(node) || !reference(node)) return true;
       Use use = classify(node, fn.qualified, def);
       use.module_client = globals.count(name) > 0;
       out_.uses.push_back(std::move(use));
