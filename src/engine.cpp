@@ -137,16 +137,17 @@ Result<ModuleFacts> facts_for(const SourceFile& source, FactsCache* cache) {
 FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,
                              const std::vector<const TransformInfo*>& selected,
                              const Settings& settings) {
-  // The closure pass runs last, after every seeding pass, whenever the plan has work.
+  // The closure pass runs last, after every seeding pass, whenever the plan has work (as
+  // selected, when it is).
   std::vector<const TransformInfo*> transforms;
-  bool closure = !plan.empty();
+  const TransformInfo* closure = plan.empty() ? nullptr : &closure_transform();
   for (const TransformInfo* transform : selected) {
     if (transform->id == closure_transform().id)
-      closure = true;
+      closure = transform;
     else
       transforms.push_back(transform);
   }
-  if (closure) transforms.push_back(&closure_transform());
+  if (closure) transforms.push_back(closure);
   FileOutcome outcome{source.path(), source, source.text(), {}, {}, {}, {}, false, {}, {}};
   const ModuleFacts* facts = index.module_for_path(source.path());
   Suppressions comments = comments_of(source, facts);
