@@ -239,6 +239,39 @@ bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan& pl
   return false;
 }
 
+// What the pass reports on a file it leaves unchanged, told from the facts: nothing, when no
+// function of the file becomes async or has a stop of this pass, and each call of one the plan
+// makes async or repairs is made by a sync function (not module-level code) that stays sync. Such a
+// caller awaits nothing: the stop that kept it sync is reported by the pass that seeded the chain.
+// `await run_in_threadpool(f)` is left to the run (it unwraps an async f anywhere). Any other
+// file is parsed and run.
+std::optional<std::vector<Finding>> report_from_facts(const SourceFile&, const ModuleFacts& facts,
+                                                      const ProjectIndex& index, const Plan& plan) {
+  auto planned_callee = [&](const CallFact& call) {
+    const FunctionFacts* callee = index.function(call.target);
+    return callee && (plan.becomes_async(callee->qualified) || plan.repairs(callee->qualified));
+  };
+  auto unwraps = [](const CallFact& call) {
+    return call.awaited && call.target.size() >= 18 &&
+           call.target.compare(call.target.size() - 18, 18, ".run_in_threadpool") == 0;
+  };
+  auto own_stop = [](const Stop& stop) { return stop.origin == kId; };
+  for (const FunctionFacts& fn : facts.function_facts) {
+    const std::vector<Stop>& stops = plan.stops_for(fn.qualified);
+    if (plan.becomes_async(fn.qualified) || std::any_of(stops.begin(), stops.end(), own_stop))
+      return std::nullopt;
+    if (std::any_of(fn.calls.begin(), fn.calls.end(), unwraps)) return std::nullopt;
+    bool calls_planned = std::any_of(fn.calls.begin(), fn.calls.end(), planned_callee) ||
+                         std::any_of(fn.blocking.begin(), fn.blocking.end(), planned_callee);
+    if (!calls_planned) continue;
+    // The run tells a scope's kind from the index's entry of its name.
+    const FunctionFacts* indexed = index.function(fn.qualified);
+    if (!indexed || indexed->is_module || indexed->is_async || fn.is_module || fn.is_async)
+      return std::nullopt;
+  }
+  return std::vector<Finding>{};
+}
+
 }  // namespace
 
 const TransformInfo& closure_transform() {
@@ -282,7 +315,10 @@ without await. `awaitify plan` prints the closure as a tree.)",
       {},
       run,
       seeds,
-      applies};
+      applies,
+      {},
+      {},
+      report_from_facts};
   return info;
 }
 
