@@ -5,6 +5,8 @@
 //
 // When AW701 runs too (--phase lifespan), it wires the closers with everything else; this pass
 // then does nothing.
+#include <algorithm>
+
 #include "lifespan.hpp"
 #include "transforms.hpp"
 
@@ -19,6 +21,21 @@ PassResult run(const FileContext& context) {
   PassResult result = aw701::convert_apps(context, aw701::Apps::with_unclosed_clients);
   for (Finding& finding : result.findings) finding.id = kId;
   return result;
+}
+
+// Only an app built by a top-level statement (`app = FastAPI(...)`) gets the closers. The
+// index resolved the module-level calls of the file as the pass does: a file none of whose
+// module-level calls names FastAPI (the fastapi package itself, say) has no such app, and is
+// not parsed for the pass.
+bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
+  auto names_fastapi = [](const CallFact& call) {
+    return call.target == "FastAPI" || call.target.ends_with(".FastAPI");
+  };
+  return std::any_of(
+      facts.function_facts.begin(), facts.function_facts.end(), [&](const FunctionFacts& fn) {
+        return fn.is_module && (std::any_of(fn.calls.begin(), fn.calls.end(), names_fastapi) ||
+                                std::any_of(fn.blocking.begin(), fn.blocking.end(), names_fastapi));
+      });
 }
 
 }  // namespace
@@ -67,7 +84,9 @@ With --phase lifespan in the same run, AW701 does all of this and this pass does
 Reported, not rewritten: an app AW701 would refuse (its reason is given), and a closer that
 would be imported circularly or whose name the app's module already uses.)",
                        {"FastAPI"},
-                       run};
+                       run,
+                       {},
+                       applies};
 }
 
 }  // namespace awaitify

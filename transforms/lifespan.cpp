@@ -8,6 +8,7 @@
 #include "lifespan.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <optional>
 #include <set>
 
@@ -736,6 +737,43 @@ PassResult run(const FileContext& context) {
   return convert_apps(context, Apps::with_handlers_or_clients);
 }
 
+bool names_any(const std::string& target, std::initializer_list<std::string_view> names) {
+  return std::any_of(names.begin(), names.end(), [&](std::string_view name) {
+    return target == name || (target.ends_with(name) && target.size() > name.size() &&
+                              target[target.size() - name.size() - 1] == '.');
+  });
+}
+
+// What the pass reports on a file it leaves unchanged, told from the facts: nothing, when the
+// file neither builds an app (a call naming FastAPI) nor registers a handler (a call of a
+// method named on_event or add_event_handler, resolved or not). The scope scanner the index
+// uses records every call but those in a function's signature (annotations, defaults with a
+// method of an unknown object): the lines of each signature are searched for the names instead.
+std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
+                                                      const ModuleFacts& facts, const ProjectIndex&,
+                                                      const Plan&) {
+  auto constructs_or_registers = [](const CallFact& call) {
+    return names_any(call.target, {"FastAPI", "on_event", "add_event_handler"});
+  };
+  auto in_signature = [&](const FunctionFacts& fn) {
+    // Up to the line the body starts on, which may hold the end of the signature.
+    std::string_view text = source.text();
+    uint32_t start = source.line_start(fn.first_line);
+    uint32_t end = source.line_start(fn.header_end_line + 2);
+    std::string_view header = text.substr(start, end - start);
+    return header.find("FastAPI") != std::string_view::npos ||
+           header.find("on_event") != std::string_view::npos ||
+           header.find("add_event_handler") != std::string_view::npos;
+  };
+  for (const FunctionFacts& fn : facts.function_facts) {
+    for (const auto* calls : {&fn.calls, &fn.blocking, &fn.unresolved_methods}) {
+      if (std::any_of(calls->begin(), calls->end(), constructs_or_registers)) return std::nullopt;
+    }
+    if (!fn.is_module && in_signature(fn)) return std::nullopt;
+  }
+  return std::vector<Finding>{};
+}
+
 }  // namespace
 
 std::vector<TSNode> arguments_of(TSNode call) {
@@ -803,7 +841,12 @@ registered on the same app from another module; an app created inside a function
 an app that sets router.lifespan_context already.
 Handlers on routers (router.on_event) are reported and left as they are.)",
       {"on_event", "add_event_handler", "on_startup", "on_shutdown", "FastAPI"},
-      aw701::run};
+      aw701::run,
+      {},
+      {},
+      {},
+      {},
+      aw701::report_from_facts};
 }
 
 }  // namespace awaitify

@@ -1,4 +1,6 @@
 // AW601: `@app.middleware("http")` functions become async, with `await call_next(request)`.
+#include <algorithm>
+
 #include "awaitify/fastapi.hpp"
 #include "awaitify/syntax.hpp"
 #include "transforms.hpp"
@@ -25,14 +27,27 @@ PassResult run(const FileContext& context) {
   return result;
 }
 
+// Only a function decorated `@<app>.middleware("http")` changes. The index keeps each
+// function's decorators as resolved by the same scope scanner: such a decorator resolves to a
+// name ending in ".middleware", or to nothing (a name the index cannot follow), so a file with
+// neither is not parsed for the pass.
+bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
+  auto may_be_middleware = [](const std::string& decorator) {
+    return decorator.empty() || decorator.ends_with(".middleware");
+  };
+  return std::any_of(
+      facts.function_facts.begin(), facts.function_facts.end(), [&](const FunctionFacts& fn) {
+        return std::any_of(fn.decorators.begin(), fn.decorators.end(), may_be_middleware);
+      });
+}
+
 }  // namespace
 
 TransformInfo middleware_http_transform() {
-  return TransformInfo{
-      kId,
-      "middleware",
-      "@app.middleware(\"http\") functions become async def and await call_next",
-      R"(Before:
+  return TransformInfo{kId,
+                       "middleware",
+                       "@app.middleware(\"http\") functions become async def and await call_next",
+                       R"(Before:
     @app.middleware("http")
     def add_timing(request, call_next):
         response = call_next(request)
@@ -48,8 +63,10 @@ never worked: this rewrite is always needed. Every call of the second parameter 
 whatever it is named; a call inside a lambda or generator expression is a refusal (the
 function is left as it is, with a finding), and passing call_next along is reported. A blocking
 call left in the body is reported.)",
-      {"middleware"},
-      run};
+                       {"middleware"},
+                       run,
+                       {},
+                       applies};
 }
 
 }  // namespace awaitify

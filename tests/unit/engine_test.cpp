@@ -189,9 +189,12 @@ namespace {
 
 // Runs a pass's report from facts and the pass itself on one file (nothing made async by a
 // plan): both must report the same findings, in the same order, unless the pass changes the
-// file, and then the report from facts must not stand in for it. Returns how many findings
-// were compared (none when the pass changes the file).
-size_t expect_report_matches_run(const std::string& id, const std::string& text) {
+// file, and then the report from facts must not stand in for it. A report that `may_decline`
+// may also decline where the pass changes nothing (the file is then parsed, as before).
+// Returns how many findings were compared (none when the pass changes the file or the report
+// declines).
+size_t expect_report_matches_run(const std::string& id, const std::string& text,
+                                 bool may_decline = false) {
   SCOPED_TRACE(id + " on:\n" + text);
   const TransformInfo* pass = find_transform(id);
   EXPECT_TRUE(pass && pass->report_from_facts);
@@ -211,6 +214,7 @@ size_t expect_report_matches_run(const std::string& id, const std::string& text)
   settings.values["aiofiles-os"] = "true";
   FileContext context{source, tree->root(), *facts, index, plan, &settings, nullptr, &*facts};
   PassResult ran = pass->run(context);
+  if (may_decline && !reported) return 0;
   EXPECT_EQ(reported.has_value(), ran.edits.empty());
   if (!reported || !ran.edits.empty()) return 0;
   EXPECT_EQ(reported->size(), ran.findings.size());
@@ -278,4 +282,53 @@ TEST(Engine, CallRewriteReportFromFactsMatchesTheRunOnTheTree) {
                 "import os\n\nasync def clean(p):\n    f = lambda: os.remove(p)\n    return f\n\n"
                 "def sync_clean(p):\n    os.remove(p)\n"),
             1u);
+}
+
+// AW701 reports nothing on a file that neither builds an app nor registers a handler, and
+// parses every other file: a registration the index does not record as a call (in a
+// function's signature) is found in the signature's lines.
+TEST(Engine, LifespanReportFromFactsDeclinesWhereTheRunMayReport) {
+  const TransformInfo* pass = find_transform("AW701");
+  ASSERT_TRUE(pass && pass->report_from_facts);
+  auto report = [&](const std::string& text) {
+    SourceFile source("m.py", text);
+    auto facts = facts_for(source);
+    EXPECT_TRUE(facts.ok());
+    ProjectIndex index(std::vector<ModuleFacts>{*facts});
+    return pass->report_from_facts(source, *facts, index, Plan{});
+  };
+  const std::string plain = "def lifespan_hint():\n    hint = None\n    return hint or 'FastAPI'\n";
+  EXPECT_TRUE(report("# FastAPI on_event\n" + plain).has_value());
+  EXPECT_EQ(expect_report_matches_run("AW701", "# FastAPI on_event\n" + plain), 0u);
+  // The first line of a body may end a signature: it is searched too.
+  EXPECT_FALSE(report("def f():\n    return 'FastAPI'\n").has_value());
+  // Registrations and apps, however written: the pass runs on the tree.
+  for (const char* text : {
+           "from fastapi import FastAPI\napp = FastAPI()\n",
+           "def make():\n    from fastapi import FastAPI\n    return FastAPI(on_startup=[])\n",
+           "@router.on_event('startup')\ndef start():\n    pass\n",
+           "def wire(app):\n    app.add_event_handler('startup', print)\n",
+           "from fastapi import APIRouter\nrouter = APIRouter()\n"
+           "def handler(x=router.on_event('startup')):\n    pass\n",
+       }) {
+    EXPECT_FALSE(report(text).has_value()) << text;
+    expect_report_matches_run("AW701", text, true);
+  }
+  // Annotations are no scope's code: the index records no call there, but the pass reports it.
+  for (const char* signature : {"def handler(x: router.on_event('startup') = None):\n    pass\n",
+                                "def handler(\n    x: router.on_event('startup')): pass\n"}) {
+    std::string text = "from fastapi import APIRouter\nrouter = APIRouter()\n" +
+                       std::string(signature);
+    EXPECT_FALSE(report(text).has_value()) << text;
+    SourceFile source("m.py", text);
+    auto facts = facts_for(source);
+    ASSERT_TRUE(facts.ok());
+    ProjectIndex index(std::vector<ModuleFacts>{*facts});
+    Plan plan;
+    Parser parser;
+    auto tree = parser.parse(text);
+    ASSERT_TRUE(tree.ok());
+    FileContext context{source, tree->root(), *facts, index, plan, nullptr, nullptr, &*facts};
+    EXPECT_EQ(pass->run(context).findings.size(), 1u) << text;
+  }
 }
