@@ -8,7 +8,9 @@
 // optional. This pass runs before the closure (AW401), which then only awaits calls: test
 // code made async here keeps its blocking calls (a test may block its own loop).
 #include <algorithm>
+#include <filesystem>
 #include <functional>
+#include <optional>
 
 #include "awaitify/fastapi.hpp"
 #include "awaitify/imports.hpp"
@@ -21,7 +23,7 @@ namespace awaitify::aw80x {
 
 namespace {
 
-std::string quoted(const std::string& scope) {
+std::string in_quotes(const std::string& scope) {
   return "\"" + scope + "\"";
 }
 
@@ -91,7 +93,7 @@ class AsyncPass {
   std::string marker_for(const FunctionInfo& fn) const {
     if (setup().runner == Runner::anyio) return "@pytest.mark.anyio";
     std::string scope = model_->loop_scope(fn, context_.plan);
-    std::string loop = scope == "function" ? "" : "(loop_scope=" + quoted(scope) + ")";
+    std::string loop = scope == "function" ? "" : "(loop_scope=" + in_quotes(scope) + ")";
     if (setup().runner == Runner::asyncio_auto && loop.empty()) return {};  // auto mode marks it
     return "@pytest.mark.asyncio" + loop;
   }
@@ -153,7 +155,7 @@ class AsyncPass {
   // A module-scoped async fixture on the default function-scoped loop fails when a second
   // test's loop uses it: its loop must live as long as it does.
   void add_loop_scope(TSNode call, TSNode callee, const std::string& scope) {
-    std::string keyword = "loop_scope=" + quoted(scope);
+    std::string keyword = "loop_scope=" + in_quotes(scope);
     if (ts_node_is_null(call)) {
       add({Edit::insert(ts_node_end_byte(callee), "(" + keyword + ")")});
       return;
@@ -200,6 +202,23 @@ PassResult run(const FileContext& context) {
   auto model = Model::of(context.index, &context);
   if (!model->file(context.source.path())) return {};  // not test code: the closure converts it
   return AsyncPass(context, std::move(model)).run();
+}
+
+// What the pass reports on a file it leaves unchanged (it reports nothing anywhere), told from
+// the model's read of this very text: no function of the file is one the plan makes async, and
+// the suite does not run under anyio (whose tests may turn async for an async fixture). Any
+// other file, or a text the model did not read, is parsed and the pass run.
+std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
+                                                      const ModuleFacts& facts,
+                                                      const ProjectIndex& index, const Plan& plan) {
+  std::error_code error;
+  if (!std::filesystem::exists(source.path(), error)) return std::nullopt;  // a model of its own
+  auto here = kept_file_facts(facts, source.text());
+  if (!here || Model::of(index)->setup().runner == Runner::anyio) return std::nullopt;
+  for (const FunctionInfo& fn : here->functions) {
+    if (plan.becomes_async(fn.qualified)) return std::nullopt;
+  }
+  return std::vector<Finding>{};
 }
 
 std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedScope& scope) {
@@ -262,7 +281,10 @@ is the test's own.)",
                        {},
                        aw80x::run,
                        aw80x::seeds,
-                       aw80x::in_test_code};
+                       aw80x::in_test_code,
+                       {},
+                       {},
+                       aw80x::report_from_facts};
 }
 
 }  // namespace awaitify

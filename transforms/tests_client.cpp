@@ -86,12 +86,12 @@ class ClientPass {
       : context_(context),
         src_(context.text()),
         model_(std::move(model)),
-        here_(read_file_facts(context.facts, src_, context.root)) {}
+        here_(file_facts(context.facts, src_, context.root)) {}
 
   PassResult run() {
-    for (const Construction& construction : here_.constructions) convert(construction);
-    for (const FunctionInfo& fn : here_.functions) convert_annotations(fn);
-    for (const Use& use : here_.uses) convert(use);
+    for (const Construction& construction : here_->constructions) convert(construction);
+    for (const FunctionInfo& fn : here_->functions) convert_annotations(fn);
+    for (const Use& use : here_->uses) convert(use);
     if (edits_.empty()) return std::move(result_);
     result_.edits = import_edits();
     result_.edits.insert(result_.edits.end(), edits_.begin(), edits_.end());
@@ -262,7 +262,7 @@ class ClientPass {
   const FileContext& context_;
   std::string_view src_;
   std::shared_ptr<const Model> model_;
-  FileFacts here_;
+  std::shared_ptr<const FileFacts> here_;  // the model's read when the text is the one it read
   PassResult result_;
   std::vector<Edit> edits_;
   std::set<std::string> replaced_names_;
@@ -276,6 +276,25 @@ PassResult run(const FileContext& context) {
   auto model = Model::of(context.index, &context);
   if (!model->file(context.source.path())) return {};  // not test code
   return ClientPass(context, std::move(model)).run();
+}
+
+// What the pass reports on a file it leaves unchanged, told from the model's read of this very
+// text: nothing, when the file builds no TestClient, uses none and annotates nothing with it.
+// Without that read (a text the model did not read), the file is parsed and the pass run.
+std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
+                                                      const ModuleFacts& facts, const ProjectIndex&,
+                                                      const Plan&) {
+  auto here = kept_file_facts(facts, source.text());
+  if (!here) return std::nullopt;
+  auto annotated = [](const FunctionInfo& fn) {
+    return fn.client_return_annotation ||
+           std::any_of(fn.parameters.begin(), fn.parameters.end(),
+                       [](const Parameter& parameter) { return parameter.client_annotation; });
+  };
+  if (!here->constructions.empty() || !here->uses.empty() ||
+      std::any_of(here->functions.begin(), here->functions.end(), annotated))
+    return std::nullopt;
+  return std::vector<Finding>{};
 }
 
 }  // namespace
@@ -356,7 +375,10 @@ run too).)",
                        {},
                        aw80x::run,
                        {},
-                       aw80x::in_test_code};
+                       aw80x::in_test_code,
+                       {},
+                       {},
+                       aw80x::report_from_facts};
 }
 
 }  // namespace awaitify

@@ -115,6 +115,12 @@ std::string normal_path(const std::string& path);
 
 // Reads one parsed file. `facts` resolves its names (the index's facts of the file).
 FileFacts read_file_facts(const ModuleFacts& facts, std::string_view text, TSNode root);
+// The same, read once per path and content: the model's read of a file when the text is the
+// one the model read, else a read of `root` (a tree of `text`), kept for the next ask.
+std::shared_ptr<const FileFacts> file_facts(const ModuleFacts& facts, std::string_view text,
+                                            TSNode root);
+// The read kept for this text of the file (by the model or a pass), or null: nothing is parsed.
+std::shared_ptr<const FileFacts> kept_file_facts(const ModuleFacts& facts, std::string_view text);
 
 // ---------------------------------------------------------------- the project's units
 

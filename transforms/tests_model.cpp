@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -37,23 +39,47 @@ struct CachedFacts {
 
 // Every pass asks for the model, so a file's facts are kept by path and content; a file that
 // changed (the golden runner's second run, an edit) is read again.
-std::shared_ptr<const FileFacts> facts_of(const ModuleFacts& module, const std::string& text) {
-  static std::mutex mutex;
-  static std::map<std::string, CachedFacts> cache;
-  size_t hash = std::hash<std::string>{}(text);
-  std::string key = normal_path(module.path);
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = cache.find(key);
-    if (it != cache.end() && it->second.hash == hash && it->second.module == module.module)
-      return it->second.facts;
+class KeptFacts {
+ public:
+  static KeptFacts& instance() {
+    static KeptFacts kept;
+    return kept;
   }
+  // The facts read from this very text of the file, or null.
+  std::shared_ptr<const FileFacts> find(const ModuleFacts& module, std::string_view text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = by_path_.find(normal_path(module.path));
+    if (it == by_path_.end() || it->second.hash != std::hash<std::string_view>{}(text) ||
+        it->second.module != module.module)
+      return nullptr;
+    return it->second.facts;
+  }
+  void keep(const ModuleFacts& module, std::string_view text,
+            std::shared_ptr<const FileFacts> facts) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    by_path_[normal_path(module.path)] = {std::hash<std::string_view>{}(text), module.module,
+                                          std::move(facts)};
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, CachedFacts> by_path_;
+};
+
+// The kept facts of the text, else a read of it: of `root`, a tree of `text`, when given.
+std::shared_ptr<const FileFacts> facts_of(const ModuleFacts& module, std::string_view text,
+                                          TSNode root = TSNode{}) {
+  if (auto kept = KeptFacts::instance().find(module, text)) return kept;
   Parser parser;
-  auto tree = parser.parse(text);
-  if (!tree) return nullptr;
-  auto facts = std::make_shared<const FileFacts>(read_file_facts(module, text, tree->root()));
-  std::lock_guard<std::mutex> lock(mutex);
-  cache[key] = {hash, module.module, facts};
+  std::optional<Tree> tree;
+  if (ts_node_is_null(root)) {
+    auto parsed = parser.parse(text);
+    if (!parsed) return nullptr;
+    tree.emplace(std::move(*parsed));
+    root = tree->root();
+  }
+  auto facts = std::make_shared<const FileFacts>(read_file_facts(module, text, root));
+  KeptFacts::instance().keep(module, text, facts);
   return facts;
 }
 
@@ -428,6 +454,15 @@ std::shared_ptr<const std::set<std::string>> input_paths(const ProjectIndex& ind
 }
 
 }  // namespace
+
+std::shared_ptr<const FileFacts> file_facts(const ModuleFacts& facts, std::string_view text,
+                                            TSNode root) {
+  return facts_of(facts, text, root);
+}
+
+std::shared_ptr<const FileFacts> kept_file_facts(const ModuleFacts& facts, std::string_view text) {
+  return KeptFacts::instance().find(facts, text);
+}
 
 bool Model::may_hold(const ProjectIndex& index, const std::string& path) {
   return input_paths(index)->count(path) > 0;
