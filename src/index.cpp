@@ -108,20 +108,24 @@ const ModuleFacts* ProjectIndex::module_for_path(const std::string& path) const 
 std::string ProjectIndex::canonical(const std::string& qualified) const {
   std::string current = qualified;
   for (int hop = 0; hop < kMaxHops; ++hop) {
-    // The longest prefix that names a project module; the next segment is a name in it.
-    std::string prefix = current;
+    // The longest prefix that names a project module; the next segment is a name in it. Most
+    // names are asked for many times: the prefixes are looked up as views, not copies.
+    std::string_view prefix = current;
     const ModuleFacts* facts = nullptr;
-    while (!prefix.empty() && !(facts = module(prefix))) {
+    while (!prefix.empty()) {
+      if (auto it = modules_.find(prefix); it != modules_.end()) {
+        facts = &it->second;
+        break;
+      }
       size_t dot = prefix.rfind('.');
-      prefix = dot == std::string::npos ? std::string() : prefix.substr(0, dot);
+      prefix = dot == std::string_view::npos ? std::string_view() : prefix.substr(0, dot);
     }
     if (!facts || prefix.size() == current.size()) return current;
-    std::string rest = current.substr(prefix.size() + 1);
+    std::string_view rest = std::string_view(current).substr(prefix.size() + 1);
     size_t dot = rest.find('.');
-    std::string name = rest.substr(0, dot);
-    auto it = facts->imports.find(name);
+    auto it = facts->imports.find(std::string(rest.substr(0, dot)));
     if (it == facts->imports.end()) return current;
-    current = it->second + (dot == std::string::npos ? "" : rest.substr(dot));
+    current = it->second + std::string(dot == std::string_view::npos ? "" : rest.substr(dot));
   }
   return current;
 }

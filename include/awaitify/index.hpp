@@ -258,7 +258,7 @@ class ProjectIndex {
   std::map<std::string, std::vector<const FunctionFacts*>> methods_by_name_;
   std::optional<BlockingPath> blocking_path(const std::string& qualified, int depth,
                                             std::vector<std::string>& seen) const;
-  std::map<std::string, ModuleFacts> modules_;
+  std::map<std::string, ModuleFacts, std::less<>> modules_;  // found by string_view too
   std::map<std::string, std::string> path_to_module_;
   std::map<std::string, std::pair<const ModuleFacts*, size_t>> functions_;
   std::map<std::string, std::vector<CallSite>> call_sites_;
