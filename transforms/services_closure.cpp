@@ -252,8 +252,7 @@ std::optional<std::vector<Finding>> report_from_facts(const SourceFile&, const M
     return callee && (plan.becomes_async(callee->qualified) || plan.repairs(callee->qualified));
   };
   auto unwraps = [](const CallFact& call) {
-    return call.awaited && call.target.size() >= 18 &&
-           call.target.compare(call.target.size() - 18, 18, ".run_in_threadpool") == 0;
+    return call.awaited && call.target.ends_with(".run_in_threadpool");
   };
   auto own_stop = [](const Stop& stop) { return stop.origin == kId; };
   for (const FunctionFacts& fn : facts.function_facts) {

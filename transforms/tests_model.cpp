@@ -47,18 +47,20 @@ class KeptFacts {
   }
   // The facts read from this very text of the file, or null.
   std::shared_ptr<const FileFacts> find(const ModuleFacts& module, std::string_view text) {
+    std::string key = normal_path(module.path);
+    size_t hash = std::hash<std::string_view>{}(text);
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = by_path_.find(normal_path(module.path));
-    if (it == by_path_.end() || it->second.hash != std::hash<std::string_view>{}(text) ||
-        it->second.module != module.module)
+    auto it = by_path_.find(key);
+    if (it == by_path_.end() || it->second.hash != hash || it->second.module != module.module)
       return nullptr;
     return it->second.facts;
   }
   void keep(const ModuleFacts& module, std::string_view text,
             std::shared_ptr<const FileFacts> facts) {
+    std::string key = normal_path(module.path);
+    size_t hash = std::hash<std::string_view>{}(text);
     std::lock_guard<std::mutex> lock(mutex_);
-    by_path_[normal_path(module.path)] = {std::hash<std::string_view>{}(text), module.module,
-                                          std::move(facts)};
+    by_path_[key] = {hash, module.module, std::move(facts)};
   }
 
  private:
