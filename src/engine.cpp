@@ -3,13 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <mutex>
-#include <thread>
 
 #include "awaitify/facts_cache.hpp"
 #include "awaitify/ignore_edits.hpp"
+#include "awaitify/parallel.hpp"
 #include "awaitify/syntax.hpp"
 
 namespace awaitify {
@@ -30,19 +29,6 @@ class Stopwatch {
  private:
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
-
-void parallel_for(size_t count, unsigned jobs, const std::function<void(size_t)>& body) {
-  unsigned workers = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
-  workers = static_cast<unsigned>(std::min<size_t>(workers, count));
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < count; i = next++) body(i);
-  };
-  if (workers <= 1) return work();
-  std::vector<std::thread> threads;
-  for (unsigned i = 0; i < workers; ++i) threads.emplace_back(work);
-  for (std::thread& thread : threads) thread.join();
-}
 
 bool triggered(const TransformInfo& transform, const std::string& text) {
   if (transform.triggers.empty()) return true;
@@ -239,7 +225,8 @@ std::vector<Seed> collect_seeds(const ProjectIndex& index,
   // Each transform's seeds read the index only: they are found side by side, kept in order.
   std::vector<std::vector<Seed>> found(transforms.size());
   parallel_for(transforms.size(), jobs, [&](size_t i) {
-    if (transforms[i]->seeds) found[i] = transforms[i]->seeds(index, settings, {&selected_paths});
+    if (transforms[i]->seeds)
+      found[i] = transforms[i]->seeds(index, settings, {&selected_paths, jobs});
   });
   std::vector<Seed> seeds;
   std::set<std::string> grouped;

@@ -229,7 +229,7 @@ std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedSc
                    [&](const std::string& path) { return Model::may_hold(index, path); })) {
     return {};
   }
-  return Model::of(index)->seeds();
+  return Model::of(index, nullptr, scope.jobs)->seeds();
 }
 
 }  // namespace

@@ -146,9 +146,10 @@ bool in_test_code(const ModuleFacts& facts, const ProjectIndex& index, const Pla
 class Model {
  public:
   // The model of the index's project. Files are read from disk (the text the index was built
-  // from); `current`, when given, stands in for a file that is not on disk (stdin).
+  // from); `current`, when given, stands in for a file that is not on disk (stdin). The call
+  // that builds it reads the test files on `jobs` threads (0: every core).
   static std::shared_ptr<const Model> of(const ProjectIndex& index,
-                                         const FileContext* current = nullptr);
+                                         const FileContext* current = nullptr, unsigned jobs = 1);
   // Whether the model may hold a file (it is among the files the tests phase reads): a pass
   // of the tests phase has nothing to do anywhere else.
   static bool may_hold(const ProjectIndex& index, const std::string& path);

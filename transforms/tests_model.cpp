@@ -14,6 +14,7 @@
 
 #include "awaitify/discover.hpp"
 #include "awaitify/knowledge.hpp"
+#include "awaitify/parallel.hpp"
 #include "awaitify/syntax.hpp"
 #include "tests_client.hpp"
 
@@ -134,18 +135,21 @@ class ModelBuilder {
  public:
   ModelBuilder(const ProjectIndex& index, Model& model) : index_(index), model_(model) {}
 
-  void build(const FileContext* current) {
-    std::vector<std::shared_ptr<const FileFacts>> files;
-    for (const ModuleFacts* module : test_modules(index_)) {
-      auto source = SourceFile::load(module->path);
-      std::string text;
+  void build(const FileContext* current, unsigned jobs) {
+    // Each file is read on its own (side by side), kept in the order of the modules.
+    std::vector<const ModuleFacts*> modules = test_modules(index_);
+    std::vector<std::shared_ptr<const FileFacts>> read(modules.size());
+    parallel_for(modules.size(), jobs, [&](size_t i) {
+      const ModuleFacts& module = *modules[i];
+      auto source = SourceFile::load(module.path);
       if (source)
-        text = source->text();
-      else if (current && normal_path(current->source.path()) == normal_path(module->path))
-        text = current->text();
-      else
-        continue;
-      if (auto facts = facts_of(*module, text)) files.push_back(facts);
+        read[i] = facts_of(module, source->text());
+      else if (current && normal_path(current->source.path()) == normal_path(module.path))
+        read[i] = facts_of(module, current->text());
+    });
+    std::vector<std::shared_ptr<const FileFacts>> files;
+    for (auto& facts : read) {
+      if (facts) files.push_back(std::move(facts));
     }
     for (const auto& file : files) {
       model_.files_[file->path] = file;
@@ -479,7 +483,8 @@ bool in_test_code(const ModuleFacts& facts, const ProjectIndex& index, const Pla
   return Model::of(index, nullptr)->file(facts.path) != nullptr;
 }
 
-std::shared_ptr<const Model> Model::of(const ProjectIndex& index, const FileContext* current) {
+std::shared_ptr<const Model> Model::of(const ProjectIndex& index, const FileContext* current,
+                                       unsigned jobs) {
   // Every pass of every file asks: one model per index, built by whichever asks first. A test
   // file that is not on disk (stdin, unit tests) is read from `current`, so such a model is
   // kept per text of that file.
@@ -494,7 +499,7 @@ std::shared_ptr<const Model> Model::of(const ProjectIndex& index, const FileCont
   }
   return index.memo<Model>(key, [&] {
     auto model = std::make_shared<Model>();
-    ModelBuilder(index, *model).build(current);
+    ModelBuilder(index, *model).build(current, jobs);
     spdlog::debug("tests phase: read {} test files into {} clients", model->files_.size(),
                   model->units_.size());
     return std::shared_ptr<const Model>(model);

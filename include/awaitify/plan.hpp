@@ -46,6 +46,7 @@ struct Seed {
 // (parsing them, on a large project, for a pre-commit run on three files).
 struct SeedScope {
   const std::set<std::string>* paths = nullptr;  // null: every file
+  unsigned jobs = 1;  // threads a seed function may use for work of its own (0: every core)
   bool covers(const std::string& path) const { return !paths || paths->count(path) > 0; }
 };
 
