@@ -81,21 +81,6 @@ RunOptions run_options(unsigned jobs, bool expand, const std::vector<std::string
   return options;
 }
 
-void configure_logging(const ReportOptions& options) {
-  auto logger = spdlog::get("awaitify");
-  if (!logger) logger = spdlog::stderr_color_mt("awaitify");
-  logger->set_pattern("%v");
-  spdlog::set_default_logger(logger);
-  if (options.quiet)
-    spdlog::set_level(spdlog::level::err);
-  else if (options.verbosity >= 2)
-    spdlog::set_level(spdlog::level::trace);
-  else if (options.verbosity == 1)
-    spdlog::set_level(spdlog::level::debug);
-  else
-    spdlog::set_level(spdlog::level::info);
-}
-
 bool use_color(const std::string& setting) {
   if (setting == "always") return true;
   if (setting == "never") return false;
@@ -342,7 +327,7 @@ int run_check(const ReportOptions& options, const Plan& plan, const Files& files
 }
 
 int run_command(const std::string& command, const ReportOptions& options) {
-  configure_logging(options);
+  configure_logging(options.quiet, options.verbosity);
   Format format = *parse_format(options.format);
   std::vector<std::string> paths =
       options.paths.empty() ? std::vector<std::string>{"."} : options.paths;
@@ -406,6 +391,21 @@ std::optional<int> ReportCommands::run() {
   if (verify_->parsed()) return run_command("verify", verify_options_);
   if (check_->parsed()) return run_command("check", check_options_);
   return std::nullopt;
+}
+
+void configure_logging(bool quiet, int verbosity) {
+  auto logger = spdlog::get("awaitify");
+  if (!logger) logger = spdlog::stderr_color_mt("awaitify");
+  logger->set_pattern("%v");
+  spdlog::set_default_logger(logger);
+  if (quiet)
+    spdlog::set_level(spdlog::level::err);
+  else if (verbosity >= 2)
+    spdlog::set_level(spdlog::level::trace);
+  else if (verbosity == 1)
+    spdlog::set_level(spdlog::level::debug);
+  else
+    spdlog::set_level(spdlog::level::info);
 }
 
 }  // namespace awaitify::cli

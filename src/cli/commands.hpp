@@ -29,6 +29,9 @@ struct ReportOptions {
       settings;  // --http-client, --wrap-blocking, ... (as for apply)
 };
 
+// The log every command writes to stderr: errors only when quiet, more with each -v.
+void configure_logging(bool quiet, int verbosity);
+
 // --target LIBRARY=VERSION: why it is not a known target (empty when it is), as the
 // configuration's `targets` table checks it.
 std::string check_target_option(const std::string& spec);

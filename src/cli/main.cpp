@@ -81,20 +81,6 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
                    "stays sync, and they are listed");
 }
 
-void configure_logging(const CommonOptions& options) {
-  auto logger = spdlog::stderr_color_mt("awaitify");
-  logger->set_pattern("%v");
-  spdlog::set_default_logger(logger);
-  if (options.quiet)
-    spdlog::set_level(spdlog::level::err);
-  else if (options.verbosity >= 2)
-    spdlog::set_level(spdlog::level::trace);
-  else if (options.verbosity == 1)
-    spdlog::set_level(spdlog::level::debug);
-  else
-    spdlog::set_level(spdlog::level::info);
-}
-
 const char* severity_name(Severity severity) {
   switch (severity) {
     case Severity::note:
@@ -541,7 +527,7 @@ int main(int argc, char** argv) {
   const CommonOptions& options = diff->parsed()    ? diff_options
                                  : apply->parsed() ? apply_options
                                                    : plan_options;
-  configure_logging(options);
+  cli::configure_logging(options.quiet, options.verbosity);
   return run_files(options, diff->parsed()    ? Mode::diff
                             : apply->parsed() ? Mode::apply
                                               : Mode::plan);
