@@ -56,6 +56,7 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules) {
     path_to_module_[facts.path] = name;
     modules_[name] = std::move(facts);
   }
+  for (const auto& [name, facts] : modules_) module_by_name_.emplace(name, &facts);
   resolve_session_registries();
   for (const auto& [name, facts] : modules_) {
     for (size_t i = 0; i < facts.function_facts.size(); ++i) {
@@ -96,8 +97,8 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules) {
 }
 
 const ModuleFacts* ProjectIndex::module(const std::string& dotted) const {
-  auto it = modules_.find(dotted);
-  return it == modules_.end() ? nullptr : &it->second;
+  auto it = module_by_name_.find(dotted);
+  return it == module_by_name_.end() ? nullptr : it->second;
 }
 
 const ModuleFacts* ProjectIndex::module_for_path(const std::string& path) const {
@@ -113,8 +114,8 @@ std::string ProjectIndex::canonical(const std::string& qualified) const {
     std::string_view prefix = current;
     const ModuleFacts* facts = nullptr;
     while (!prefix.empty()) {
-      if (auto it = modules_.find(prefix); it != modules_.end()) {
-        facts = &it->second;
+      if (auto it = module_by_name_.find(prefix); it != module_by_name_.end()) {
+        facts = it->second;
         break;
       }
       size_t dot = prefix.rfind('.');

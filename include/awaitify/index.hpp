@@ -10,6 +10,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "awaitify/source.hpp"
@@ -258,7 +260,10 @@ class ProjectIndex {
   std::map<std::string, std::vector<const FunctionFacts*>> methods_by_name_;
   std::optional<BlockingPath> blocking_path(const std::string& qualified, int depth,
                                             std::vector<std::string>& seen) const;
-  std::map<std::string, ModuleFacts, std::less<>> modules_;  // found by string_view too
+  std::map<std::string, ModuleFacts> modules_;
+  // modules_ by name, hashed: canonical() looks up every prefix of every name it is asked.
+  // The views are modules_' keys (a map's nodes stay put, moves included).
+  std::unordered_map<std::string_view, const ModuleFacts*> module_by_name_;
   std::map<std::string, std::string> path_to_module_;
   std::map<std::string, std::pair<const ModuleFacts*, size_t>> functions_;
   std::map<std::string, std::vector<CallSite>> call_sites_;
