@@ -140,6 +140,12 @@ bool is_fastapi_constructor(std::string_view qualified) {
   return one_of(qualified, kNames);
 }
 
+bool is_threadpool_runner(std::string_view qualified) {
+  static constexpr std::array<std::string_view, 2> kNames{"starlette.concurrency.run_in_threadpool",
+                                                          "fastapi.concurrency.run_in_threadpool"};
+  return one_of(qualified, kNames);
+}
+
 bool is_router_constructor(std::string_view qualified) {
   static constexpr std::array<std::string_view, 2> kNames{"fastapi.APIRouter",
                                                           "fastapi.routing.APIRouter"};

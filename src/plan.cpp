@@ -53,11 +53,6 @@ bool fixture_builds(const ProjectIndex& index, const std::string& class_name) {
   return after != called->end() && after->rfind(class_name + ".", 0) == 0;
 }
 
-bool is_threadpool_runner(const std::string& callee) {
-  return callee == "starlette.concurrency.run_in_threadpool" ||
-         callee == "fastapi.concurrency.run_in_threadpool";
-}
-
 bool dependency_injection(const std::string& callee) {
   return callee == "fastapi.Depends" || callee == "fastapi.Security" ||
          callee == "fastapi.params.Depends" || callee == "fastapi.params.Security";

@@ -83,10 +83,7 @@ class ClosurePass {
 
   // `await run_in_threadpool(load, path)` where load becomes async: `await load(path)`.
   bool unwrap_threadpool(const Site& site) {
-    if (!site.awaited || (site.target != "starlette.concurrency.run_in_threadpool" &&
-                          site.target != "fastapi.concurrency.run_in_threadpool")) {
-      return false;
-    }
+    if (!site.awaited || !is_threadpool_runner(site.target)) return false;
     TSNode arguments = field(site.node, "arguments");
     TSNode function = ts_node_named_child(arguments, 0);
     if (!is(function, "identifier") && !is(function, "attribute")) return false;
@@ -252,7 +249,7 @@ std::optional<std::vector<Finding>> report_from_facts(const SourceFile&, const M
     return callee && (plan.becomes_async(callee->qualified) || plan.repairs(callee->qualified));
   };
   auto unwraps = [](const CallFact& call) {
-    return call.awaited && call.target.ends_with(".run_in_threadpool");
+    return call.awaited && is_threadpool_runner(call.target);
   };
   auto own_stop = [](const Stop& stop) { return stop.origin == kId; };
   for (const FunctionFacts& fn : facts.function_facts) {

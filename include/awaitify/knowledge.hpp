@@ -25,6 +25,8 @@ bool returns_blocking_resource(std::string_view qualified);
 // pytest's default file names for tests and fixtures: test_*.py, *_test.py, conftest.py.
 bool is_pytest_file(std::string_view path);
 bool is_fastapi_constructor(std::string_view qualified);
+// starlette's run_in_threadpool, as starlette and fastapi export it.
+bool is_threadpool_runner(std::string_view qualified);
 bool is_router_constructor(std::string_view qualified);
 bool is_sync_session_type(std::string_view qualified);
 // Session methods that perform I/O (a missed await on them silently does nothing).
