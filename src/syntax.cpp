@@ -1,6 +1,8 @@
 #include "awaitify/syntax.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 
@@ -15,6 +17,67 @@ Result<Tree> Parser::parse(std::string_view text) {
                                         static_cast<uint32_t>(text.size()));
   if (tree == nullptr) return Error{"the parser gave up on this file"};
   return Tree(tree);
+}
+
+namespace {
+
+// Moves `point` over `text`: rows and columns count bytes, as tree-sitter's points do.
+TSPoint point_after(TSPoint point, std::string_view text) {
+  for (char c : text) {
+    if (c == '\n') {
+      ++point.row;
+      point.column = 0;
+    } else {
+      ++point.column;
+    }
+  }
+  return point;
+}
+
+// The edits in tree-sitter's terms, each in the coordinates of the text before it: the offsets
+// of the old text hold as long as they are applied to the tree from the last to the first.
+std::vector<TSInputEdit> input_edits(std::string_view old_text, const std::vector<Edit>& edits) {
+  std::vector<TSInputEdit> result;
+  result.reserve(edits.size());
+  TSPoint point{0, 0};
+  uint32_t offset = 0;
+  for (const Edit& edit : edits) {
+    TSPoint start = point_after(point, old_text.substr(offset, edit.start - offset));
+    TSPoint old_end = point_after(start, old_text.substr(edit.start, edit.end - edit.start));
+    TSPoint new_end = point_after(start, edit.text);
+    auto new_end_byte = static_cast<uint32_t>(edit.start + edit.text.size());
+    result.push_back(TSInputEdit{edit.start, edit.end, new_end_byte, start, old_end, new_end});
+    point = old_end;
+    offset = edit.end;
+  }
+  return result;
+}
+
+}  // namespace
+
+Result<Tree> Parser::reparse(Tree old, std::string_view old_text, const std::vector<Edit>& edits,
+                             std::string_view text) {
+  for (const Edit& edit : edits) {
+    if (edit.end > old_text.size() || edit.start > edit.end) {
+      return Error{"internal error: an edit is outside the text it edits"};
+    }
+  }
+  std::vector<TSInputEdit> changes = input_edits(old_text, edits);
+  for (auto change = changes.rbegin(); change != changes.rend(); ++change) {
+    ts_tree_edit(old.tree_.get(), &*change);
+  }
+  TSTree* tree = ts_parser_parse_string(parser_.get(), old.tree_.get(), text.data(),
+                                        static_cast<uint32_t>(text.size()));
+  if (tree == nullptr) return Error{"the parser gave up on this file"};
+  Tree result(tree);
+#ifdef AWAITIFY_CHECK_REPARSE
+  auto fresh = parse(text);
+  if (!fresh || !same_tree(result.root(), fresh->root())) {
+    std::fprintf(stderr, "awaitify: the tree of an edited text differs from a fresh parse\n");
+    std::abort();
+  }
+#endif
+  return result;
 }
 
 Result<Query> Query::compile(std::string_view source) {
@@ -218,6 +281,50 @@ size_t count_syntax_errors(TSNode root) {
     return ts_node_has_error(node);
   });
   return std::max<size_t>(count, 1);  // an error only a hidden MISSING token shows is one
+}
+
+namespace {
+
+bool same_node(TSNode a, TSNode b) {
+  TSPoint a_start = ts_node_start_point(a), b_start = ts_node_start_point(b);
+  TSPoint a_end = ts_node_end_point(a), b_end = ts_node_end_point(b);
+  return ts_node_symbol(a) == ts_node_symbol(b) && ts_node_is_named(a) == ts_node_is_named(b) &&
+         ts_node_is_missing(a) == ts_node_is_missing(b) &&
+         ts_node_start_byte(a) == ts_node_start_byte(b) &&
+         ts_node_end_byte(a) == ts_node_end_byte(b) && a_start.row == b_start.row &&
+         a_start.column == b_start.column && a_end.row == b_end.row &&
+         a_end.column == b_end.column && ts_node_child_count(a) == ts_node_child_count(b);
+}
+
+}  // namespace
+
+bool same_tree(TSNode a, TSNode b) {
+  // Two cursors step together; same_node compares child counts, so they stay in step.
+  TSTreeCursor left = ts_tree_cursor_new(a);
+  TSTreeCursor right = ts_tree_cursor_new(b);
+  bool same = true;
+  while (same) {
+    same = same_node(ts_tree_cursor_current_node(&left), ts_tree_cursor_current_node(&right));
+    if (!same || ts_tree_cursor_goto_first_child(&left)) {
+      if (same) ts_tree_cursor_goto_first_child(&right);
+      continue;
+    }
+    bool moved = false;
+    while (!moved) {
+      if (ts_tree_cursor_goto_next_sibling(&left)) {
+        same = ts_tree_cursor_goto_next_sibling(&right);
+        moved = true;
+      } else if (!ts_tree_cursor_goto_parent(&left)) {
+        break;
+      } else {
+        ts_tree_cursor_goto_parent(&right);
+      }
+    }
+    if (!moved) break;
+  }
+  ts_tree_cursor_delete(&left);
+  ts_tree_cursor_delete(&right);
+  return same;
 }
 
 std::optional<TSNode> enclosing_function(TSNode node) {

@@ -31,6 +31,8 @@ class EditSet {
   size_t size() const { return edits_.size(); }
   // Applies every edit to text (which must be the text the offsets refer to).
   Result<std::string> apply(std::string_view text) const;
+  // The edits, sorted by start, then in the order they were added.
+  const std::vector<Edit>& edits() const { return edits_; }
 
  private:
   std::vector<Edit> edits_;  // sorted by start, then insertion order

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "awaitify/edit.hpp"
 #include "awaitify/result.hpp"
 
 extern "C" const TSLanguage* tree_sitter_python();
@@ -21,6 +22,7 @@ class Tree {
   TSNode root() const { return ts_tree_root_node(tree_.get()); }
 
  private:
+  friend class Parser;
   std::unique_ptr<TSTree, decltype(&ts_tree_delete)> tree_;
 };
 
@@ -30,6 +32,11 @@ class Parser {
   // Parses Python source. Fails only when tree-sitter gives up (never on syntax errors: those
   // are ERROR/MISSING nodes in the tree; see first_syntax_error).
   Result<Tree> parse(std::string_view text);
+  // Parses `text`, which is `old_text` with `edits` applied (sorted by start, as EditSet keeps
+  // them), reusing the parts of `old` (the tree of `old_text`) the edits did not touch. The tree
+  // is the one parse(text) gives; builds with AWAITIFY_CHECK_REPARSE check that it is.
+  Result<Tree> reparse(Tree old, std::string_view old_text, const std::vector<Edit>& edits,
+                       std::string_view text);
 
  private:
   std::unique_ptr<TSParser, decltype(&ts_parser_delete)> parser_;
@@ -88,6 +95,9 @@ void walk_with_ancestors(TSNode node,
 // The first ERROR or MISSING node in document order, if any.
 std::optional<TSNode> first_syntax_error(TSNode root);
 size_t count_syntax_errors(TSNode root);
+// Whether two trees have the same nodes: type, named or not, missing or not, byte range and
+// row/column range, in the same order and nesting (not their text).
+bool same_tree(TSNode a, TSNode b);
 // The nearest enclosing function_definition or lambda of node (not node itself).
 std::optional<TSNode> enclosing_function(TSNode node);
 // The function_definition of a decorated_definition, or node itself when it is one.

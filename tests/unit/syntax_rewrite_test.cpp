@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -96,6 +99,123 @@ TEST(Syntax, NodeTypeMatchesExactlyTheNodesIsMatches) {
     for (TSNode node : nodes) {
       EXPECT_EQ(type.of(ts_node_symbol(node)), is(node, name)) << name << " / " << kind(node);
     }
+  }
+}
+
+// Every edit of the pass shapes the engine makes: insertions ('async ', 'await ', a line, an
+// indented block), replacements of a name or a line, a deletion, two insertions at one offset.
+TEST(Syntax, ReparseAfterEditsGivesTheTreeOfAFreshParse) {
+  std::string text =
+      "import requests\n"
+      "from fastapi import FastAPI\n"
+      "app = FastAPI()\n"
+      "\n"
+      "@app.get('/items/{id}')\n"
+      "def read(id: int, db=Depends(get_db)):\n"
+      "    r = requests.get(f'http://x/{id}', timeout=3)\n"
+      "    with open('f.txt') as fh:\n"
+      "        data = fh.read()\n"
+      "    return {'id': id, 'data': data, 'r': r.json()}\n"
+      "\n"
+      "def helper(x):\n"
+      "    if x:\n"
+      "        return read(x)\n"
+      "    return [read(i) for i in range(3)]\n";
+  auto at = [&](const std::string& needle, size_t from = 0) {
+    size_t found = text.find(needle, from);
+    EXPECT_NE(found, std::string::npos) << needle;
+    return static_cast<uint32_t>(found);
+  };
+  uint32_t read_def = at("def read");
+  uint32_t helper_def = at("def helper");
+  uint32_t get = at("requests.get");
+  uint32_t with = at("    with open");
+  uint32_t call = at("read(x)");
+  uint32_t in_list = at("read(i)");
+  uint32_t import = at("import requests");
+  std::vector<std::vector<Edit>> cases = {
+      {Edit::insert(read_def, "async ")},
+      {Edit::insert(read_def, "async "), Edit::insert(helper_def, "async "),
+       Edit::insert(call, "await "), Edit::insert(in_list, "await ")},
+      {Edit::replace(get, get + 8, "await client"), Edit::insert(import, "import httpx\n")},
+      {Edit::replace(with, with + 8, "    async with"), Edit::insert(at("fh.read()"), "await ")},
+      {Edit::insert(import, "from contextlib import asynccontextmanager\n"),
+       Edit::insert(import, "\n"),
+       Edit::replace(at("app = FastAPI()"), at("app = FastAPI()") + 15,
+                     "app = FastAPI(\n    lifespan=lifespan,\n)")},
+      {Edit::replace(with, at("    return {"), "")},
+      {Edit::insert(at("    if x:"), "    async with httpx.AsyncClient() as c:\n        pass\n")},
+      {Edit::replace(0, static_cast<uint32_t>(text.size()), "x = (\n")},
+  };
+  for (const std::vector<Edit>& edits : cases) {
+    EditSet set;
+    ASSERT_TRUE(set.add_all(edits).ok());
+    auto edited = set.apply(text);
+    ASSERT_TRUE(edited.ok());
+    Parser parser;
+    auto old = parser.parse(text);
+    ASSERT_TRUE(old.ok());
+    auto reparsed = parser.reparse(std::move(*old), text, set.edits(), *edited);
+    auto fresh = parser.parse(*edited);
+    ASSERT_TRUE(reparsed.ok() && fresh.ok());
+    EXPECT_TRUE(same_tree(reparsed->root(), fresh->root())) << *edited;
+    EXPECT_EQ(count_syntax_errors(reparsed->root()), count_syntax_errors(fresh->root()));
+  }
+}
+
+// Each golden case's change, as one edit of what lies between the common start and end.
+TEST(Syntax, ReparseOfEveryGoldenChangeGivesTheTreeOfAFreshParse) {
+  namespace fs = std::filesystem;
+  auto read = [](const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    return content.str();
+  };
+  size_t compared = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(AWAITIFY_FIXTURES)) {
+    // fixtures/<group>/<case>/before.py, or before/ holding a project of several files.
+    std::string path = entry.path().string();
+    size_t before_at = path.rfind("/before");
+    if (entry.path().extension() != ".py" || before_at == std::string::npos) continue;
+    fs::path after_path = path.substr(0, before_at) + "/after" + path.substr(before_at + 7);
+    if (!fs::exists(after_path)) continue;
+    std::string before = read(entry.path());
+    std::string after = read(after_path);
+    size_t prefix = 0;
+    while (prefix < before.size() && prefix < after.size() && before[prefix] == after[prefix])
+      ++prefix;
+    size_t suffix = 0;
+    while (suffix < before.size() - prefix && suffix < after.size() - prefix &&
+           before[before.size() - 1 - suffix] == after[after.size() - 1 - suffix])
+      ++suffix;
+    if (prefix == before.size() && prefix == after.size()) continue;
+    Edit edit =
+        Edit::replace(static_cast<uint32_t>(prefix), static_cast<uint32_t>(before.size() - suffix),
+                      after.substr(prefix, after.size() - suffix - prefix));
+    Parser parser;
+    auto old = parser.parse(before);
+    ASSERT_TRUE(old.ok());
+    auto reparsed = parser.reparse(std::move(*old), before, {edit}, after);
+    auto fresh = parser.parse(after);
+    ASSERT_TRUE(reparsed.ok() && fresh.ok());
+    EXPECT_TRUE(same_tree(reparsed->root(), fresh->root())) << entry.path();
+    ++compared;
+  }
+  EXPECT_GT(compared, 150u);
+}
+
+TEST(Syntax, SameTreeTellsTreesApart) {
+  Parsed a = parse("def f(x):\n    return x\n");
+  Parsed b = parse("def f(x):\n    return x\n");
+  EXPECT_TRUE(same_tree(a.root(), b.root()));
+  // Text is not compared: a name for another name of the same length is the same tree.
+  EXPECT_TRUE(same_tree(a.root(), parse("def g(y):\n    return y\n").root()));
+  for (const char* other : {"def f(xy):\n    return x\n", "def f(x):\n    return (x)\n",
+                            "def f(x):\n\n    return x\n", "async def f(x):\n    return x\n",
+                            "def f(x):\n    return x\nx\n", "def f(x):\n    return x +\n"}) {
+    Parsed c = parse(other);
+    EXPECT_FALSE(same_tree(a.root(), c.root())) << other;
   }
 }
 
