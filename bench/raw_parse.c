@@ -5,7 +5,8 @@
  *   raw_parse [--jobs N] [--check] LIST
  *
  * Built by bench/run.py (and bench/corpus_check.py) against libtree-sitter and the
- * grammar archive of an awaitify build (libtree_sitter_python.a).
+ * grammar archive of an awaitify build (libtree_sitter_python.a), with the language awaitify
+ * parses with (the grammar's, its scanner's state reset fixed: src/grammar/python_language.c).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,7 +16,7 @@
 #include <tree_sitter/api.h>
 #include <unistd.h>
 
-const TSLanguage *tree_sitter_python(void);
+const TSLanguage *awaitify_python_language(void);
 
 static char **paths;
 static size_t path_count;
@@ -42,7 +43,7 @@ static char *read_all(const char *path, size_t *size) {
 static void *worker(void *unused) {
   (void)unused;
   TSParser *parser = ts_parser_new();
-  ts_parser_set_language(parser, tree_sitter_python());
+  ts_parser_set_language(parser, awaitify_python_language());
   for (size_t i = atomic_fetch_add(&next_path, 1); i < path_count; i = atomic_fetch_add(&next_path, 1)) {
     size_t size = 0;
     char *text = read_all(paths[i], &size);

@@ -30,8 +30,16 @@ if(NOT EXISTS "${TS_PYTHON_DIR}/package/src/parser.c")
        PATTERNS package/src/parser.c package/src/scanner.c package/src/tree_sitter package/LICENSE)
 endif()
 
+# With the grammar's sources, awaitify's wrapper of its language (src/grammar/python_language.c:
+# awaitify_python_language()), which needs the grammar's definition of TSLanguage. Warnings are
+# silenced in the grammar's generated code only.
 add_library(tree_sitter_python STATIC
-            "${TS_PYTHON_DIR}/package/src/parser.c" "${TS_PYTHON_DIR}/package/src/scanner.c")
+            "${TS_PYTHON_DIR}/package/src/parser.c" "${TS_PYTHON_DIR}/package/src/scanner.c"
+            "${CMAKE_CURRENT_SOURCE_DIR}/src/grammar/python_language.c")
 target_include_directories(tree_sitter_python PRIVATE "${TS_PYTHON_DIR}/package/src")
 set_target_properties(tree_sitter_python PROPERTIES C_STANDARD 11 POSITION_INDEPENDENT_CODE ON)
-target_compile_options(tree_sitter_python PRIVATE -w -O2)
+target_compile_options(tree_sitter_python PRIVATE -O2)
+set_source_files_properties("${TS_PYTHON_DIR}/package/src/parser.c"
+                            "${TS_PYTHON_DIR}/package/src/scanner.c" PROPERTIES COMPILE_OPTIONS -w)
+set_source_files_properties("${CMAKE_CURRENT_SOURCE_DIR}/src/grammar/python_language.c"
+                            PROPERTIES COMPILE_OPTIONS "-Wall;-Wextra;-Werror")

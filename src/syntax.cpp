@@ -9,7 +9,7 @@
 namespace awaitify {
 
 Parser::Parser() : parser_(ts_parser_new(), &ts_parser_delete) {
-  ts_parser_set_language(parser_.get(), tree_sitter_python());
+  ts_parser_set_language(parser_.get(), awaitify_python_language());
 }
 
 Result<Tree> Parser::parse(std::string_view text) {
@@ -71,7 +71,8 @@ Result<Tree> Parser::reparse(Tree old, std::string_view old_text, const std::vec
   if (tree == nullptr) return Error{"the parser gave up on this file"};
   Tree result(tree);
 #ifdef AWAITIFY_CHECK_REPARSE
-  auto fresh = parse(text);
+  Parser fresh_parser;  // a parser of its own: nothing of this one's last parse carries over
+  auto fresh = fresh_parser.parse(text);
   if (!fresh || !same_tree(result.root(), fresh->root())) {
     std::fprintf(stderr, "awaitify: the tree of an edited text differs from a fresh parse\n");
     std::abort();
@@ -83,7 +84,7 @@ Result<Tree> Parser::reparse(Tree old, std::string_view old_text, const std::vec
 Result<Query> Query::compile(std::string_view source) {
   uint32_t error_offset = 0;
   TSQueryError error_type = TSQueryErrorNone;
-  TSQuery* query = ts_query_new(tree_sitter_python(), source.data(),
+  TSQuery* query = ts_query_new(awaitify_python_language(), source.data(),
                                 static_cast<uint32_t>(source.size()), &error_offset, &error_type);
   if (query == nullptr) {
     return Error{"invalid tree-sitter query at offset " + std::to_string(error_offset)};
@@ -136,7 +137,7 @@ bool is(TSNode node, std::string_view type) {
 NodeType::NodeType(std::string_view name) {
   // ts_node_symbol gives a node's public symbol: the one symbol_for_name finds for the name.
   auto symbol = [&](bool named) {
-    return ts_language_symbol_for_name(tree_sitter_python(), name.data(),
+    return ts_language_symbol_for_name(awaitify_python_language(), name.data(),
                                        static_cast<uint32_t>(name.size()), named);
   };
   named_ = symbol(true);
@@ -149,7 +150,7 @@ TSNode field(TSNode node, const char* name) {
   thread_local std::unordered_map<const char*, TSFieldId> ids;
   auto [known, added] = ids.try_emplace(name, 0);
   if (added) {
-    known->second = ts_language_field_id_for_name(tree_sitter_python(), name,
+    known->second = ts_language_field_id_for_name(awaitify_python_language(), name,
                                                   static_cast<uint32_t>(std::strlen(name)));
   }
   return ts_node_child_by_field_id(node, known->second);

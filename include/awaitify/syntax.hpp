@@ -12,7 +12,8 @@
 #include "awaitify/edit.hpp"
 #include "awaitify/result.hpp"
 
-extern "C" const TSLanguage* tree_sitter_python();
+// tree-sitter-python, with its scanner's state reset fixed (src/grammar/python_language.c).
+extern "C" const TSLanguage* awaitify_python_language();
 
 namespace awaitify {
 

@@ -205,6 +205,20 @@ TEST(Syntax, ReparseOfEveryGoldenChangeGivesTheTreeOfAFreshParse) {
   EXPECT_GT(compared, 150u);
 }
 
+// tree-sitter-python's scanner kept an f-string flag across parses: after a text that ends
+// inside an f-string, the next parse held back the dedent and put g into f.
+TEST(Syntax, AParserUsedAgainParsesAsANewOne) {
+  std::string functions = "def f():\n    return 2\n\n\ndef g():\n    pass\n";
+  Parser used;
+  ASSERT_TRUE(used.parse("x = f'{y").ok());
+  auto again = used.parse(functions);
+  auto fresh = Parser().parse(functions);
+  ASSERT_TRUE(again.ok() && fresh.ok());
+  EXPECT_TRUE(same_tree(again->root(), fresh->root()));
+  EXPECT_EQ(ts_node_named_child_count(again->root()), 2u);
+  EXPECT_EQ(count_syntax_errors(again->root()), 0u);
+}
+
 TEST(Syntax, SameTreeTellsTreesApart) {
   Parsed a = parse("def f(x):\n    return x\n");
   Parsed b = parse("def f(x):\n    return x\n");
