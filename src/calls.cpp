@@ -20,6 +20,16 @@ struct ScannedTypes {
       if_statement{"if_statement"}, string{"string"};
 };
 
+// Whether a string literal can hold code: only an f-string has interpolations. A prefix of
+// r, b and u letters only is a plain string; anything else is looked into.
+bool may_hold_code(TSNode string, std::string_view src) {
+  for (char c : node_text(string, src)) {
+    if (c == '"' || c == '\'') return false;
+    if (c != 'r' && c != 'R' && c != 'b' && c != 'B' && c != 'u' && c != 'U') return true;
+  }
+  return true;
+}
+
 const ScannedTypes& scanned() {
   static const ScannedTypes types;
   return types;
@@ -377,7 +387,7 @@ void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
       return false;
     }
     // The parts of a plain string literal (start, content, escapes, end) hold no code.
-    if (types.string.of(symbol)) return string_may_hold_code(node, src_);
+    if (types.string.of(symbol)) return may_hold_code(node, src_);
     if (types.assignment.of(symbol)) track_assignment(node);
     if (types.as_pattern.of(symbol)) track_with_target(node);
     if (types.call.of(symbol)) visit_call(node, visitor);

@@ -237,18 +237,6 @@ void walk_with_ancestors(TSNode node,
   }
 }
 
-bool string_may_hold_code(TSNode string, std::string_view source) {
-  for (char c : node_text(string, source)) {
-    if (c == '"' || c == '\'') return false;
-    if (c != 'r' && c != 'R' && c != 'b' && c != 'B' && c != 'u' && c != 'U') return true;
-  }
-  return true;
-}
-
-bool is_plain_string(TSNode node, std::string_view source) {
-  return is(node, "string") && !string_may_hold_code(node, source);
-}
-
 namespace {
 
 // A MISSING hidden token (`_newline`, `_indent`: a file whose lines end in a lone CR, which

@@ -60,7 +60,7 @@ class Reader {
     read_module_clients();
     walk(root_, [&](TSNode node) {
       if (is(node, "function_definition")) read_function(node);
-      return !is_plain_string(node, src_);
+      return true;
     });
     read_module_uses();
     return std::move(out_);
@@ -103,7 +103,7 @@ class Reader {
       });
     }
     walk(root_, [&](TSNode node) {
-      if (!is(node, "attribute")) return !is_plain_string(node, src_);
+      if (!is(node, "attribute")) return true;
       // Resolving keeps the last name: only `....anyio` and `....asyncio` can be the marks.
       std::string_view last = node_text(field(node, "attribute"), src_);
       if (last != "anyio" && last != "asyncio") return true;
@@ -141,7 +141,7 @@ class Reader {
       module_clients_.insert(name);
     }
     walk(root_, [&](TSNode node) {
-      if (is(node, "function_definition") || is_plain_string(node, src_)) return false;
+      if (is(node, "function_definition")) return false;
       if (builds_client(node) && !module_client_call(node)) {
         out_.constructions.push_back({facts_.module, "", ConstructionKind::assignment,
                                       range_of(node),
@@ -164,7 +164,7 @@ class Reader {
   void read_module_uses() {
     if (module_clients_.empty()) return;
     walk(root_, [&](TSNode node) {
-      if (is(node, "function_definition") || is_plain_string(node, src_)) return false;
+      if (is(node, "function_definition")) return false;
       if (is(node, "identifier") && module_clients_.count(std::string(node_text(node, src_)))) {
         Use use = classify(node, facts_.module, root_);
         use.module_client = true;
@@ -283,7 +283,7 @@ class Reader {
   std::set<std::string> read_bindings(TSNode def, FunctionInfo& fn) {
     std::set<std::string> bound;
     walk(field(def, "body"), [&](TSNode node) {
-      if (is_scope(node) || is_plain_string(node, src_)) return false;
+      if (is_scope(node)) return false;
       if (builds_client(node)) {
         Construction construction = construction_at(node, fn);
         if (!construction.name.empty()) bound.insert(construction.name);
@@ -380,7 +380,7 @@ class Reader {
     names.insert(globals.begin(), globals.end());
     TSNode body = field(def, "body");
     walk(body, [&](TSNode node) {
-      if (!is(node, "identifier")) return !is_plain_string(node, src_);
+      if (!is(node, "identifier")) return true;
       // The name first: binding_site and reference ask for the parent, which tree-sitter
       // finds by searching down from the root.
       std::string name(node_text(node, src_));

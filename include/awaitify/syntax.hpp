@@ -93,12 +93,6 @@ void walk(TSNode node, const std::function<bool(TSNode)>& visit);
 // parents keeps them instead.
 void walk_with_ancestors(TSNode node,
                          const std::function<bool(TSNode, const std::vector<TSNode>&)>& visit);
-// Whether a string literal can hold code: only an f-string has interpolations. A prefix of
-// r, b and u letters only makes a plain string; anything else is looked into.
-bool string_may_hold_code(TSNode string, std::string_view source);
-// A string literal whose parts (start, content, escapes, end) hold no code: a walk that looks
-// for code need not step into it.
-bool is_plain_string(TSNode node, std::string_view source);
 // The first ERROR or MISSING node in document order, if any.
 std::optional<TSNode> first_syntax_error(TSNode root);
 size_t count_syntax_errors(TSNode root);
