@@ -102,7 +102,7 @@ TEST(Syntax, NodeTypeMatchesExactlyTheNodesIsMatches) {
   }
 }
 
-// Every edit of the pass shapes the engine makes: insertions ('async ', 'await ', a line, an
+// The shapes of edit the passes make: insertions ('async ', 'await ', a line, an
 // indented block), replacements of a name or a line, a deletion, two insertions at one offset.
 TEST(Syntax, ReparseAfterEditsGivesTheTreeOfAFreshParse) {
   std::string text =
