@@ -192,7 +192,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     }
     // Only what the edits touched is parsed again: the passes' edits are small ('async ',
     // 'await ', a name), and the file's first parse is most of the work.
-    auto reparsed = parser.reparse(std::move(*tree), current->text(), edits.edits(), *applied);
+    auto reparsed = parser.reparse(std::move(*tree), *current, edits.edits(), *applied);
     if (!reparsed || count_syntax_errors(reparsed->root()) > 0) {
       outcome.engine_error = source.path() + ": engine bug: " + transform->id +
                              " produced code that does not parse; file left unchanged";

@@ -34,35 +34,37 @@ TSPoint point_after(TSPoint point, std::string_view text) {
   return point;
 }
 
+// Where a byte of the source is, as tree-sitter counts: rows and columns from 0, in bytes.
+TSPoint point_of(const SourceFile& source, uint32_t byte) {
+  Position position = source.position(byte);
+  return TSPoint{position.line - 1, position.column - 1};
+}
+
 // The edits in tree-sitter's terms, each in the coordinates of the text before it: the offsets
 // of the old text hold as long as they are applied to the tree from the last to the first.
-std::vector<TSInputEdit> input_edits(std::string_view old_text, const std::vector<Edit>& edits) {
+std::vector<TSInputEdit> input_edits(const SourceFile& old_source, const std::vector<Edit>& edits) {
   std::vector<TSInputEdit> result;
   result.reserve(edits.size());
-  TSPoint point{0, 0};
-  uint32_t offset = 0;
   for (const Edit& edit : edits) {
-    TSPoint start = point_after(point, old_text.substr(offset, edit.start - offset));
-    TSPoint old_end = point_after(start, old_text.substr(edit.start, edit.end - edit.start));
+    TSPoint start = point_of(old_source, edit.start);
     TSPoint new_end = point_after(start, edit.text);
     auto new_end_byte = static_cast<uint32_t>(edit.start + edit.text.size());
-    result.push_back(TSInputEdit{edit.start, edit.end, new_end_byte, start, old_end, new_end});
-    point = old_end;
-    offset = edit.end;
+    result.push_back(TSInputEdit{edit.start, edit.end, new_end_byte, start,
+                                 point_of(old_source, edit.end), new_end});
   }
   return result;
 }
 
 }  // namespace
 
-Result<Tree> Parser::reparse(Tree old, std::string_view old_text, const std::vector<Edit>& edits,
+Result<Tree> Parser::reparse(Tree old, const SourceFile& old_source, const std::vector<Edit>& edits,
                              std::string_view text) {
   for (const Edit& edit : edits) {
-    if (edit.end > old_text.size() || edit.start > edit.end) {
+    if (edit.end > old_source.text().size() || edit.start > edit.end) {
       return Error{"internal error: an edit is outside the text it edits"};
     }
   }
-  std::vector<TSInputEdit> changes = input_edits(old_text, edits);
+  std::vector<TSInputEdit> changes = input_edits(old_source, edits);
   for (auto change = changes.rbegin(); change != changes.rend(); ++change) {
     ts_tree_edit(old.tree_.get(), &*change);
   }

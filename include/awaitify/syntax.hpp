@@ -11,6 +11,7 @@
 
 #include "awaitify/edit.hpp"
 #include "awaitify/result.hpp"
+#include "awaitify/source.hpp"
 
 // tree-sitter-python, with its scanner's state reset fixed (src/grammar/python_language.c).
 extern "C" const TSLanguage* awaitify_python_language();
@@ -33,10 +34,11 @@ class Parser {
   // Parses Python source. Fails only when tree-sitter gives up (never on syntax errors: those
   // are ERROR/MISSING nodes in the tree; see first_syntax_error).
   Result<Tree> parse(std::string_view text);
-  // Parses `text`, which is `old_text` with `edits` applied (sorted by start, as EditSet keeps
-  // them), reusing the parts of `old` (the tree of `old_text`) the edits did not touch. The tree
-  // is the one parse(text) gives; builds with AWAITIFY_CHECK_REPARSE check that it is.
-  Result<Tree> reparse(Tree old, std::string_view old_text, const std::vector<Edit>& edits,
+  // Parses `text`, which is `old_source`'s text with `edits` applied (sorted by start, as
+  // EditSet keeps them), reusing the parts of `old` (the tree of that text) the edits did not
+  // touch. The tree is the one parse(text) gives; builds with AWAITIFY_CHECK_REPARSE check that
+  // it is.
+  Result<Tree> reparse(Tree old, const SourceFile& old_source, const std::vector<Edit>& edits,
                        std::string_view text);
 
  private:

@@ -1,9 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -155,7 +153,8 @@ TEST(Syntax, ReparseAfterEditsGivesTheTreeOfAFreshParse) {
     Parser parser;
     auto old = parser.parse(text);
     ASSERT_TRUE(old.ok());
-    auto reparsed = parser.reparse(std::move(*old), text, set.edits(), *edited);
+    auto reparsed =
+        parser.reparse(std::move(*old), SourceFile("snippet.py", text), set.edits(), *edited);
     auto fresh = parser.parse(*edited);
     ASSERT_TRUE(reparsed.ok() && fresh.ok());
     EXPECT_TRUE(same_tree(reparsed->root(), fresh->root())) << *edited;
@@ -166,12 +165,6 @@ TEST(Syntax, ReparseAfterEditsGivesTheTreeOfAFreshParse) {
 // Each golden case's change, as one edit of what lies between the common start and end.
 TEST(Syntax, ReparseOfEveryGoldenChangeGivesTheTreeOfAFreshParse) {
   namespace fs = std::filesystem;
-  auto read = [](const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream content;
-    content << in.rdbuf();
-    return content.str();
-  };
   size_t compared = 0;
   for (const auto& entry : fs::recursive_directory_iterator(AWAITIFY_FIXTURES)) {
     // fixtures/<group>/<case>/before.py, or before/ holding a project of several files.
@@ -180,8 +173,8 @@ TEST(Syntax, ReparseOfEveryGoldenChangeGivesTheTreeOfAFreshParse) {
     if (entry.path().extension() != ".py" || before_at == std::string::npos) continue;
     fs::path after_path = path.substr(0, before_at) + "/after" + path.substr(before_at + 7);
     if (!fs::exists(after_path)) continue;
-    std::string before = read(entry.path());
-    std::string after = read(after_path);
+    std::string before = read_file(entry.path());
+    std::string after = read_file(after_path);
     size_t prefix = 0;
     while (prefix < before.size() && prefix < after.size() && before[prefix] == after[prefix])
       ++prefix;
@@ -196,13 +189,31 @@ TEST(Syntax, ReparseOfEveryGoldenChangeGivesTheTreeOfAFreshParse) {
     Parser parser;
     auto old = parser.parse(before);
     ASSERT_TRUE(old.ok());
-    auto reparsed = parser.reparse(std::move(*old), before, {edit}, after);
+    auto reparsed = parser.reparse(std::move(*old), SourceFile(path, before), {edit}, after);
     auto fresh = parser.parse(after);
     ASSERT_TRUE(reparsed.ok() && fresh.ok());
     EXPECT_TRUE(same_tree(reparsed->root(), fresh->root())) << entry.path();
     ++compared;
   }
   EXPECT_GT(compared, 150u);
+}
+
+// The check of the test builds stops on a tree that differs from a fresh parse: here edits
+// that do not say what changed, so tree-sitter keeps the old tree whole.
+TEST(Syntax, TheReparseCheckStopsOnATreeAFreshParseDoesNotGive) {
+#ifdef AWAITIFY_CHECK_REPARSE
+  std::string old_text = "x = (1)\n";
+  std::string text = "x = [1]\n";
+  EXPECT_DEATH(
+      {
+        Parser parser;
+        auto old = parser.parse(old_text);
+        (void)parser.reparse(std::move(*old), SourceFile("snippet.py", old_text), {}, text);
+      },
+      "differs from a fresh parse");
+#else
+  GTEST_SKIP() << "only builds with AWAITIFY_CHECK_REPARSE check re-parses";
+#endif
 }
 
 // tree-sitter-python's scanner kept an f-string flag across parses: after a text that ends
