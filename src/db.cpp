@@ -249,8 +249,13 @@ bool is_async_session_io(std::string_view method) {
 }
 
 std::set<std::string> session_names(const ModuleFacts& facts, TSNode def, std::string_view src,
-                                    const std::string& class_name, const ProjectIndex* index) {
-  std::set<std::string> names = session_parameters(facts, def, src, index);
+                                    const std::string& class_name, const ProjectIndex* index,
+                                    const SessionParameters* known) {
+  const std::set<std::string>* asked = nullptr;
+  if (known && !index) {
+    if (auto kept = known->find(def.id); kept != known->end()) asked = &kept->second;
+  }
+  std::set<std::string> names = asked ? *asked : session_parameters(facts, def, src, index);
   if (class_name.empty()) return names;
   auto cls = facts.classes.find(class_name.substr(class_name.rfind('.') + 1));
   if (cls == facts.classes.end()) return names;
@@ -378,10 +383,12 @@ ModelLoads model_loads(TSNode def, const FunctionScope& scope,
   return loads;
 }
 
-QueryHelpers find_query_helpers(const ModuleFacts& facts, TSNode root, std::string_view src) {
+QueryHelpers find_query_helpers(const ModuleFacts& facts, TSNode root, std::string_view src,
+                                const SessionParameters* known) {
   QueryHelpers helpers;
   auto consider = [&](TSNode def, const std::string& class_name) {
-    FunctionScope scope{session_names(facts, def, src, class_name), class_name, nullptr, src};
+    FunctionScope scope{session_names(facts, def, src, class_name, nullptr, known), class_name,
+                        nullptr, src};
     if (scope.sessions.empty()) return;
     std::vector<QueryChain> chains = query_chains(def, scope);
     for (const QueryChain& chain : chains) {

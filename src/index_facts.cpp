@@ -297,9 +297,13 @@ CallFact fact_of(const Site& site) {
                   site.as_argument, site.context, site.passed_to};
 }
 
-// Each function's slot in ModuleFacts::function_facts and its definition, for the passes'
-// verdicts, which are recorded once the module's facts are complete.
-using FunctionDefs = std::vector<std::pair<size_t, TSNode>>;
+// What the scan learns of each definition for the steps after it: its slot in
+// ModuleFacts::function_facts (the passes' verdicts, recorded once the module's facts are
+// complete), and its session parameters, which the db facts and the query helpers ask again.
+struct FunctionDefs {
+  std::vector<std::pair<size_t, TSNode>> slots;
+  db::SessionParameters session_parameters;
+};
 
 void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,
                   const std::string& self_class, const std::set<std::string>& sessions,
@@ -323,10 +327,13 @@ void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
   fn.decorators = decorators;
   size_t slot = facts.function_facts.size();
   facts.function_facts.push_back(fn);
-  defs.emplace_back(slot, def);
+  defs.slots.emplace_back(slot, def);
   std::string self_class = class_name.empty() ? "" : class_name;
-  record_scope(facts, slot, field(def, "body"), fn.qualified, self_class,
-               session_parameters(facts, def, src), false, src, defs);
+  // The top-level facts that resolve the annotations are complete: the scan adds none.
+  const std::set<std::string>& sessions = defs.session_parameters[def.id] =
+      session_parameters(facts, def, src);
+  record_scope(facts, slot, field(def, "body"), fn.qualified, self_class, sessions, false, src,
+               defs);
 }
 
 void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,
@@ -422,9 +429,10 @@ void record_overrides(ModuleFacts& facts, TSNode root, std::string_view src) {
 
 // What the db phase asks of each function and method: whether it holds a sync session, whether
 // its body would await under AsyncSession, and what it depends on.
-void record_session_facts(ModuleFacts& facts, TSNode root, std::string_view src) {
+void record_session_facts(ModuleFacts& facts, TSNode root, std::string_view src,
+                          const db::SessionParameters& known) {
   record_overrides(facts, root, src);
-  db::QueryHelpers helpers = db::find_query_helpers(facts, root, src);
+  db::QueryHelpers helpers = db::find_query_helpers(facts, root, src, &known);
   auto record = [&](TSNode def, const std::string& class_name) {
     std::string name(node_text(field(def, "name"), src));
     FunctionFacts* fn =
@@ -436,8 +444,8 @@ void record_session_facts(ModuleFacts& facts, TSNode root, std::string_view src)
       std::string type = facts.resolve(dotted_name(annotated_type(field(param, "type")), src));
       if (!type.empty()) fn->parameter_types.push_back(type);
     }
-    db::FunctionScope scope{db::session_names(facts, def, src, class_name), class_name, &helpers,
-                            src};
+    db::FunctionScope scope{db::session_names(facts, def, src, class_name, nullptr, &known),
+                            class_name, &helpers, src};
     fn->holds_session = !scope.sessions.empty();
     fn->session_awaits = fn->holds_session && db::awaits_under_async_session(def, scope);
     if (fn->holds_session) fn->session_blocker = db::session_blocker(def, scope);
@@ -525,7 +533,7 @@ std::string module_name_for(const std::string& path, bool* is_package) {
 void record_verdicts(ModuleFacts& facts, const FunctionDefs& defs, std::string_view src) {
   for (const TransformInfo& transform : transform_table()) {
     if (!transform.record_verdicts) continue;
-    for (const auto& [slot, def] : defs) {
+    for (const auto& [slot, def] : defs.slots) {
       transform.record_verdicts(def, src, facts, facts.function_facts[slot]);
     }
   }
@@ -543,7 +551,7 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
   facts.function_facts.push_back(top);
   FunctionDefs defs;
   record_scope(facts, 0, root, facts.module, "", {}, true, src, defs);
-  record_session_facts(facts, root, src);
+  record_session_facts(facts, root, src, defs.session_parameters);
   Relationships relationships;
   relationships.collect(facts, root, src);
   facts.relationships = std::move(relationships.classes);

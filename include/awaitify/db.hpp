@@ -10,17 +10,24 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "awaitify/index.hpp"
 
 namespace awaitify::db {
 
+// session_parameters() of definitions of one tree, by node (TSNode::id), as a caller that
+// already asked them keeps them (extraction asks each definition up to three times).
+using SessionParameters = std::unordered_map<const void*, std::set<std::string>>;
+
 // The expressions of a function that hold a sync session: its parameters annotated Session
 // ("db") and, in a method, `self.<attribute>` typed Session by its class's __init__ ("self.db").
+// `known`: the parameters already asked of this module's facts without an index.
 std::set<std::string> session_names(const ModuleFacts& facts, TSNode def, std::string_view src,
                                     const std::string& class_name,
-                                    const ProjectIndex* index = nullptr);
+                                    const ProjectIndex* index = nullptr,
+                                    const SessionParameters* known = nullptr);
 
 // Functions of a module that build and return a query without running it (`def _filtered(self)
 // -> Query: q = self.db.query(X) ... return q`): qualified name -> the session expression the
@@ -76,7 +83,8 @@ struct ModelLoads {
 ModelLoads model_loads(TSNode def, const FunctionScope& scope,
                        const std::function<std::string(const std::string&)>& resolve);
 
-QueryHelpers find_query_helpers(const ModuleFacts& facts, TSNode root, std::string_view src);
+QueryHelpers find_query_helpers(const ModuleFacts& facts, TSNode root, std::string_view src,
+                                const SessionParameters* known = nullptr);
 
 // Session methods that are I/O under AsyncSession (awaited), and the ones that stay sync.
 bool is_async_session_io(std::string_view method);
