@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <mutex>
 
@@ -30,11 +31,50 @@ class Stopwatch {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-bool triggered(const TransformInfo& transform, const std::string& text) {
-  if (transform.triggers.empty()) return true;
-  return std::any_of(transform.triggers.begin(), transform.triggers.end(),
-                     [&](const std::string& word) { return text.find(word) != std::string::npos; });
-}
+// Which of the passes' trigger words a text holds, found in one reading of it: asked word by
+// word, find() read the whole text again for each word it does not hold, and most files hold
+// few of them.
+class TriggerWords {
+ public:
+  explicit TriggerWords(const std::vector<const TransformInfo*>& transforms) {
+    for (const TransformInfo* transform : transforms) {
+      for (const std::string& word : transform->triggers) {
+        if (word.empty() || std::find(words_.begin(), words_.end(), word) != words_.end()) continue;
+        by_first_byte_[static_cast<unsigned char>(word[0])].push_back(words_.size());
+        words_.push_back(word);
+      }
+    }
+  }
+
+  // Reads `text` for the words: each is then found() or not, until the next read.
+  void read(std::string_view text) {
+    found_.assign(words_.size(), false);
+    size_t missing = words_.size();
+    for (size_t at = 0; at < text.size() && missing > 0; ++at) {
+      for (size_t word : by_first_byte_[static_cast<unsigned char>(text[at])]) {
+        if (found_[word] || text.compare(at, words_[word].size(), words_[word]) != 0) continue;
+        found_[word] = true;
+        --missing;
+      }
+    }
+  }
+
+  // Whether the text read holds one of the transform's triggers (true when it has none).
+  bool triggered(const TransformInfo& transform) const {
+    if (transform.triggers.empty()) return true;
+    return std::any_of(transform.triggers.begin(), transform.triggers.end(),
+                       [&](const std::string& word) {
+                         if (word.empty()) return true;  // as find() has it
+                         auto known = std::find(words_.begin(), words_.end(), word);
+                         return known != words_.end() && found_[known - words_.begin()];
+                       });
+  }
+
+ private:
+  std::vector<std::string> words_;
+  std::array<std::vector<size_t>, 256> by_first_byte_;
+  std::vector<bool> found_;
+};
 
 std::string syntax_error_message(const SourceFile& source, TSNode error) {
   Position at = source.position(ts_node_start_byte(error));
@@ -144,6 +184,8 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     return outcome;
   }
   const std::vector<uint32_t> directive_lines = comments.lines();
+  TriggerWords triggers(transforms);
+  triggers.read(source.text());
   Parser parser;
   std::optional<Tree> tree;
   // The text as the passes left it: the source itself until one changes it (no copy).
@@ -153,7 +195,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
   // a pass changes the file, they tell which passes cannot apply without parsing it.
   bool own_facts = facts && facts->path == source.path();
   for (const TransformInfo* transform : transforms) {
-    if (!transform->implemented() || !triggered(*transform, current->text())) continue;
+    if (!transform->implemented() || !triggers.triggered(*transform)) continue;
     if (!transform->enabled_by.empty() && !settings.flag(transform->enabled_by)) continue;
     if (own_facts && transform->applies && !transform->applies(*facts, index, plan)) continue;
     // A pass that tells from the facts what it reports on a file it leaves unchanged is not
@@ -201,6 +243,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     outcome.edits_by_transform[transform->id] += static_cast<int>(pass.edits.size());
     edited.emplace(source.path(), std::move(*applied), source.has_bom());
     current = &*edited;
+    triggers.read(current->text());
     own_facts = false;
     tree.emplace(std::move(*reparsed));
     // The comments' lines move with the code an earlier pass added above them.

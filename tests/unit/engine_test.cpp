@@ -78,6 +78,46 @@ TEST(Engine, PlannedTransformsAndUntriggeredPassesDoNotRun) {
   EXPECT_FALSE(outcome.engine_error.has_value());
 }
 
+// The trigger words are looked for in one reading of the text: words that share their first
+// bytes, a word at the very start or end, and one that holds another are each found or not.
+TEST(Engine, APassRunsOnlyWhereOneOfItsTriggerWordsStands) {
+  std::vector<std::string> ran;
+  auto needing = [&](std::string id, std::vector<std::string> words) {
+    TransformInfo info = transform(id, [&ran, id](const FileContext&) {
+      ran.push_back(id);
+      return PassResult{};
+    });
+    info.triggers = std::move(words);
+    return info;
+  };
+  TransformInfo longer = needing("AW990", {"Sessionmaker"});
+  TransformInfo exact = needing("AW991", {"Session"});
+  TransformInfo prefix = needing("AW992", {"Sessio"});
+  TransformInfo second_word_at_start = needing("AW993", {"absent", "x ="});
+  TransformInfo at_end = needing("AW994", {"'\n"});
+  TransformInfo none = needing("AW995", {"absent", "Session("});
+  run_on("x = 1  # Sess\ny = 'Session'\n",
+         {&longer, &exact, &prefix, &second_word_at_start, &at_end, &none});
+  EXPECT_EQ(ran, (std::vector<std::string>{"AW991", "AW992", "AW993", "AW994"}));
+}
+
+// A pass's words are looked for in the text the passes before it left.
+TEST(Engine, APassRunsOnTheWordAnEarlierPassWrote) {
+  TransformInfo writes = transform("AW990", [](const FileContext& context) {
+    if (context.text().find("requests") != std::string_view::npos) return PassResult{};
+    return PassResult{{Edit::insert(0, "import requests\n")}, {}};
+  });
+  bool ran = false;
+  TransformInfo reads = transform("AW991", [&](const FileContext&) {
+    ran = true;
+    return PassResult{};
+  });
+  reads.triggers = {"requests"};
+  FileOutcome outcome = run_on("x = 1\n", {&writes, &reads});
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(outcome.result, "import requests\nx = 1\n");
+}
+
 TEST(Engine, SelectionValidatesPhasesAndIds) {
   EXPECT_FALSE(select_transforms(Selection{{"nope"}, {}, {}}).ok());
   EXPECT_FALSE(select_transforms(Selection{{}, {"AW000"}, {}}).ok());
