@@ -1,12 +1,13 @@
 #include "awaitify/source.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace awaitify {
 
@@ -45,6 +46,33 @@ Error too_large(const std::string& path, size_t bytes) {
   return Error{path + ": too large to migrate (" + std::to_string(bytes >> 20) +
                " MB; the limit is " + std::to_string(kMaxSourceBytes >> 20) +
                " MB per file); left unchanged"};
+}
+
+// A file's bytes, read straight into the string that keeps them (every file of a project is
+// read, most twice). `size`, from stat, is a first guess: the file may grow meanwhile.
+Result<std::string> read_bytes(const std::string& path, size_t size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{path + ": cannot be read: " + std::strerror(errno)};
+  std::string bytes(size + 1, '\0');  // a spare byte: the read that meets the end needs room
+  size_t used = 0;
+  for (;;) {
+    if (used == bytes.size()) {
+      if (used > kMaxSourceBytes) break;  // from_bytes refuses it
+      bytes.resize(bytes.size() * 2);
+    }
+    ssize_t got = ::read(fd, bytes.data() + used, bytes.size() - used);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int error = errno;
+      ::close(fd);
+      return Error{path + ": read error: " + std::strerror(error)};
+    }
+    if (got == 0) break;
+    used += static_cast<size_t>(got);
+  }
+  ::close(fd);
+  bytes.resize(used);
+  return bytes;
 }
 
 }  // namespace
@@ -105,12 +133,9 @@ Result<SourceFile> SourceFile::load(const std::string& path) {
   if (::stat(path.c_str(), &info) != 0) return Error{path + ": no such file"};
   if (!S_ISREG(info.st_mode)) return Error{path + ": not a regular file"};
   if (static_cast<size_t>(info.st_size) > kMaxSourceBytes) return too_large(path, info.st_size);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot be read (permission denied?)"};
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return Error{path + ": read error"};
-  return from_bytes(path, buffer.str());
+  auto bytes = read_bytes(path, static_cast<size_t>(info.st_size));
+  if (!bytes) return bytes.error();
+  return from_bytes(path, std::move(*bytes));
 }
 
 Position SourceFile::position(uint32_t byte) const {
