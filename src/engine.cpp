@@ -141,20 +141,36 @@ std::string FileOutcome::result_bytes() const {
   return original.has_bom() ? "\xEF\xBB\xBF" + result : result;
 }
 
-Result<ModuleFacts> facts_for(const SourceFile& source) {
+namespace {
+
+Result<ModuleFacts> parse_and_extract(const SourceFile& source,
+                                      const std::vector<const TransformInfo*>& transforms) {
   Parser parser;
   auto tree = parser.parse(source.text());
   if (!tree) return Error{source.path() + ": " + tree.error().message};
   if (auto error = first_syntax_error(tree->root())) {
     return Error{syntax_error_message(source, *error)};
   }
-  return extract_facts(source, tree->root());
+  ModuleFacts facts = extract_facts(source, tree->root());
+  for (const TransformInfo* transform : transforms) {
+    if (transform->read_with_tree) transform->read_with_tree(facts, source.text(), tree->root());
+  }
+  return facts;
 }
 
-Result<ModuleFacts> facts_for(const SourceFile& source, FactsCache* cache) {
-  if (!cache) return facts_for(source);
-  if (auto cached = cache->load(source)) return std::move(*cached);
-  auto extracted = facts_for(source);
+}  // namespace
+
+Result<ModuleFacts> facts_for(const SourceFile& source) {
+  return parse_and_extract(source, {});
+}
+
+Result<ModuleFacts> facts_for(const SourceFile& source, FactsCache* cache,
+                              const std::vector<const TransformInfo*>& transforms) {
+  if (cache) {
+    if (auto cached = cache->load(source)) return std::move(*cached);
+  }
+  auto extracted = parse_and_extract(source, transforms);
+  if (!cache) return extracted;
   // Only facts are stored: a file that does not parse is parsed again, and reported, each run.
   if (extracted) cache->store(source, *extracted);
   return extracted;
@@ -425,7 +441,7 @@ RunResult run(const std::vector<std::string>& paths,
       errors[i] = source.error().message;
       return;
     }
-    auto extracted = facts_for(*source, options.cache);
+    auto extracted = facts_for(*source, options.cache, transforms);
     if (!extracted) {
       errors[i] = extracted.error().message;
       sources[i] = std::move(*source);  // the outcome shows it as read

@@ -284,7 +284,8 @@ is the test's own.)",
                        aw80x::in_test_code,
                        {},
                        {},
-                       aw80x::report_from_facts};
+                       aw80x::report_from_facts,
+                       aw80x::read_while_parsed};
 }
 
 }  // namespace awaitify

@@ -378,7 +378,8 @@ run too).)",
                        aw80x::in_test_code,
                        {},
                        {},
-                       aw80x::report_from_facts};
+                       aw80x::report_from_facts,
+                       aw80x::read_while_parsed};
 }
 
 }  // namespace awaitify

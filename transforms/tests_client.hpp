@@ -119,6 +119,9 @@ FileFacts read_file_facts(const ModuleFacts& facts, std::string_view text, TSNod
 // one the model read, else a read of `root` (a tree of `text`), kept for the next ask.
 std::shared_ptr<const FileFacts> file_facts(const ModuleFacts& facts, std::string_view text,
                                             TSNode root);
+// The model's read of a file it is sure to read (a test file, one importing TestClient), taken
+// while extraction has the tree (TransformInfo::read_with_tree): the model then finds it kept.
+void read_while_parsed(const ModuleFacts& facts, std::string_view text, TSNode root);
 // The read kept for this text of the file (by the model or a pass), or null: nothing is parsed.
 std::shared_ptr<const FileFacts> kept_file_facts(const ModuleFacts& facts, std::string_view text);
 

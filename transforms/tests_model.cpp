@@ -466,6 +466,11 @@ std::shared_ptr<const FileFacts> file_facts(const ModuleFacts& facts, std::strin
   return facts_of(facts, text, root);
 }
 
+void read_while_parsed(const ModuleFacts& facts, std::string_view text, TSNode root) {
+  // The files the model is sure to read (test_modules); their neighbours it reads itself.
+  if (is_pytest_file(facts.path) || imports_test_client(facts)) facts_of(facts, text, root);
+}
+
 std::shared_ptr<const FileFacts> kept_file_facts(const ModuleFacts& facts, std::string_view text) {
   return KeptFacts::instance().find(facts, text);
 }

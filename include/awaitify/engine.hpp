@@ -95,7 +95,9 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
 
 // Parses and extracts facts for one file; an Error is the user-facing reason it cannot be used.
 Result<ModuleFacts> facts_for(const SourceFile& source);
-// The same through a cache (may be null): a hit skips the parse, a miss is stored.
-Result<ModuleFacts> facts_for(const SourceFile& source, FactsCache* cache);
+// The same through a cache (may be null): a hit skips the parse, a miss is stored. A file that
+// is parsed is read by the `read_with_tree` of those of `transforms` that have one.
+Result<ModuleFacts> facts_for(const SourceFile& source, FactsCache* cache,
+                              const std::vector<const TransformInfo*>& transforms = {});
 
 }  // namespace awaitify

@@ -85,6 +85,11 @@ using RecordVerdictsFn =
 // nullopt when it may change the file, which is then parsed and the pass run on the tree.
 using ReportFromFactsFn = std::function<std::optional<std::vector<Finding>>(
     const SourceFile&, const ModuleFacts&, const ProjectIndex&, const Plan&)>;
+// Reads what the pass needs of a file while extraction has its tree, and keeps it for the rest
+// of the run, so the file is not parsed again for it (the tests model's read of a test file).
+// Given the file's complete facts; asked in the runs that select the pass, of each file whose
+// facts are extracted (not taken from the cache).
+using ReadWithTreeFn = std::function<void(const ModuleFacts&, std::string_view, TSNode root)>;
 
 struct TransformInfo {
   std::string id;  // stable: AW1xx db, AW2xx http, AW3xx files, AW4xx services, ...
@@ -106,6 +111,7 @@ struct TransformInfo {
   // open() it leaves in a sync function): see RecordVerdictsFn and ReportFromFactsFn.
   RecordVerdictsFn record_verdicts = {};
   ReportFromFactsFn report_from_facts = {};
+  ReadWithTreeFn read_with_tree = {};
   bool implemented() const { return static_cast<bool>(run); }
 };
 

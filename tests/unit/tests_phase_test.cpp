@@ -5,6 +5,7 @@
 
 #include "awaitify/engine.hpp"
 #include "test_util.hpp"
+#include "tests_client.hpp"
 
 using namespace awaitify;
 using namespace awaitify::testing_util;
@@ -214,4 +215,35 @@ TEST(TestsPhase, AnyioFromAddoptsOrPytestPluginsAndTestClasses) {
         << file;
     EXPECT_NE(outcome.text["conftest.py"].find("@pytest.fixture\nasync def client():"), std::string::npos) << file;
   }
+}
+
+// A run that selects the tests phase takes the model's read of each test file while the file's
+// facts are extracted, so the model finds it kept and does not parse the file again; a run
+// without the phase reads nothing of the kind, and a file that is not test code is not read.
+TEST(TestsPhase, TheModelsReadOfATestFileIsTakenWhileItsFactsAreExtracted) {
+  TempDir dir;
+  std::string test_text =
+      "from fastapi.testclient import TestClient\n"
+      "from app import app\n\n"
+      "def test_kept_while_extracted():\n"
+      "    assert TestClient(app).get('/').status_code == 200\n";
+  std::string app_text = "from fastapi import FastAPI\n\napp = FastAPI()  # kept_while_extracted\n";
+  SourceFile test((dir.path() / "test_kept.py").string(), test_text);
+  SourceFile app((dir.path() / "app.py").string(), app_text);
+  auto tests = select_transforms(Selection{{"tests"}, {}, {}});
+  ASSERT_TRUE(tests.ok());
+
+  auto without = facts_for(test, nullptr);
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(aw80x::kept_file_facts(*without, test.text()), nullptr);
+
+  auto with = facts_for(test, nullptr, *tests);
+  ASSERT_TRUE(with.ok());
+  auto kept = aw80x::kept_file_facts(*with, test.text());
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->path, test.path());
+
+  auto not_test_code = facts_for(app, nullptr, *tests);
+  ASSERT_TRUE(not_test_code.ok());
+  EXPECT_EQ(aw80x::kept_file_facts(*not_test_code, app.text()), nullptr);
 }
