@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 
 #include "awaitify/facts_cache.hpp"
@@ -31,49 +31,36 @@ class Stopwatch {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-// Which of the passes' trigger words a text holds, found in one reading of it: asked word by
-// word, find() read the whole text again for each word it does not hold, and most files hold
-// few of them.
+// Which of the passes' trigger words a text holds, each word looked for once per text (several
+// passes share words) and with memmem, which skips ahead where find() stops at each byte equal
+// to the word's first (".query(" in a file full of dots).
 class TriggerWords {
  public:
-  explicit TriggerWords(const std::vector<const TransformInfo*>& transforms) {
-    for (const TransformInfo* transform : transforms) {
-      for (const std::string& word : transform->triggers) {
-        if (word.empty() || std::find(words_.begin(), words_.end(), word) != words_.end()) continue;
-        by_first_byte_[static_cast<unsigned char>(word[0])].push_back(words_.size());
-        words_.push_back(word);
-      }
-    }
-  }
-
-  // Reads `text` for the words: each is then found() or not, until the next read.
+  // Forgets what it found: the text changed.
   void read(std::string_view text) {
-    found_.assign(words_.size(), false);
-    size_t missing = words_.size();
-    for (size_t at = 0; at < text.size() && missing > 0; ++at) {
-      for (size_t word : by_first_byte_[static_cast<unsigned char>(text[at])]) {
-        if (found_[word] || text.compare(at, words_[word].size(), words_[word]) != 0) continue;
-        found_[word] = true;
-        --missing;
-      }
-    }
+    text_ = text;
+    found_.clear();
   }
 
   // Whether the text read holds one of the transform's triggers (true when it has none).
-  bool triggered(const TransformInfo& transform) const {
+  bool triggered(const TransformInfo& transform) {
     if (transform.triggers.empty()) return true;
     return std::any_of(transform.triggers.begin(), transform.triggers.end(),
-                       [&](const std::string& word) {
-                         if (word.empty()) return true;  // as find() has it
-                         auto known = std::find(words_.begin(), words_.end(), word);
-                         return known != words_.end() && found_[known - words_.begin()];
-                       });
+                       [&](const std::string& word) { return holds(word); });
   }
 
  private:
-  std::vector<std::string> words_;
-  std::array<std::vector<size_t>, 256> by_first_byte_;
-  std::vector<bool> found_;
+  bool holds(std::string_view word) {
+    for (const auto& [known, held] : found_) {
+      if (known == word) return held;
+    }
+    bool held = ::memmem(text_.data(), text_.size(), word.data(), word.size()) != nullptr;
+    found_.emplace_back(word, held);
+    return held;
+  }
+
+  std::string_view text_;
+  std::vector<std::pair<std::string_view, bool>> found_;  // the words looked for so far
 };
 
 std::string syntax_error_message(const SourceFile& source, TSNode error) {
@@ -200,7 +187,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     return outcome;
   }
   const std::vector<uint32_t> directive_lines = comments.lines();
-  TriggerWords triggers(transforms);
+  TriggerWords triggers;
   triggers.read(source.text());
   Parser parser;
   std::optional<Tree> tree;
