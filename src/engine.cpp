@@ -446,7 +446,7 @@ RunResult run(const std::vector<std::string>& paths,
     if (module) modules.push_back(std::move(*module));
   }
   double reading = indexing_time.lap();
-  ProjectIndex index(std::move(modules));
+  ProjectIndex index(std::move(modules), options.jobs);
   spdlog::debug("indexed {} files ({} selected): facts {:.2f} s, index {:.2f} s", all.size(),
                 paths.size(), reading, indexing_time.lap());
   if (options.cache) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "awaitify/knowledge.hpp"
+#include "awaitify/parallel.hpp"
 
 namespace awaitify {
 
@@ -50,7 +51,7 @@ void ProjectIndex::resolve_session_registries() {
   }
 }
 
-ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules) {
+ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules, unsigned jobs) {
   for (ModuleFacts& facts : modules) {
     std::string name = facts.module;
     path_to_module_[facts.path] = name;
@@ -68,20 +69,35 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules) {
     const FunctionFacts& fn = where.first->function_facts[where.second];
     if (!fn.class_name.empty()) methods_by_name_[fn.name()].push_back(&fn);
   }
-  for (const auto& [name, facts] : modules_) {
+  // Finding the function each call and reference names is most of the work here, and reads
+  // only the maps built above: it runs on `jobs` threads, a module each; the sites are then
+  // filed in module order, as one thread would.
+  std::vector<const ModuleFacts*> in_order;
+  for (const auto& [name, facts] : modules_) in_order.push_back(&facts);
+  std::vector<std::vector<const FunctionFacts*>> callees(in_order.size());
+  parallel_for(in_order.size(), jobs, [&](size_t i) {
+    for (const FunctionFacts& fn : in_order[i]->function_facts) {
+      for (const CallFact& call : fn.calls) callees[i].push_back(function(call.target));
+      for (const CallFact& reference : fn.references)
+        callees[i].push_back(function(reference.target));
+    }
+  });
+  for (size_t i = 0; i < in_order.size(); ++i) {
+    const ModuleFacts& facts = *in_order[i];
+    auto callee = callees[i].begin();
     for (const FunctionFacts& fn : facts.function_facts) {
       for (const CallFact& call : fn.calls) {
-        if (const FunctionFacts* callee = function(call.target)) {
-          call_sites_[callee->qualified].push_back(CallSite{&fn, facts.path, call});
+        if (const FunctionFacts* called = *callee++) {
+          call_sites_[called->qualified].push_back(CallSite{&fn, facts.path, call});
+        }
+      }
+      for (const CallFact& reference : fn.references) {
+        if (const FunctionFacts* referenced = *callee++) {
+          references_[referenced->qualified].push_back(CallSite{&fn, facts.path, reference});
         }
       }
       for (const CallFact& call : fn.unresolved_methods) {
         unresolved_methods_[call.target].push_back(CallSite{&fn, facts.path, call});
-      }
-      for (const CallFact& reference : fn.references) {
-        if (const FunctionFacts* callee = function(reference.target)) {
-          references_[callee->qualified].push_back(CallSite{&fn, facts.path, reference});
-        }
       }
     }
     for (const auto& [local, target] : facts.imports) {

@@ -213,7 +213,7 @@ ProjectView ProjectView::load(const std::vector<std::string>& selected,
         Relationships{file.facts->relationships, file.facts->relationship_targets});
     modules.push_back(std::move(*file.facts));
   }
-  view.index_ = ProjectIndex(std::move(modules));
+  view.index_ = ProjectIndex(std::move(modules), jobs);
   if (cache) {
     spdlog::debug("awaitify: index facts in {}: {} from the cache, {} extracted (this run so far)",
                   cache->directory(), cache->hits(), cache->misses());

@@ -183,7 +183,8 @@ struct CallSite {
 class ProjectIndex {
  public:
   ProjectIndex() = default;
-  explicit ProjectIndex(std::vector<ModuleFacts> modules);
+  // `jobs`: threads for the part of the work that can be shared (callers of each function).
+  explicit ProjectIndex(std::vector<ModuleFacts> modules, unsigned jobs = 1);
   // Holds pointers into its own maps: movable, not copyable.
   ProjectIndex(const ProjectIndex&) = delete;
   ProjectIndex& operator=(const ProjectIndex&) = delete;
