@@ -102,16 +102,21 @@ class Reader {
         return true;
       });
     }
-    walk(root_, [&](TSNode node) {
-      if (!is(node, "attribute")) return true;
-      // Resolving keeps the last name: only `....anyio` and `....asyncio` can be the marks.
-      std::string_view last = node_text(field(node, "attribute"), src_);
-      if (last != "anyio" && last != "asyncio") return true;
-      std::string target = resolve(node);
-      out_.anyio_marks |= target == "pytest.mark.anyio";
-      out_.asyncio_marks |= target == "pytest.mark.asyncio";
-      return true;
-    });
+    // Resolving keeps the last name: only `....anyio` and `....asyncio` can be the marks, so a
+    // text without those words has none, and its tree is not walked for them.
+    bool may_mark = src_.find("anyio") != std::string_view::npos ||
+                    src_.find("asyncio") != std::string_view::npos;
+    if (may_mark) {
+      walk(root_, [&](TSNode node) {
+        if (!is(node, "attribute")) return true;
+        std::string_view last = node_text(field(node, "attribute"), src_);
+        if (last != "anyio" && last != "asyncio") return true;
+        std::string target = resolve(node);
+        out_.anyio_marks |= target == "pytest.mark.anyio";
+        out_.asyncio_marks |= target == "pytest.mark.asyncio";
+        return true;
+      });
+    }
     static const std::map<std::string, std::string> added{
         {"AsyncClient", "httpx.AsyncClient"},
         {"ASGITransport", "httpx.ASGITransport"},
@@ -140,6 +145,9 @@ class Reader {
                                     rewrite_problem(right, ConstructionKind::assignment)});
       module_clients_.insert(name);
     }
+    // Only a name TestClient resolves to can build one (builds_client): a text without that
+    // word builds none.
+    if (src_.find("TestClient") == std::string_view::npos) return;
     walk(root_, [&](TSNode node) {
       if (is(node, "function_definition")) return false;
       if (builds_client(node) && !module_client_call(node)) {
