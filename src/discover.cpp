@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <tuple>
+#include <utility>
 
 namespace awaitify {
 
@@ -78,9 +80,19 @@ bool skipped_directory(const std::string& name) {
 }
 
 std::string display_path(const fs::path& path) {
+  // fs::relative(path, cwd), the working directory resolved once for as long as it stays the
+  // same, not once per file: resolving a path reads the link of each of its components.
+  thread_local fs::path cwd, resolved_cwd;
   std::error_code error;
-  fs::path relative = fs::relative(path, fs::current_path(), error);
-  if (error || relative.empty() || *relative.begin() == "..") return path.lexically_normal().string();
+  fs::path current = fs::current_path(error);
+  if (!error && current != cwd) {
+    fs::path resolved = fs::weakly_canonical(current, error);
+    if (!error) std::tie(cwd, resolved_cwd) = std::pair(current, resolved);
+  }
+  fs::path relative;
+  if (!error) relative = fs::weakly_canonical(path, error).lexically_relative(resolved_cwd);
+  if (error || relative.empty() || *relative.begin() == "..")
+    return path.lexically_normal().string();
   return relative.string();
 }
 
