@@ -239,18 +239,6 @@ uint64_t build_fingerprint() {
   return fingerprint;
 }
 
-std::optional<std::string> read_whole(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string bytes;
-  char buffer[1 << 16];
-  ssize_t n = 0;
-  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) bytes.append(buffer, static_cast<size_t>(n));
-  ::close(fd);
-  if (n < 0) return std::nullopt;
-  return bytes;
-}
-
 bool write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::write(fd, bytes.data(), bytes.size());
@@ -363,7 +351,7 @@ size_t FactsCache::prune() {
 std::optional<ModuleFacts> FactsCache::load(const SourceFile& source) {
   std::optional<ModuleFacts> facts;
   touch(entry_name(source.path()));
-  if (auto entry = read_whole(fs::path(directory_) / entry_name(source.path()))) {
+  if (auto entry = read_bytes((fs::path(directory_) / entry_name(source.path())).string())) {
     bool package = false;
     std::string module = module_name_for(source.path(), &package);
     facts = decode_facts(*entry, source.path(), module, package, content_hash(source));
