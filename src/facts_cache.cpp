@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <type_traits>
+#include <unordered_map>
+#include <vector>
 
 #include "awaitify/result.hpp"
 
@@ -239,26 +242,38 @@ uint64_t build_fingerprint() {
   return fingerprint;
 }
 
-bool write_all(int fd, std::string_view bytes) {
+bool write_all(int fd, std::string_view bytes, uint64_t offset) {
   while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     bytes.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
   }
   return true;
 }
 
-// A temporary file of this process, renamed over the target: readers see the old entry or the
-// new one, never part of one. No fsync: after a power cut an entry may be empty or torn, which
-// its checksum turns into a miss.
+bool read_all(int fd, char* bytes, size_t size, uint64_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pread(fd, bytes, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// A small file written whole: a temporary file of this process renamed over the target, so
+// readers see the old one or the new one, never part of one.
 Status replace_file(const fs::path& target, std::string_view bytes) {
   static std::atomic<unsigned> counter{0};
   fs::path temp = target;
   temp += "." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".tmp";
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Error{temp.string() + ": " + std::strerror(errno)};
-  bool written = write_all(fd, bytes);
+  bool written = write_all(fd, bytes, 0);
   written = ::close(fd) == 0 && written;
   if (written && ::rename(temp.c_str(), target.c_str()) == 0) return ok_status();
   int error = errno;
@@ -266,14 +281,90 @@ Status replace_file(const fs::path& target, std::string_view bytes) {
   return Error{target.string() + ": " + std::strerror(error)};
 }
 
-std::string entry_name(const std::string& path) {
+// Which file an entry is for: its absolute path, hashed.
+uint64_t path_key(const std::string& path) {
   std::error_code error;
-  fs::path absolute = fs::absolute(path, error).lexically_normal();
-  char name[32];
-  std::snprintf(name, sizeof name, "%016llx.facts",
-                static_cast<unsigned long long>(fnv1a(absolute.string())));
+  return fnv1a(fs::absolute(path, error).lexically_normal().string());
+}
+
+// A pack: a header, the entries one after another (each as encode_facts wrote it, with its own
+// checksum), a directory of them and a footer that says where the directory is. Packs are
+// written once and never changed, so a reader needs no lock; a pack that is torn or is not one
+// is ignored whole, and the next merge removes it.
+constexpr std::string_view kPackMagic = "AWPK";
+constexpr uint32_t kPackFormat = 1;
+constexpr uint64_t kPackHeaderSize = 8;  // the magic and kPackFormat
+
+struct DirectoryRecord {
+  uint64_t path = 0;
+  uint64_t content = 0;
+  uint64_t offset = 0;
+  uint32_t size = 0;
+  uint32_t reserved = 0;
+};
+static_assert(sizeof(DirectoryRecord) == 32 && std::is_trivially_copyable_v<DirectoryRecord>);
+
+struct PackFooter {
+  uint64_t directory_offset = 0;
+  uint64_t count = 0;
+  uint64_t directory_checksum = 0;
+  uint32_t format = kPackFormat;
+  char magic[4] = {'A', 'W', 'P', 'K'};
+};
+static_assert(sizeof(PackFooter) == 32 && std::is_trivially_copyable_v<PackFooter>);
+
+// The directory of the pack open as `fd`, or nullopt when the file is not a whole pack.
+std::optional<std::vector<DirectoryRecord>> read_directory(int fd) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return std::nullopt;
+  uint64_t size = static_cast<uint64_t>(info.st_size);
+  PackFooter footer;
+  char header[kPackHeaderSize];
+  if (size < kPackHeaderSize + sizeof footer || !read_all(fd, header, sizeof header, 0) ||
+      !read_all(fd, reinterpret_cast<char*>(&footer), sizeof footer, size - sizeof footer)) {
+    return std::nullopt;
+  }
+  uint32_t header_format = 0;
+  std::memcpy(&header_format, header + kPackMagic.size(), sizeof header_format);
+  uint64_t records_end = size - sizeof footer;
+  if (std::string_view(header, kPackMagic.size()) != kPackMagic || header_format != kPackFormat ||
+      std::string_view(footer.magic, sizeof footer.magic) != kPackMagic ||
+      footer.format != kPackFormat || footer.directory_offset < kPackHeaderSize ||
+      footer.directory_offset > records_end ||
+      footer.count != (records_end - footer.directory_offset) / sizeof(DirectoryRecord) ||
+      (records_end - footer.directory_offset) % sizeof(DirectoryRecord) != 0) {
+    return std::nullopt;
+  }
+  std::vector<DirectoryRecord> records(footer.count);
+  char* bytes = reinterpret_cast<char*>(records.data());
+  size_t directory_size = records.size() * sizeof(DirectoryRecord);
+  if (!read_all(fd, bytes, directory_size, footer.directory_offset) ||
+      fnv1a(std::string_view(bytes, directory_size)) != footer.directory_checksum) {
+    return std::nullopt;
+  }
+  for (const DirectoryRecord& record : records) {
+    if (record.offset < kPackHeaderSize || record.offset > footer.directory_offset ||
+        record.size > footer.directory_offset - record.offset) {
+      return std::nullopt;
+    }
+  }
+  return records;
+}
+
+// A name no other run picks: the process, the time and a counter, hashed.
+std::string unique_pack_stem() {
+  static std::atomic<unsigned> counter{0};
+  auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  std::string seed =
+      std::to_string(::getpid()) + ":" + std::to_string(now) + ":" + std::to_string(counter++);
+  char name[24];
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(fnv1a(seed)));
   return name;
 }
+
+// A temporary file older than this is left over from a run that was killed (a run writes its
+// pack in well under a minute); a merge removes it.
+constexpr auto kAbandonedAfter = std::chrono::hours(1);
 
 }  // namespace
 
@@ -324,52 +415,288 @@ std::optional<ModuleFacts> decode_facts(std::string_view bytes, const std::strin
   return facts;
 }
 
-FactsCache::FactsCache(const std::string& project_root)
-    : directory_((fs::path(project_root) / kFactsCacheDirectory).string()) {}
+struct FactsCache::Packs {
+  struct EntryKey {
+    uint64_t path = 0;
+    uint64_t content = 0;
+    bool operator==(const EntryKey&) const = default;
+  };
+  struct EntryKeyHash {
+    size_t operator()(const EntryKey& key) const {
+      return static_cast<size_t>(key.path ^ (key.content * 0x9E3779B97F4A7C15ull));
+    }
+  };
+  struct Pack {
+    fs::path path;
+    int fd = -1;
+    uint64_t bytes = 0;  // its size; for this run's pack, where the next entry goes
+  };
+  struct Location {
+    size_t pack = 0;  // in `published`, or kOwnPack
+    uint64_t offset = 0;
+    uint32_t size = 0;
+    bool asked = false;  // by a load that hit, or by a store
+  };
+  static constexpr size_t kOwnPack = static_cast<size_t>(-1);
 
-void FactsCache::touch(const std::string& entry) {
-  std::lock_guard<std::mutex> lock(touched_mutex_);
-  touched_.insert(entry);
+  std::vector<Pack> published;       // the packs read, open for pread
+  std::vector<fs::path> unreadable;  // files named *.pack that are not whole packs
+  std::vector<fs::path> leftovers;   // entries of the format before packs, abandoned temporaries
+  std::unordered_map<EntryKey, Location, EntryKeyHash> index;
+  bool asked = false;
+  bool damaged = false;  // an entry of the packs could not be read
+
+  // This run's pack, written as entries are stored and published as a whole.
+  Pack own;
+  std::vector<DirectoryRecord> own_records;
+
+  ~Packs() {
+    for (Pack& pack : published) ::close(pack.fd);
+    if (own.fd >= 0) {
+      ::close(own.fd);
+      ::unlink(own.path.c_str());
+    }
+  }
+
+  int fd_of(const Location& where) const {
+    return where.pack == kOwnPack ? own.fd : published[where.pack].fd;
+  }
+
+  void add(size_t pack, const DirectoryRecord& record) {
+    index.try_emplace(EntryKey{record.path, record.content},
+                      Location{pack, record.offset, record.size, false});
+  }
+
+  // Reads the folder: every whole pack is opened and indexed, the rest noted for the merge.
+  void read(const fs::path& directory) {
+    std::error_code error;
+    auto now = fs::file_time_type::clock::now();
+    for (fs::directory_iterator it(directory, error), end; !error && it != end;
+         it.increment(error)) {
+      const fs::path& path = it->path();
+      if (path.extension() == ".facts") {
+        leftovers.push_back(path);
+      } else if (path.extension() == ".tmp") {
+        std::error_code ignored;
+        auto written = fs::last_write_time(path, ignored);
+        if (!ignored && now - written > kAbandonedAfter) leftovers.push_back(path);
+      } else if (path.extension() == ".pack") {
+        open_pack(path);
+      }
+    }
+  }
+
+  void open_pack(const fs::path& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;  // removed by another run since the listing: nothing to merge
+    auto records = read_directory(fd);
+    if (!records) {
+      ::close(fd);
+      unreadable.push_back(path);
+      return;
+    }
+    struct stat info {};
+    ::fstat(fd, &info);
+    published.push_back(Pack{path, fd, static_cast<uint64_t>(info.st_size)});
+    for (const DirectoryRecord& record : *records) add(published.size() - 1, record);
+  }
+};
+
+FactsCache::FactsCache(const std::string& project_root)
+    : directory_((fs::path(project_root) / kFactsCacheDirectory).string()),
+      packs_(std::make_unique<Packs>()) {}
+
+FactsCache::~FactsCache() {
+  publish(/*whole_project=*/false);
 }
 
-size_t FactsCache::prune() {
-  std::lock_guard<std::mutex> lock(touched_mutex_);
-  if (touched_.empty()) return 0;
-  size_t removed = 0;
-  std::error_code error;
-  for (fs::directory_iterator it(directory_, error), end; !error && it != end;
-       it.increment(error)) {
-    std::string name = it->path().filename().string();
-    if (it->path().extension() != ".facts" || touched_.count(name)) continue;
-    std::error_code ignored;
-    if (fs::remove(it->path(), ignored)) ++removed;
-  }
-  if (removed) spdlog::debug("awaitify: removed {} stale entries from {}", removed, directory_);
-  return removed;
+void FactsCache::open_packs() {
+  std::call_once(opened_, [this] { packs_->read(directory_); });
+}
+
+size_t FactsCache::entry_count() {
+  open_packs();
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t count = 0;
+  for (const auto& [key, where] : packs_->index) count += where.pack != Packs::kOwnPack;
+  return count;
 }
 
 std::optional<ModuleFacts> FactsCache::load(const SourceFile& source) {
+  open_packs();
+  Packs::EntryKey key{path_key(source.path()), content_hash(source)};
+  std::optional<Packs::Location> where;
+  int fd = -1;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    packs_->asked = true;
+    if (auto found = packs_->index.find(key); found != packs_->index.end()) {
+      where = found->second;
+      fd = packs_->fd_of(found->second);
+    }
+  }
   std::optional<ModuleFacts> facts;
-  touch(entry_name(source.path()));
-  if (auto entry = read_bytes((fs::path(directory_) / entry_name(source.path())).string())) {
+  std::string entry;
+  if (where) entry.resize(where->size);
+  if (where && read_all(fd, entry.data(), entry.size(), where->offset)) {
     bool package = false;
     std::string module = module_name_for(source.path(), &package);
-    facts = decode_facts(*entry, source.path(), module, package, content_hash(source));
+    facts = decode_facts(entry, source.path(), module, package, key.content);
     // The `# awaitify:` comments, as extraction reads them: only a file that has one is
     // parsed for them, and few files do.
     if (facts && source.text().find("awaitify:") != std::string::npos)
       facts->suppressions = Suppressions::from_text(source.text());
+  }
+  if (facts) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    packs_->index[key].asked = true;
   }
   ++(facts ? hits_ : misses_);
   return facts;
 }
 
 void FactsCache::store(const SourceFile& source, const ModuleFacts& facts) {
-  touch(entry_name(source.path()));
-  if (!writable_ || !ensure_directory()) return;
-  Status written = replace_file(fs::path(directory_) / entry_name(source.path()),
-                                encode_facts(facts, content_hash(source)));
-  if (!written) stop_writing(written.error().message);
+  open_packs();
+  Packs::EntryKey key{path_key(source.path()), content_hash(source)};
+  std::string entry = encode_facts(facts, key.content);
+  std::lock_guard<std::mutex> lock(mutex_);
+  packs_->asked = true;
+  // An entry under this key that load() could not use (damaged): the packs are merged at the
+  // end of the run, else the next runs would keep finding it first.
+  if (packs_->index.count(key)) packs_->damaged = true;
+  if (!writable_ || !ensure_output()) return;
+  Packs::Pack& own = packs_->own;
+  if (!write_all(own.fd, entry, own.bytes))
+    return stop_writing(own.path.string() + ": " + std::strerror(errno));
+  DirectoryRecord record{key.path, key.content, own.bytes, static_cast<uint32_t>(entry.size()), 0};
+  packs_->own_records.push_back(record);
+  packs_->index.insert_or_assign(key,
+                                 Packs::Location{Packs::kOwnPack, own.bytes, record.size, true});
+  own.bytes += entry.size();
+}
+
+// Opens this run's pack (a temporary file) if it is not open yet. Called with mutex_ held.
+bool FactsCache::ensure_output() {
+  Packs::Pack& own = packs_->own;
+  if (own.fd >= 0) return true;
+  if (!ensure_directory()) return false;
+  own.path = fs::path(directory_) / (unique_pack_stem() + ".pack.tmp");
+  own.fd = ::open(own.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (own.fd < 0) {
+    stop_writing(own.path.string() + ": " + std::strerror(errno));
+    return false;
+  }
+  std::string header(kPackMagic);
+  header.append(reinterpret_cast<const char*>(&kPackFormat), sizeof kPackFormat);
+  own.bytes = 0;
+  if (!write_all(own.fd, header, 0)) {
+    stop_writing(own.path.string() + ": " + std::strerror(errno));
+    ::close(own.fd);
+    ::unlink(own.path.c_str());
+    own.fd = -1;
+    return false;
+  }
+  own.bytes = header.size();
+  return true;
+}
+
+size_t FactsCache::prune() {
+  return publish(/*whole_project=*/true);
+}
+
+size_t FactsCache::publish(bool whole_project) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Packs& packs = *packs_;
+  whole_project = whole_project && packs.asked && writable_;
+  size_t stale = 0;
+  uint64_t stale_bytes = 0, live_bytes = 0;
+  for (const auto& [key, where] : packs.index) {
+    if (where.pack == Packs::kOwnPack) continue;
+    (where.asked ? live_bytes : stale_bytes) += where.size;
+    stale += !where.asked;
+  }
+  size_t pack_count = packs.published.size() + packs.unreadable.size() + (packs.own.fd >= 0);
+  bool merge = whole_project &&
+               (stale_bytes * 4 > stale_bytes + live_bytes || pack_count > kFactsCacheMaxPacks ||
+                packs.damaged || !packs.unreadable.empty() || !packs.leftovers.empty());
+  if (merge && ensure_output()) {
+    // The live entries of the other packs join this run's pack, which then replaces them.
+    for (auto& [key, where] : packs.index) {
+      if (where.pack == Packs::kOwnPack || !where.asked) continue;
+      std::string entry(where.size, '\0');
+      Packs::Pack& own = packs.own;
+      if (!read_all(packs.fd_of(where), entry.data(), entry.size(), where.offset) ||
+          !write_all(own.fd, entry, own.bytes)) {
+        merge = false;
+        break;
+      }
+      packs.own_records.push_back(DirectoryRecord{key.path, key.content, own.bytes, where.size, 0});
+      where = Packs::Location{Packs::kOwnPack, own.bytes, where.size, true};
+      own.bytes += entry.size();
+    }
+  } else {
+    merge = false;
+  }
+  bool all_stale = merge && packs.own_records.empty();
+  bool published = publish_own_pack();
+  if (!merge || (!published && !all_stale)) return 0;
+  // Everything the old packs held is in the new one now, or stale.
+  std::vector<Packs::Pack> merged;
+  if (published) {
+    merged.push_back(packs.published.back());
+    packs.published.pop_back();
+  }
+  for (const Packs::Pack& pack : packs.published) {
+    ::close(pack.fd);
+    ::unlink(pack.path.c_str());
+  }
+  for (const fs::path& path : packs.unreadable) ::unlink(path.c_str());
+  for (const fs::path& path : packs.leftovers) ::unlink(path.c_str());
+  size_t merged_index = packs.published.size();
+  std::erase_if(packs.index, [&](const auto& entry) { return entry.second.pack != merged_index; });
+  for (auto& [key, where] : packs.index) where.pack = 0;
+  packs.published = std::move(merged);
+  packs.unreadable.clear();
+  packs.leftovers.clear();
+  packs.damaged = false;
+  spdlog::debug("awaitify: merged the packs of {}: {} stale entries removed", directory_, stale);
+  return stale;
+}
+
+// Writes the directory and footer of this run's pack and renames it into place; it then counts
+// as one of the folder's packs. False when there was nothing to publish or it failed (which
+// turns storing off). Called with mutex_ held.
+bool FactsCache::publish_own_pack() {
+  Packs& packs = *packs_;
+  Packs::Pack& own = packs.own;
+  if (own.fd < 0) return false;
+  std::string tail(reinterpret_cast<const char*>(packs.own_records.data()),
+                   packs.own_records.size() * sizeof(DirectoryRecord));
+  PackFooter footer;
+  footer.directory_offset = own.bytes;
+  footer.count = packs.own_records.size();
+  footer.directory_checksum = fnv1a(tail);
+  tail.append(reinterpret_cast<const char*>(&footer), sizeof footer);
+  fs::path target = own.path;
+  target.replace_extension();  // name.pack.tmp -> name.pack
+  bool published = !packs.own_records.empty() && write_all(own.fd, tail, own.bytes) &&
+                   ::rename(own.path.c_str(), target.c_str()) == 0;
+  if (!published) {
+    if (!packs.own_records.empty()) stop_writing(own.path.string() + ": " + std::strerror(errno));
+    ::close(own.fd);
+    ::unlink(own.path.c_str());
+    for (auto it = packs.index.begin(); it != packs.index.end();)
+      it = it->second.pack == Packs::kOwnPack ? packs.index.erase(it) : std::next(it);
+  } else {
+    own.bytes += tail.size();
+    own.path = target;
+    packs.published.push_back(own);
+    for (auto& [key, where] : packs.index)
+      if (where.pack == Packs::kOwnPack) where.pack = packs.published.size() - 1;
+  }
+  own = Packs::Pack{};
+  packs.own_records.clear();
+  return published;
 }
 
 bool FactsCache::ensure_directory() {

@@ -1,12 +1,17 @@
 #pragma once
-// A persistent cache of index facts, one entry per source file in <project>/.awaitify_cache/,
-// so that a run over a few files of a large project (a pre-commit hook) does not parse the whole
-// project again to index it. Deleting the folder is always safe: it only costs a slower run.
+// A persistent cache of index facts in <project>/.awaitify_cache/, so that a run over a few files
+// of a large project (a pre-commit hook) does not parse the whole project again to index it.
+// Deleting the folder is always safe: it only costs a slower run.
+//
+// The entries live in pack files: each run that extracts facts writes one pack of them (one file
+// created, not one per source file, which is what a cold run over thousands of files spent most
+// of its system time on), and a run over the whole project merges the packs into one when stale
+// entries or packs pile up.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 
@@ -23,11 +28,18 @@ inline constexpr uint32_t kFactsCacheFormat = 6;
 // The folder name, in the project root.
 inline constexpr const char* kFactsCacheDirectory = ".awaitify_cache";
 
+// More packs than this after a run over the whole project are merged into one.
+inline constexpr size_t kFactsCacheMaxPacks = 8;
+
 class FactsCache {
  public:
   // The cache of the project whose root is `project_root`. Nothing is read or made yet: the
-  // folder (with a .gitignore of `*`, as ruff does) is made by the first store.
+  // packs are read by the first load or store, and the folder (with a .gitignore of `*`, as
+  // ruff does) is made by the first store.
   explicit FactsCache(const std::string& project_root);
+  // Publishes what was stored since the last publish (see prune): an interrupted run keeps the
+  // facts it extracted.
+  ~FactsCache();
   FactsCache(const FactsCache&) = delete;
   FactsCache& operator=(const FactsCache&) = delete;
 
@@ -37,31 +49,43 @@ class FactsCache {
   // now, the same bytes, the same format and build of awaitify. nullopt on any miss: no entry,
   // a stale one, or one that cannot be read (truncated, garbage), which the next store replaces.
   std::optional<ModuleFacts> load(const SourceFile& source);
-  // Keeps the facts of a file for the next runs, written atomically (a temporary file renamed
-  // over the entry) so that parallel runs never read half an entry. A project folder that cannot
-  // be written turns storing off for the rest of the run, with one debug line: never an error.
+  // Keeps the facts of a file for the next runs. They go into this run's pack, a temporary file
+  // until it is published whole (renamed into place), so that other runs never read part of
+  // one; load() finds them at once. A project folder that cannot be written turns storing off
+  // for the rest of the run, with one debug line: never an error.
   void store(const SourceFile& source, const ModuleFacts& facts);
 
-  // Removes the entries no load or store of this cache object asked for: after a run that
-  // indexed the whole project, those are files deleted or renamed since (or left out by
-  // include/exclude now). Does nothing when nothing was asked; errors are ignored.
+  // For the end of a run that indexed the whole project: every entry no load or store asked for
+  // is stale (a file deleted, moved, changed or now excluded since). Publishes this run's pack
+  // and, when stale entries are a quarter of the packs' bytes or there are more than
+  // kFactsCacheMaxPacks packs, merges the live entries into one pack and removes the others.
+  // Returns the number of stale entries removed. Does nothing when nothing was asked; errors
+  // only turn storing off.
   size_t prune();
+
+  // The entries in the published packs of the folder, as this object last read or wrote them.
+  size_t entry_count();
 
   size_t hits() const { return hits_; }
   size_t misses() const { return misses_; }
 
  private:
+  struct Packs;
+  void open_packs();
   bool ensure_directory();
+  bool ensure_output();
+  size_t publish(bool whole_project);
+  bool publish_own_pack();
   void stop_writing(const std::string& why);
 
   std::string directory_;
+  std::once_flag opened_;
   std::once_flag made_;
   std::atomic<bool> writable_{true};
   std::atomic<size_t> hits_{0};
   std::atomic<size_t> misses_{0};
-  std::mutex touched_mutex_;
-  std::set<std::string> touched_;  // entry names asked for
-  void touch(const std::string& entry);
+  std::mutex mutex_;  // guards packs_
+  std::unique_ptr<Packs> packs_;
 };
 
 // The bytes of an entry and back, for the cache and its tests. `content` is the file's key: the

@@ -171,13 +171,32 @@ SourceFile load(const fs::path& path) {
   return source.ok() ? *source : SourceFile();
 }
 
-std::vector<fs::path> entries(const fs::path& root) {
+// The files of the cache folder whose names end with `extension`.
+std::vector<fs::path> cache_files(const fs::path& root, const std::string& extension) {
   std::vector<fs::path> found;
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(root / kFactsCacheDirectory, ignored)) {
-    if (entry.path().extension() == ".facts") found.push_back(entry.path());
+    if (entry.path().extension() == extension) found.push_back(entry.path());
   }
   return found;
+}
+
+std::vector<fs::path> packs(const fs::path& root) {
+  return cache_files(root, ".pack");
+}
+
+// What a run over the whole project asks of the cache: every Python file's facts, extracted and
+// stored on a miss. Returns the number of misses.
+size_t index_project(const fs::path& root, FactsCache& cache) {
+  size_t misses = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.path().extension() != ".py") continue;
+    SourceFile source = load(entry.path());
+    if (cache.load(source)) continue;
+    ++misses;
+    cache.store(source, fresh_facts(source));
+  }
+  return misses;
 }
 
 }  // namespace
@@ -254,36 +273,108 @@ TEST(FactsCache, ChangedBytesOrPackageLayoutAreMisses) {
   EXPECT_EQ(content_hash(load(api)), content_hash(load(api).bytes()));
 }
 
-TEST(FactsCache, DamagedEntriesAreMissesAndGetRewritten) {
+TEST(FactsCache, DamagedPacksAreMissesAndGetRewritten) {
   TempDir dir;
   write_project(dir.path());
   SourceFile source = load(dir.path() / "shop/models.py");
   ModuleFacts facts = fresh_facts(source);
-  FactsCache cache(dir.path().string());
-  cache.store(source, facts);
-  ASSERT_EQ(entries(dir.path()).size(), 1u);
-  fs::path entry = entries(dir.path()).front();
-  std::string good = read_file(entry);
-  std::string flipped = good;
-  flipped[good.size() / 2] ^= 0x20;
-  std::string garbage(good.size(), '\xAB');
-  for (const std::string& bad : {std::string(), good.substr(0, 3), good.substr(0, good.size() / 2),
-                                 good.substr(0, good.size() - 1), good + "x", flipped, garbage,
-                                 std::string("AWFC") + std::string(64, '\0')}) {
-    write_file(entry, bad);
-    EXPECT_FALSE(cache.load(source)) << bad.size() << " bytes";
-    EXPECT_FALSE(
-        decode_facts(bad, facts.path, facts.module, facts.is_package, content_hash(source)));
+  {
+    FactsCache cache(dir.path().string());
     cache.store(source, facts);
-    auto loaded = cache.load(source);
+  }
+  ASSERT_EQ(packs(dir.path()).size(), 1u);
+  fs::path pack = packs(dir.path()).front();
+  std::string good = read_file(pack);
+  // The pack is a header, the entry, its directory record (32 bytes) and the footer (32).
+  std::string entry = good.substr(8, good.size() - 8 - 64);
+  ASSERT_TRUE(
+      decode_facts(entry, facts.path, facts.module, facts.is_package, content_hash(source)));
+  std::string in_entry = good, in_directory = good, in_footer = good;
+  in_entry[8 + entry.size() / 2] ^= 0x20;
+  in_directory[good.size() - 64 + 4] ^= 0x20;
+  in_footer[good.size() - 2] ^= 0x20;
+  std::string garbage(good.size(), '\xAB');
+  for (const std::string& bad :
+       {std::string(), good.substr(0, 3), good.substr(0, good.size() / 2),
+        good.substr(0, good.size() - 1), good + "x", "x" + good, in_entry, in_directory, in_footer,
+        garbage, std::string("AWPK") + std::string(good.size() - 4, '\0')}) {
+    SCOPED_TRACE(std::to_string(bad.size()) + " bytes");
+    for (const fs::path& old : packs(dir.path())) fs::remove(old);
+    write_file(pack, bad);
+    {
+      FactsCache cache(dir.path().string());
+      EXPECT_FALSE(cache.load(source));
+      cache.store(source, facts);
+      auto loaded = cache.load(source);
+      ASSERT_TRUE(loaded);
+      expect_same_facts(facts, *loaded);
+      cache.prune();
+    }
+    EXPECT_EQ(packs(dir.path()).size(), 1u) << "the damaged pack is merged away";
+    FactsCache next(dir.path().string());
+    auto loaded = next.load(source);
     ASSERT_TRUE(loaded);
     expect_same_facts(facts, *loaded);
   }
   // Another format or file: the bytes of a good entry under another key.
   EXPECT_FALSE(
-      decode_facts(good, facts.path + "x", facts.module, facts.is_package, content_hash(source)));
+      decode_facts(entry, facts.path + "x", facts.module, facts.is_package, content_hash(source)));
   EXPECT_FALSE(
-      decode_facts(good, facts.path, facts.module, !facts.is_package, content_hash(source)));
+      decode_facts(entry, facts.path, facts.module, !facts.is_package, content_hash(source)));
+  EXPECT_FALSE(decode_facts(entry.substr(0, entry.size() - 1), facts.path, facts.module,
+                            facts.is_package, content_hash(source)));
+}
+
+// A run writes one pack, however many files it extracts; runs that change a few files add small
+// packs, which a run over the whole project merges once they pile up, dropping stale entries.
+TEST(FactsCache, EachRunWritesOnePackAndPacksAreMergedWhenTheyPileUp) {
+  TempDir dir;
+  write_project(dir.path());
+  {
+    FactsCache cold(dir.path().string());
+    EXPECT_EQ(index_project(dir.path(), cold), 5u);
+    EXPECT_EQ(cold.prune(), 0u);
+  }
+  EXPECT_EQ(packs(dir.path()).size(), 1u);
+  EXPECT_TRUE(cache_files(dir.path(), ".tmp").empty());
+  fs::path api = dir.path() / "shop/api.py";
+  size_t most_packs = 0;
+  bool merged = false;
+  for (int change = 1; change <= 12; ++change) {
+    write_file(api, kProject.at("shop/api.py") + "# change " + std::to_string(change) + "\n");
+    FactsCache cache(dir.path().string());
+    EXPECT_EQ(index_project(dir.path(), cache), 1u) << "only the changed file is extracted";
+    size_t stale = cache.prune();
+    merged |= stale > 0;
+    EXPECT_EQ(cache.entry_count(), stale > 0 ? 5u : 5u + static_cast<size_t>(change));
+    most_packs = std::max(most_packs, packs(dir.path()).size());
+  }
+  EXPECT_TRUE(merged);
+  EXPECT_LE(most_packs, kFactsCacheMaxPacks);
+  FactsCache warm(dir.path().string());
+  EXPECT_EQ(index_project(dir.path(), warm), 0u);
+  EXPECT_EQ(cache_files(dir.path(), ".tmp").size(), 0u);
+}
+
+// A run that stops early (Ctrl-C) keeps what it extracted; a folder of the entry-per-file format
+// of earlier releases is cleaned up by the first run over the whole project.
+TEST(FactsCache, AnInterruptedRunKeepsItsPackAndOldEntriesAreRemoved) {
+  TempDir dir;
+  write_project(dir.path());
+  write_file(dir.path() / kFactsCacheDirectory / "0123456789abcdef.facts", "AWFC old entry");
+  {
+    FactsCache interrupted(dir.path().string());
+    SourceFile api = load(dir.path() / "shop/api.py");
+    interrupted.store(api, fresh_facts(api));
+  }  // no prune: the run was interrupted
+  EXPECT_EQ(packs(dir.path()).size(), 1u);
+  EXPECT_EQ(cache_files(dir.path(), ".facts").size(), 1u);
+  FactsCache next(dir.path().string());
+  EXPECT_EQ(index_project(dir.path(), next), 4u) << "api.py's facts were kept";
+  next.prune();
+  EXPECT_TRUE(cache_files(dir.path(), ".facts").empty());
+  EXPECT_EQ(packs(dir.path()).size(), 1u);
+  EXPECT_EQ(next.entry_count(), 5u);
 }
 
 TEST(FactsCache, AProjectThatCannotBeWrittenRunsWithoutIt) {
@@ -312,7 +403,9 @@ TEST(FactsCache, WarmRunsPrintWhatColdRunsPrint) {
     CliOutput uncached = run_awaitify(dir.path(), command + " --no-cache");
     EXPECT_FALSE(fs::exists(dir.path() / kFactsCacheDirectory));
     CliOutput cold = run_awaitify(dir.path(), command);
-    EXPECT_EQ(entries(dir.path()).size(), 5u) << "one entry per Python file of the project";
+    EXPECT_EQ(FactsCache(dir.path().string()).entry_count(), 5u)
+        << "one entry per Python file of the project";
+    EXPECT_EQ(packs(dir.path()).size(), 1u);
     CliOutput warm = run_awaitify(dir.path(), command);
     for (const CliOutput* run : {&cold, &warm}) {
       EXPECT_EQ(run->status, uncached.status);
