@@ -164,13 +164,18 @@ TSNode field(TSNode node, const char* name) {
 namespace {
 
 // The children of node in order, those `keep` accepts: a cursor steps from one to the next,
-// where ts_node_child(node, i) would search from the first child again for each i.
+// where ts_node_child(node, i) would search from the first child again for each i. It stops at
+// the last child by the child count, as cursor_walk does, not by a failing goto_next_sibling.
 template <class Keep>
 std::vector<TSNode> children_where(TSNode node, Keep keep) {
   std::vector<TSNode> result;
+  uint32_t count = ts_node_child_count(node);
+  if (count == 0) return result;
+  result.reserve(count);
   TSTreeCursor cursor = ts_tree_cursor_new(node);
+  uint32_t visited = 0;
   for (bool more = ts_tree_cursor_goto_first_child(&cursor); more;
-       more = ts_tree_cursor_goto_next_sibling(&cursor)) {
+       more = ++visited < count && ts_tree_cursor_goto_next_sibling(&cursor)) {
     TSNode child = ts_tree_cursor_current_node(&cursor);
     if (keep(child)) result.push_back(child);
   }
@@ -188,55 +193,60 @@ std::vector<TSNode> children(TSNode node) {
   return children_where(node, [](TSNode) { return true; });
 }
 
-void walk(TSNode node, const std::function<bool(TSNode)>& visit) {
-  // An explicit cursor walk: deeply nested expressions must not overflow the stack.
-  TSTreeCursor cursor = ts_tree_cursor_new(node);
-  bool descend = visit(node);
+namespace {
+
+// A pre-order cursor walk that knows when a node's last child is reached, from its visible child
+// count (kept in the node, so asking is cheap): tree-sitter 0.20's goto_next_sibling is at its
+// dearest when it fails (it climbs through the hidden nodes above before it gives up), and
+// goto_first_child on a leaf is a call for nothing. `enter` visits a node and says whether to
+// walk its children; `down` and `up` are told when the walk goes below a node and comes back.
+// An explicit stack, not recursion: deeply nested expressions must not overflow the stack.
+template <class Enter, class Down, class Up>
+void cursor_walk(TSNode root, Enter&& enter, Down&& down, Up&& up) {
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  std::vector<uint32_t> siblings_left;  // at each depth below root
+  TSNode current = root;
   for (;;) {
-    if (descend && ts_tree_cursor_goto_first_child(&cursor)) {
-      descend = visit(ts_tree_cursor_current_node(&cursor));
-      continue;
+    if (enter(current)) {
+      uint32_t children = ts_node_child_count(current);
+      if (children > 0 && ts_tree_cursor_goto_first_child(&cursor)) {
+        down(current);
+        siblings_left.push_back(children - 1);
+        current = ts_tree_cursor_current_node(&cursor);
+        continue;
+      }
     }
-    bool moved = false;
-    while (!moved) {
-      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
-        moved = true;
-      } else if (!ts_tree_cursor_goto_parent(&cursor)) {
+    for (;;) {
+      if (siblings_left.empty()) {
         ts_tree_cursor_delete(&cursor);
         return;
       }
+      // The count and the cursor agree (Syntax.WalksVisitEveryNodeWithItsAncestors); a cursor
+      // that cannot move ends the level all the same.
+      if (siblings_left.back() > 0 && ts_tree_cursor_goto_next_sibling(&cursor)) {
+        --siblings_left.back();
+        break;
+      }
+      siblings_left.pop_back();
+      ts_tree_cursor_goto_parent(&cursor);
+      up();
     }
-    descend = visit(ts_tree_cursor_current_node(&cursor));
+    current = ts_tree_cursor_current_node(&cursor);
   }
+}
+
+}  // namespace
+
+void walk(TSNode node, const std::function<bool(TSNode)>& visit) {
+  cursor_walk(node, visit, [](TSNode) {}, [] {});
 }
 
 void walk_with_ancestors(TSNode node,
                          const std::function<bool(TSNode, const std::vector<TSNode>&)>& visit) {
-  TSTreeCursor cursor = ts_tree_cursor_new(node);
   std::vector<TSNode> ancestors;
-  TSNode current = node;
-  bool descend = visit(current, ancestors);
-  for (;;) {
-    if (descend && ts_tree_cursor_goto_first_child(&cursor)) {
-      ancestors.push_back(current);
-      current = ts_tree_cursor_current_node(&cursor);
-      descend = visit(current, ancestors);
-      continue;
-    }
-    bool moved = false;
-    while (!moved) {
-      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
-        moved = true;
-      } else if (ts_tree_cursor_goto_parent(&cursor)) {
-        ancestors.pop_back();
-      } else {
-        ts_tree_cursor_delete(&cursor);
-        return;
-      }
-    }
-    current = ts_tree_cursor_current_node(&cursor);
-    descend = visit(current, ancestors);
-  }
+  cursor_walk(
+      node, [&](TSNode current) { return visit(current, ancestors); },
+      [&](TSNode parent) { ancestors.push_back(parent); }, [&] { ancestors.pop_back(); });
 }
 
 namespace {

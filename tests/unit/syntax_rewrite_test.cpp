@@ -48,6 +48,89 @@ TEST(Syntax, WalksDeepNestingWithoutRecursion) {
   EXPECT_GT(count, 5000u);
 }
 
+// The walks (and children, named_children) step by the cursor but stop at a node's last child by
+// its child count, not by the cursor failing to move: the count must agree with what the cursor
+// steps through, or children would be skipped. A reference walk by ts_node_child, with its path of ancestors, on every
+// fixture file, whole and cut short (ERROR and MISSING nodes), checks that they do.
+TEST(Syntax, WalksVisitEveryNodeWithItsAncestors) {
+  namespace fs = std::filesystem;
+  struct Step {
+    TSNode node;
+    std::vector<TSNode> ancestors;
+  };
+  auto reference = [](TSNode root) {
+    std::vector<Step> steps;
+    std::vector<Step> stack{{root, {}}};
+    while (!stack.empty()) {
+      Step step = std::move(stack.back());
+      stack.pop_back();
+      std::vector<TSNode> below = step.ancestors;
+      below.push_back(step.node);
+      for (uint32_t i = ts_node_child_count(step.node); i-- > 0;)
+        stack.push_back({ts_node_child(step.node, i), below});
+      steps.push_back(std::move(step));
+    }
+    return steps;
+  };
+  auto same = [](const std::vector<TSNode>& a, const std::vector<TSNode>& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), ts_node_eq);
+  };
+  size_t files = 0, nodes = 0, errors = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(AWAITIFY_FIXTURES)) {
+    if (entry.path().extension() != ".py") continue;
+    std::string whole = read_file(entry.path());
+    ++files;
+    for (size_t cut : {whole.size(), whole.size() * 2 / 3, whole.size() / 3}) {
+      std::string text = whole.substr(0, cut) + (cut < whole.size() ? "(\n  x = [" : "");
+      Parser parser;
+      auto tree = parser.parse(text);
+      ASSERT_TRUE(tree.ok());
+      std::vector<Step> expected = reference(tree->root());
+      std::vector<TSNode> walked;
+      walk(tree->root(), [&](TSNode node) {
+        walked.push_back(node);
+        return true;
+      });
+      ASSERT_EQ(walked.size(), expected.size()) << entry.path() << " cut at " << cut;
+      size_t at = 0;
+      walk_with_ancestors(tree->root(), [&](TSNode node, const std::vector<TSNode>& ancestors) {
+        EXPECT_TRUE(ts_node_eq(node, walked[at]) && ts_node_eq(node, expected[at].node) &&
+                    same(ancestors, expected[at].ancestors))
+            << entry.path() << " cut at " << cut << ", node " << at;
+        ++at;
+        return true;
+      });
+      EXPECT_EQ(at, expected.size());
+      // children and named_children stop at the last child by its count too.
+      for (const Step& step : expected) {
+        std::vector<TSNode> all, named;
+        for (uint32_t i = 0; i < ts_node_child_count(step.node); ++i)
+          all.push_back(ts_node_child(step.node, i));
+        for (uint32_t i = 0; i < ts_node_named_child_count(step.node); ++i)
+          named.push_back(ts_node_named_child(step.node, i));
+        ASSERT_TRUE(same(children(step.node), all) && same(named_children(step.node), named))
+            << entry.path() << " cut at " << cut << ": " << ts_node_type(step.node);
+      }
+      nodes += expected.size();
+      errors += count_syntax_errors(tree->root());
+    }
+  }
+  EXPECT_GT(files, 100u);
+  EXPECT_GT(errors, files) << "the cut texts have syntax errors to walk";
+  // Skipping children: a node's children are not visited, the walk goes on after them.
+  Parser parser;
+  auto tree = parser.parse("def f(a):\n    return g(a)\nx = 1\n");
+  ASSERT_TRUE(tree.ok());
+  std::vector<std::string> types;
+  walk(tree->root(), [&](TSNode node) {
+    types.push_back(ts_node_type(node));
+    return !is(node, "function_definition");
+  });
+  EXPECT_EQ(types, (std::vector<std::string>{"module", "function_definition", "expression_statement",
+                                             "assignment", "identifier", "=", "integer"}));
+  EXPECT_GT(nodes, 0u);
+}
+
 TEST(Syntax, DottedNames) {
   Parsed parsed = parse("a.b.c()\n");
   EXPECT_EQ(dotted_name(field(find_node(parsed, "call"), "function"), parsed.source.text()), "a.b.c");
