@@ -445,6 +445,8 @@ struct FactsCache::Packs {
   std::unordered_map<EntryKey, Location, EntryKeyHash> index;
   bool asked = false;
   bool damaged = false;  // an entry of the packs could not be read
+  size_t duplicates = 0;  // entries of the packs already read from another
+  uint64_t duplicate_bytes = 0;
 
   // This run's pack, written as entries are stored and published as a whole.
   Pack own;
@@ -463,8 +465,13 @@ struct FactsCache::Packs {
   }
 
   void add(size_t pack, const DirectoryRecord& record) {
-    index.try_emplace(EntryKey{record.path, record.content},
-                      Location{pack, record.offset, record.size, false});
+    auto [where, added] = index.try_emplace(EntryKey{record.path, record.content},
+                                            Location{pack, record.offset, record.size, false});
+    // The same entry in two packs: runs that started together each extracted the file.
+    if (!added) {
+      ++duplicates;
+      duplicate_bytes += record.size;
+    }
   }
 
   // Reads the folder: every whole pack is opened and indexed, the rest noted for the merge.
@@ -608,8 +615,8 @@ size_t FactsCache::publish(bool whole_project) {
   std::lock_guard<std::mutex> lock(mutex_);
   Packs& packs = *packs_;
   whole_project = whole_project && packs.asked && writable_;
-  size_t stale = 0;
-  uint64_t stale_bytes = 0, live_bytes = 0;
+  size_t stale = packs.duplicates;
+  uint64_t stale_bytes = packs.duplicate_bytes, live_bytes = 0;
   for (const auto& [key, where] : packs.index) {
     if (where.pack == Packs::kOwnPack) continue;
     (where.asked ? live_bytes : stale_bytes) += where.size;
@@ -659,7 +666,10 @@ size_t FactsCache::publish(bool whole_project) {
   packs.unreadable.clear();
   packs.leftovers.clear();
   packs.damaged = false;
-  spdlog::debug("awaitify: merged the packs of {}: {} stale entries removed", directory_, stale);
+  packs.duplicates = 0;
+  packs.duplicate_bytes = 0;
+  spdlog::debug("awaitify: merged the packs of {}: {} stale or duplicate entries removed",
+                directory_, stale);
   return stale;
 }
 

@@ -59,8 +59,8 @@ class FactsCache {
   // is stale (a file deleted, moved, changed or now excluded since). Publishes this run's pack
   // and, when stale entries are a quarter of the packs' bytes or there are more than
   // kFactsCacheMaxPacks packs, merges the live entries into one pack and removes the others.
-  // Returns the number of stale entries removed. Does nothing when nothing was asked; errors
-  // only turn storing off.
+  // Returns the number of entries removed: stale ones, and copies of an entry that runs started
+  // together each stored. Does nothing when nothing was asked; errors only turn storing off.
   size_t prune();
 
   // The entries in the published packs of the folder, as this object last read or wrote them.

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <thread>
+
 #include "awaitify/engine.hpp"
 #include "report_cli.hpp"
 
@@ -389,6 +392,36 @@ TEST(FactsCache, AProjectThatCannotBeWrittenRunsWithoutIt) {
   EXPECT_EQ(run.status, 1) << run.err;
   EXPECT_NE(run.err.find("running without the cache"), std::string::npos) << run.err;
   EXPECT_EQ(run.err.find("awaitify: error"), std::string::npos) << run.err;
+}
+
+// Runs started together on a cold cache each publish a pack of their own; the next run reads
+// them all, prints the same, extracts nothing, and merges the duplicate entries away.
+TEST(FactsCache, RunsAtTheSameTimeShareTheCache) {
+  TempDir dir;
+  write_project(dir.path());
+  CliOutput uncached = run_awaitify(dir.path(), "diff shop --no-cache");
+  constexpr int kRuns = 4;
+  std::vector<std::thread> runs;
+  for (int i = 0; i < kRuns; ++i) {
+    runs.emplace_back([&, i] {
+      std::string command = "cd '" + dir.path().string() + "' && " + AWAITIFY_BINARY +
+                            " diff shop > .out" + std::to_string(i) + " 2> .err" +
+                            std::to_string(i);
+      EXPECT_EQ(WEXITSTATUS(std::system(command.c_str())), uncached.status);
+    });
+  }
+  for (std::thread& run : runs) run.join();
+  for (int i = 0; i < kRuns; ++i) {
+    EXPECT_EQ(read_file(dir.path() / (".out" + std::to_string(i))), uncached.out);
+    EXPECT_EQ(read_file(dir.path() / (".err" + std::to_string(i))), uncached.err);
+  }
+  EXPECT_GE(packs(dir.path()).size(), 1u);
+  CliOutput warm = run_awaitify(dir.path(), "diff shop -v");
+  EXPECT_EQ(warm.out, uncached.out);
+  EXPECT_NE(warm.err.find(" 0 extracted"), std::string::npos) << warm.err;
+  EXPECT_EQ(packs(dir.path()).size(), 1u);
+  EXPECT_EQ(FactsCache(dir.path().string()).entry_count(), 5u);
+  EXPECT_TRUE(cache_files(dir.path(), ".tmp").empty());
 }
 
 // The golden-like check of record: every command, cold then warm, prints the same bytes, and
