@@ -172,14 +172,22 @@ std::vector<TSNode> children_where(TSNode node, Keep keep) {
   uint32_t count = ts_node_child_count(node);
   if (count == 0) return result;
   result.reserve(count);
-  TSTreeCursor cursor = ts_tree_cursor_new(node);
+  // One cursor per thread, reset to each node: a new cursor allocates its stack, and this is
+  // called millions of times. Nothing here can call children_where again while it is in use.
+  struct ThreadCursor {
+    TSTreeCursor cursor;
+    explicit ThreadCursor(TSNode at) : cursor(ts_tree_cursor_new(at)) {}
+    ~ThreadCursor() { ts_tree_cursor_delete(&cursor); }
+  };
+  thread_local ThreadCursor reused(node);
+  TSTreeCursor* cursor = &reused.cursor;
+  ts_tree_cursor_reset(cursor, node);
   uint32_t visited = 0;
-  for (bool more = ts_tree_cursor_goto_first_child(&cursor); more;
-       more = ++visited < count && ts_tree_cursor_goto_next_sibling(&cursor)) {
-    TSNode child = ts_tree_cursor_current_node(&cursor);
+  for (bool more = ts_tree_cursor_goto_first_child(cursor); more;
+       more = ++visited < count && ts_tree_cursor_goto_next_sibling(cursor)) {
+    TSNode child = ts_tree_cursor_current_node(cursor);
     if (keep(child)) result.push_back(child);
   }
-  ts_tree_cursor_delete(&cursor);
   return result;
 }
 
