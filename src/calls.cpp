@@ -370,10 +370,19 @@ void ScopeScanner::add_parameter_types(TSNode def) {
   }
 }
 
+void ScopeScanner::scan_function(TSNode def, const ScopeVisitor& visitor) {
+  add_parameter_types(def);
+  scan_body(field(def, "body"), visitor);
+}
+
 void ScopeScanner::scan(TSNode body, const ScopeVisitor& visitor) {
-  root_ = body;
   TSNode owner = ts_node_parent(body);
   if (is(owner, "function_definition")) add_parameter_types(owner);
+  scan_body(body, visitor);
+}
+
+void ScopeScanner::scan_body(TSNode body, const ScopeVisitor& visitor) {
+  root_ = body;
   walk_with_ancestors(body, [&](TSNode node, const std::vector<TSNode>& ancestors) {
     // Punctuation and keywords: nothing below is looked at. Skipping a leaf keeps track_levels'
     // view right, since the next node visited is a sibling or higher.
@@ -443,7 +452,10 @@ void scan_file_scopes(const ModuleFacts& facts, TSNode root, std::string_view sr
       nested.push_back(
           {ScopeInfo{qualified, def}, class_name, session_parameters(facts, def, src, index)});
     };
-    scanner.scan(module_scope ? root : field(scope.info.def, "body"), visitor);
+    if (module_scope)
+      scanner.scan(root, visitor);
+    else
+      scanner.scan_function(scope.info.def, visitor);
     // Visit nested scopes in document order.
     pending.insert(pending.end(), nested.rbegin(), nested.rend());
   }
@@ -452,7 +464,8 @@ void scan_file_scopes(const ModuleFacts& facts, TSNode root, std::string_view sr
 std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope,
                                              std::string_view src) {
   std::vector<std::string> result;
-  TSNode parent = ts_node_parent(def);
+  TSNode parent = scope.visited_parent();
+  if (ts_node_is_null(parent)) parent = ts_node_parent(def);
   if (!is(parent, "decorated_definition")) return result;
   for (TSNode decorator : named_children(parent)) {
     if (!is(decorator, "decorator")) continue;

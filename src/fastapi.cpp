@@ -169,7 +169,7 @@ std::optional<std::string> blocking_reason(TSNode function_definition, const Fil
   };
   ScopeScanner scanner(context.facts, src, qualified_name(function_definition, context), "",
                        sessions, false);
-  scanner.scan(field(function_definition, "body"), visitor);
+  scanner.scan_function(function_definition, visitor);
   if (!reason)
     reason = session_made_here(context, function_definition,
                                qualified_name(function_definition, context));

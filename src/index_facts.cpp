@@ -305,11 +305,13 @@ struct FunctionDefs {
   db::SessionParameters session_parameters;
 };
 
-void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,
+// `node`: the module, or the function_definition whose body is scanned.
+void record_scope(ModuleFacts& facts, size_t slot, TSNode node, const std::string& scope,
                   const std::string& self_class, const std::set<std::string>& sessions,
                   bool module_scope, std::string_view src, FunctionDefs& defs);
 
-void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
+// `parent`: the definition's (a decorated_definition when it has decorators).
+void record_function(ModuleFacts& facts, TSNode def, TSNode parent, const std::string& scope,
                      const std::vector<std::string>& decorators, const std::string& class_name,
                      std::string_view src, FunctionDefs& defs) {
   FunctionFacts fn;
@@ -317,7 +319,6 @@ void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
   fn.qualified = (class_name.empty() ? scope : class_name) + "." + name;
   fn.class_name = class_name;
   fn.line = ts_node_start_point(def).row + 1;
-  TSNode parent = ts_node_parent(def);
   bool decorated = !ts_node_is_null(parent) && is(parent, "decorated_definition");
   fn.first_line = decorated ? ts_node_start_point(parent).row + 1 : fn.line;
   uint32_t body_line = ts_node_start_point(field(def, "body")).row + 1;
@@ -332,17 +333,16 @@ void record_function(ModuleFacts& facts, TSNode def, const std::string& scope,
   // The top-level facts that resolve the annotations are complete: the scan adds none.
   const std::set<std::string>& sessions = defs.session_parameters[def.id] =
       session_parameters(facts, def, src);
-  record_scope(facts, slot, field(def, "body"), fn.qualified, self_class, sessions, false, src,
-               defs);
+  record_scope(facts, slot, def, fn.qualified, self_class, sessions, false, src, defs);
 }
 
-void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::string& scope,
+void record_scope(ModuleFacts& facts, size_t slot, TSNode node, const std::string& scope,
                   const std::string& self_class, const std::set<std::string>& sessions,
                   bool module_scope, std::string_view src, FunctionDefs& defs) {
   // Calls go to this scope's facts; nested definitions get facts of their own (recorded after
   // the scan, since recording them grows the vector that holds this scope's facts).
   FunctionFacts collected;
-  std::vector<std::tuple<TSNode, std::vector<std::string>, std::string>> nested;
+  std::vector<std::tuple<TSNode, std::vector<std::string>, std::string, TSNode>> nested;
   ScopeScanner scanner(facts, src, scope, self_class, sessions, module_scope);
   ScopeVisitor visitor;
   visitor.call = [&](const Site& site) {
@@ -355,7 +355,7 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
   };
   visitor.definition = [&](TSNode def, const std::vector<std::string>& decorators,
                            const std::string& class_name) {
-    nested.emplace_back(def, decorators, class_name);
+    nested.emplace_back(def, decorators, class_name, scanner.visited_parent());
   };
   // Whether a function is a generator comes from the same walk (the module is never one).
   bool yields = false;
@@ -371,15 +371,18 @@ void record_scope(ModuleFacts& facts, size_t slot, TSNode body, const std::strin
       collected.blocking.push_back(use);
     }
   };
-  scanner.scan(body, visitor);
+  if (module_scope)
+    scanner.scan(node, visitor);
+  else
+    scanner.scan_function(node, visitor);
   FunctionFacts& fn = facts.function_facts[slot];
   fn.is_generator = yields;
   fn.calls = std::move(collected.calls);
   fn.blocking = std::move(collected.blocking);
   fn.references = std::move(collected.references);
   fn.unresolved_methods = std::move(collected.unresolved_methods);
-  for (const auto& [def, decorators, class_name] : nested) {
-    record_function(facts, def, scope, decorators, class_name, src, defs);
+  for (const auto& [def, decorators, class_name, parent] : nested) {
+    record_function(facts, def, parent, scope, decorators, class_name, src, defs);
   }
 }
 

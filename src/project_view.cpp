@@ -325,7 +325,10 @@ void scan_scopes(const ProjectIndex& index, const ViewFile& file,
                               std::string(node_text(field(def, "name"), src));
       nested.push_back({qualified, def, class_name, session_parameters(facts, def, src, &index)});
     };
-    scanner.scan(scope.body(file), visitor);
+    if (scope.is_module())
+      scanner.scan(scope.body(file), visitor);
+    else
+      scanner.scan_function(scope.def, visitor);
     if (done) done(scope, scanner);
     pending.insert(pending.end(), nested.rbegin(), nested.rend());  // document order
   }

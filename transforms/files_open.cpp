@@ -275,7 +275,7 @@ std::vector<OpenUse> open_uses(TSNode def, const ModuleFacts& facts, std::string
     }
     uses.push_back(use);
   };
-  scanner.scan(field(def, "body"), visitor);
+  scanner.scan_function(def, visitor);
   refuse_shared_statements(uses);
   return uses;
 }

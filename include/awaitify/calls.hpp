@@ -51,10 +51,16 @@ class ScopeScanner {
                std::string self_class, std::set<std::string> sessions, bool module_scope);
   // Scans a body (a block, or the module node) in document order.
   void scan(TSNode body, const ScopeVisitor& visitor);
+  // scan of a function's body, its definition known: not asked of ts_node_parent, which
+  // searches down from the root.
+  void scan_function(TSNode def, const ScopeVisitor& visitor);
+  // Inside a visitor's callback: the parent of the node visited.
+  TSNode visited_parent() const { return ancestor(1); }
   // What a dotted name used in this scope means, with the locals seen so far.
   std::string resolve(const std::string& dotted) const;
 
  private:
+  void scan_body(TSNode body, const ScopeVisitor& visitor);
   void visit_definition(TSNode def, const ScopeVisitor& visitor);
   void visit_call(TSNode call, const ScopeVisitor& visitor);
   void visit_arguments(TSNode call, const std::string& callee, const ScopeVisitor& visitor);
@@ -105,7 +111,8 @@ void scan_file_scopes(const ModuleFacts& facts, TSNode root, std::string_view sr
                       const std::function<void(const ScopeInfo&)>& on_scope,
                       const std::function<void(const Site&, const ScopeInfo&)>& on_call);
 
-// The resolved decorators of a function_definition, in order ("pkg.main.app.get").
+// The resolved decorators of a function_definition, in order ("pkg.main.app.get"); inside a
+// callback of `scope`'s scan, the definition being the node visited.
 std::vector<std::string> resolved_decorators(TSNode def, const ScopeScanner& scope,
                                              std::string_view src);
 
