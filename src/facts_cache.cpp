@@ -290,7 +290,8 @@ uint64_t path_key(const std::string& path) {
 // A pack: a header, the entries one after another (each as encode_facts wrote it, with its own
 // checksum), a directory of them and a footer that says where the directory is. Packs are
 // written once and never changed, so a reader needs no lock; a pack that is torn or is not one
-// is ignored whole, and the next merge removes it.
+// is ignored whole, and the next merge removes it. No fsync: after a power cut a pack may be
+// torn, which its directory's checksum (or an entry's own) turns into misses.
 constexpr std::string_view kPackMagic = "AWPK";
 constexpr uint32_t kPackFormat = 1;
 constexpr uint64_t kPackHeaderSize = 8;  // the magic and kPackFormat
