@@ -271,11 +271,30 @@ std::vector<Seed> collect_seeds(const ProjectIndex& index,
                                 const std::set<std::string>& selected_paths, unsigned jobs,
                                 const Settings& settings) {
   // Each transform's seeds read the index only: they are found side by side, kept in order.
+  // Transforms that share a seed function (the db phase's passes share one) get its answer,
+  // found once: it depends on nothing but the index, the settings and the scope.
+  using SeedPointer = std::vector<Seed> (*)(const ProjectIndex&, const Settings&, const SeedScope&);
+  std::vector<size_t> found_by(transforms.size());
+  for (size_t i = 0; i < transforms.size(); ++i) {
+    found_by[i] = i;
+    const SeedPointer* pointer =
+        transforms[i]->seeds ? transforms[i]->seeds.target<SeedPointer>() : nullptr;
+    for (size_t j = 0; pointer && j < i; ++j) {
+      const SeedPointer* earlier =
+          transforms[j]->seeds ? transforms[j]->seeds.target<SeedPointer>() : nullptr;
+      if (earlier && *earlier == *pointer) {
+        found_by[i] = j;
+        break;
+      }
+    }
+  }
   std::vector<std::vector<Seed>> found(transforms.size());
   parallel_for(transforms.size(), jobs, [&](size_t i) {
-    if (transforms[i]->seeds)
+    if (transforms[i]->seeds && found_by[i] == i)
       found[i] = transforms[i]->seeds(index, settings, {&selected_paths, jobs});
   });
+  for (size_t i = 0; i < transforms.size(); ++i)
+    if (found_by[i] != i) found[i] = found[found_by[i]];
   std::vector<Seed> seeds;
   std::set<std::string> grouped;
   for (std::vector<Seed>& offered : found) {
