@@ -211,6 +211,11 @@ namespace {
 // An explicit stack, not recursion: deeply nested expressions must not overflow the stack.
 template <class Enter, class Down, class Up>
 void cursor_walk(TSNode root, Enter&& enter, Down&& down, Up&& up) {
+  // A missing node (an optional field that is absent) has nothing below it.
+  if (ts_node_is_null(root)) {
+    enter(root);
+    return;
+  }
   TSTreeCursor cursor = ts_tree_cursor_new(root);
   std::vector<uint32_t> siblings_left;  // at each depth below root
   TSNode current = root;

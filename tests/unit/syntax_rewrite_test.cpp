@@ -129,6 +129,13 @@ TEST(Syntax, WalksVisitEveryNodeWithItsAncestors) {
   EXPECT_EQ(types, (std::vector<std::string>{"module", "function_definition", "expression_statement",
                                              "assignment", "identifier", "=", "integer"}));
   EXPECT_GT(nodes, 0u);
+  // An absent field: the node is visited, nothing below it.
+  size_t visited = 0;
+  walk(field(tree->root(), "no_such_field"), [&](TSNode node) {
+    EXPECT_TRUE(ts_node_is_null(node));
+    return ++visited, true;
+  });
+  EXPECT_EQ(visited, 1u);
 }
 
 TEST(Syntax, DottedNames) {
