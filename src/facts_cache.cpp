@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "awaitify/emit.hpp"
 #include "awaitify/result.hpp"
 
 namespace awaitify {
@@ -242,17 +243,6 @@ uint64_t build_fingerprint() {
   return fingerprint;
 }
 
-bool write_all(int fd, std::string_view bytes, uint64_t offset) {
-  while (!bytes.empty()) {
-    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-  return true;
-}
-
 bool read_all(int fd, char* bytes, size_t size, uint64_t offset) {
   while (size > 0) {
     ssize_t n = ::pread(fd, bytes, size, static_cast<off_t>(offset));
@@ -273,7 +263,7 @@ Status replace_file(const fs::path& target, std::string_view bytes) {
   temp += "." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".tmp";
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Error{temp.string() + ": " + std::strerror(errno)};
-  bool written = write_all(fd, bytes, 0);
+  bool written = write_all(fd, bytes);
   written = ::close(fd) == 0 && written;
   if (written && ::rename(temp.c_str(), target.c_str()) == 0) return ok_status();
   int error = errno;
@@ -574,7 +564,7 @@ void FactsCache::store(const SourceFile& source, const ModuleFacts& facts) {
   if (packs_->index.count(key)) packs_->damaged = true;
   if (!writable_ || !ensure_output()) return;
   Packs::Pack& own = packs_->own;
-  if (!write_all(own.fd, entry, own.bytes))
+  if (!write_all(own.fd, entry))
     return stop_writing(own.path.string() + ": " + std::strerror(errno));
   DirectoryRecord record{key.path, key.content, own.bytes, static_cast<uint32_t>(entry.size()), 0};
   packs_->own_records.push_back(record);
@@ -583,7 +573,8 @@ void FactsCache::store(const SourceFile& source, const ModuleFacts& facts) {
   own.bytes += entry.size();
 }
 
-// Opens this run's pack (a temporary file) if it is not open yet. Called with mutex_ held.
+// Opens this run's pack (a temporary file) if it is not open yet; entries are appended to it,
+// at the file's offset, which stays at own.bytes. Called with mutex_ held.
 bool FactsCache::ensure_output() {
   Packs::Pack& own = packs_->own;
   if (own.fd >= 0) return true;
@@ -597,7 +588,7 @@ bool FactsCache::ensure_output() {
   std::string header(kPackMagic);
   header.append(reinterpret_cast<const char*>(&kPackFormat), sizeof kPackFormat);
   own.bytes = 0;
-  if (!write_all(own.fd, header, 0)) {
+  if (!write_all(own.fd, header)) {
     stop_writing(own.path.string() + ": " + std::strerror(errno));
     ::close(own.fd);
     ::unlink(own.path.c_str());
@@ -634,7 +625,7 @@ size_t FactsCache::publish(bool whole_project) {
       std::string entry(where.size, '\0');
       Packs::Pack& own = packs.own;
       if (!read_all(packs.fd_of(where), entry.data(), entry.size(), where.offset) ||
-          !write_all(own.fd, entry, own.bytes)) {
+          !write_all(own.fd, entry)) {
         merge = false;
         break;
       }
@@ -681,6 +672,13 @@ bool FactsCache::publish_own_pack() {
   Packs& packs = *packs_;
   Packs::Pack& own = packs.own;
   if (own.fd < 0) return false;
+  // The pack is written in order; a write that failed part way leaves bytes after the last
+  // whole entry, which the directory then replaces.
+  auto offset = static_cast<off_t>(own.bytes);
+  if (::lseek(own.fd, 0, SEEK_CUR) != offset &&
+      (::ftruncate(own.fd, offset) != 0 || ::lseek(own.fd, offset, SEEK_SET) != offset)) {
+    packs.own_records.clear();  // cannot be mended: nothing is published
+  }
   std::string tail(reinterpret_cast<const char*>(packs.own_records.data()),
                    packs.own_records.size() * sizeof(DirectoryRecord));
   PackFooter footer;
@@ -690,7 +688,7 @@ bool FactsCache::publish_own_pack() {
   tail.append(reinterpret_cast<const char*>(&footer), sizeof footer);
   fs::path target = own.path;
   target.replace_extension();  // name.pack.tmp -> name.pack
-  bool published = !packs.own_records.empty() && write_all(own.fd, tail, own.bytes) &&
+  bool published = !packs.own_records.empty() && write_all(own.fd, tail) &&
                    ::rename(own.path.c_str(), target.c_str()) == 0;
   if (!published) {
     if (!packs.own_records.empty()) stop_writing(own.path.string() + ": " + std::strerror(errno));

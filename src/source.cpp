@@ -48,16 +48,18 @@ Error too_large(const std::string& path, size_t bytes) {
                " MB per file); left unchanged"};
 }
 
-}  // namespace
-
+// A file's bytes, read straight into the string that keeps them (every file of a project is
+// read, most twice). `size`, from stat, is a first guess: the file may grow meanwhile.
 Result<std::string> read_bytes(const std::string& path, size_t size) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Error{path + ": cannot be read: " + std::strerror(errno)};
-  // A spare byte: the read that meets the end needs room.
-  std::string bytes(size > 0 ? size + 1 : 4096, '\0');
+  std::string bytes(size + 1, '\0');  // a spare byte: the read that meets the end needs room
   size_t used = 0;
   for (;;) {
-    if (used == bytes.size()) bytes.resize(bytes.size() * 2);
+    if (used == bytes.size()) {
+      if (used > kMaxSourceBytes) break;  // from_bytes refuses it
+      bytes.resize(bytes.size() * 2);
+    }
     ssize_t got = ::read(fd, bytes.data() + used, bytes.size() - used);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
@@ -72,6 +74,8 @@ Result<std::string> read_bytes(const std::string& path, size_t size) {
   bytes.resize(used);
   return bytes;
 }
+
+}  // namespace
 
 size_t first_invalid_utf8(std::string_view bytes) {
   size_t i = 0;

@@ -20,18 +20,6 @@ void on_signal(int) { g_interrupted = 1; }
 
 std::string errno_text() { return std::strerror(errno); }
 
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<size_t>(written));
-  }
-  return true;
-}
-
 bool still_holds(const std::string& path, std::string_view expected) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
@@ -41,6 +29,19 @@ bool still_holds(const std::string& path, std::string_view expected) {
 }
 
 }  // namespace
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (written == 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(written));
+  }
+  return true;
+}
 
 bool interrupted() { return g_interrupted != 0; }
 

@@ -18,6 +18,9 @@ std::string unified_diff(const std::string& path, std::string_view before, std::
 // holds `expected`, the bytes that were read and transformed.
 Status write_atomically(const std::string& path, std::string_view expected, std::string_view bytes);
 
+// Writes every byte at the file offset of `fd`, again after EINTR; false on any other failure.
+bool write_all(int fd, std::string_view bytes);
+
 // Set by SIGINT/SIGTERM: writes stop between files, so every file is done or untouched.
 bool interrupted();
 void install_interrupt_handlers();

@@ -15,11 +15,6 @@ struct Position {
   uint32_t column = 1;  // 1-based, in bytes
 };
 
-// A file's bytes, read straight into the string that keeps them (every file of a project is
-// read, most twice; so is each .awaitify_cache/ entry). `size` (from stat, say) is a first
-// guess: the file may grow meanwhile.
-Result<std::string> read_bytes(const std::string& path, size_t size = 0);
-
 class SourceFile {
  public:
   SourceFile() = default;

@@ -333,30 +333,47 @@ TEST(FactsCache, DamagedPacksAreMissesAndGetRewritten) {
 TEST(FactsCache, EachRunWritesOnePackAndPacksAreMergedWhenTheyPileUp) {
   TempDir dir;
   write_project(dir.path());
+  // Enough project that one small file's stale entries stay under a quarter of the bytes: the
+  // packs pile up and are merged by their number.
+  for (int i = 0; i < 12; ++i)
+    write_file(dir.path() / ("shop/more_" + std::to_string(i) + ".py"), kProject.at("shop/api.py"));
+  fs::path small = dir.path() / "shop/version.py";
+  write_file(small, "VERSION = 0\n");
+  const size_t files = 5 + 12 + 1;
   {
     FactsCache cold(dir.path().string());
-    EXPECT_EQ(index_project(dir.path(), cold), 5u);
+    EXPECT_EQ(index_project(dir.path(), cold), files);
     EXPECT_EQ(cold.prune(), 0u);
   }
   EXPECT_EQ(packs(dir.path()).size(), 1u);
   EXPECT_TRUE(cache_files(dir.path(), ".tmp").empty());
-  fs::path api = dir.path() / "shop/api.py";
-  size_t most_packs = 0;
-  bool merged = false;
+  size_t most_packs = 0, merges = 0, entries = files;
   for (int change = 1; change <= 12; ++change) {
-    write_file(api, kProject.at("shop/api.py") + "# change " + std::to_string(change) + "\n");
+    write_file(small, "VERSION = " + std::to_string(change) + "\n");
     FactsCache cache(dir.path().string());
     EXPECT_EQ(index_project(dir.path(), cache), 1u) << "only the changed file is extracted";
-    size_t stale = cache.prune();
-    merged |= stale > 0;
-    EXPECT_EQ(cache.entry_count(), stale > 0 ? 5u : 5u + static_cast<size_t>(change));
+    size_t removed = cache.prune();
+    // Without a merge, the small file's old entry stays beside its new one.
+    entries = removed > 0 ? files : entries + 1;
+    merges += removed > 0;
+    EXPECT_EQ(cache.entry_count(), entries) << "change " << change;
     most_packs = std::max(most_packs, packs(dir.path()).size());
   }
-  EXPECT_TRUE(merged);
-  EXPECT_LE(most_packs, kFactsCacheMaxPacks);
+  EXPECT_EQ(merges, 1u) << "one merge, when a ninth pack came";
+  EXPECT_EQ(most_packs, kFactsCacheMaxPacks);
   FactsCache warm(dir.path().string());
   EXPECT_EQ(index_project(dir.path(), warm), 0u);
   EXPECT_EQ(cache_files(dir.path(), ".tmp").size(), 0u);
+
+  // A change to a large part of the project: its stale entries are merged away at once.
+  for (int i = 0; i < 12; ++i)
+    write_file(dir.path() / ("shop/more_" + std::to_string(i) + ".py"),
+               kProject.at("shop/api.py") + "# changed\n");
+  FactsCache changed(dir.path().string());
+  EXPECT_EQ(index_project(dir.path(), changed), 12u);
+  EXPECT_GE(changed.prune(), 12u);
+  EXPECT_EQ(changed.entry_count(), files);
+  EXPECT_EQ(packs(dir.path()).size(), 1u);
 }
 
 // A run that stops early (Ctrl-C) keeps what it extracted; a folder of the entry-per-file format
