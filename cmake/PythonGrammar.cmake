@@ -39,6 +39,10 @@ add_library(tree_sitter_python STATIC
 target_include_directories(tree_sitter_python PRIVATE "${TS_PYTHON_DIR}/package/src")
 set_target_properties(tree_sitter_python PROPERTIES C_STANDARD 11 POSITION_INDEPENDENT_CODE ON)
 target_compile_options(tree_sitter_python PRIVATE -O2)
+# The scanner's stacks come from the allocator tree-sitter's runtime is given (ts_set_allocator:
+# src/tree_memory.cpp), as the runtime's own memory does, not from malloc directly: its
+# deserialize frees and allocates them again before every external token.
+target_compile_definitions(tree_sitter_python PRIVATE TREE_SITTER_REUSE_ALLOCATOR)
 set_source_files_properties("${TS_PYTHON_DIR}/package/src/parser.c"
                             "${TS_PYTHON_DIR}/package/src/scanner.c" PROPERTIES COMPILE_OPTIONS -w)
 set_source_files_properties("${CMAKE_CURRENT_SOURCE_DIR}/src/grammar/python_language.c"

@@ -11,6 +11,7 @@
 #include "awaitify/ignore_edits.hpp"
 #include "awaitify/parallel.hpp"
 #include "awaitify/syntax.hpp"
+#include "awaitify/tree_memory.hpp"
 
 namespace awaitify {
 
@@ -132,6 +133,7 @@ namespace {
 
 Result<ModuleFacts> parse_and_extract(const SourceFile& source,
                                       const std::vector<const TransformInfo*>& transforms) {
+  TreeMemoryScope tree_memory;  // before the parser and the tree: it outlives them
   Parser parser;
   auto tree = parser.parse(source.text());
   if (!tree) return Error{source.path() + ": " + tree.error().message};
@@ -166,6 +168,7 @@ Result<ModuleFacts> facts_for(const SourceFile& source, FactsCache* cache,
 FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index, const Plan& plan,
                              const std::vector<const TransformInfo*>& selected,
                              const Settings& settings) {
+  TreeMemoryScope tree_memory;  // before the parser and the trees: it outlives them
   // The closure pass runs last, after every seeding pass, whenever the plan has work (as
   // selected, when it is).
   std::vector<const TransformInfo*> transforms;

@@ -6,7 +6,13 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "awaitify/tree_memory.hpp"
+
 namespace awaitify {
+
+void Tree::release(TSTree* tree) {
+  if (!reclaimed_with_scope(tree)) ts_tree_delete(tree);
+}
 
 Parser::Parser() : parser_(ts_parser_new(), &ts_parser_delete) {
   ts_parser_set_language(parser_.get(), awaitify_python_language());
@@ -174,9 +180,13 @@ std::vector<TSNode> children_where(TSNode node, Keep keep) {
   result.reserve(count);
   // One cursor per thread, reset to each node: a new cursor allocates its stack, and this is
   // called millions of times. Nothing here can call children_where again while it is in use.
+  // It outlives the file it is first used on, so its memory is not that file's.
   struct ThreadCursor {
     TSTreeCursor cursor;
-    explicit ThreadCursor(TSNode at) : cursor(ts_tree_cursor_new(at)) {}
+    explicit ThreadCursor(TSNode at) {
+      UnscopedTreeMemory unscoped;
+      cursor = ts_tree_cursor_new(at);
+    }
     ~ThreadCursor() { ts_tree_cursor_delete(&cursor); }
   };
   thread_local ThreadCursor reused(node);

@@ -20,12 +20,14 @@ namespace awaitify {
 
 class Tree {
  public:
-  explicit Tree(TSTree* tree) : tree_(tree, &ts_tree_delete) {}
+  explicit Tree(TSTree* tree) : tree_(tree, &release) {}
   TSNode root() const { return ts_tree_root_node(tree_.get()); }
 
  private:
   friend class Parser;
-  std::unique_ptr<TSTree, decltype(&ts_tree_delete)> tree_;
+  // Deletes the tree, unless its memory goes back with a TreeMemoryScope (tree_memory.hpp).
+  static void release(TSTree* tree);
+  std::unique_ptr<TSTree, decltype(&release)> tree_;
 };
 
 class Parser {

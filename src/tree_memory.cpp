@@ -1,0 +1,272 @@
+#include "awaitify/tree_memory.hpp"
+
+#include <tree_sitter/api.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define AWAITIFY_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AWAITIFY_ASAN 1
+#endif
+#endif
+#ifdef AWAITIFY_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(address, size) ASAN_POISON_MEMORY_REGION(address, size)
+#define UNPOISON(address, size) ASAN_UNPOISON_MEMORY_REGION(address, size)
+#else
+#define POISON(address, size) ((void)(address), (void)(size))
+#define UNPOISON(address, size) ((void)(address), (void)(size))
+#endif
+
+namespace awaitify {
+
+namespace {
+
+// Chunks are aligned to their size, so a block's chunk and page are found from its address.
+// The first page of a chunk holds the size class of each of the others.
+constexpr size_t kChunkSize = size_t{1} << 20;
+constexpr size_t kPageSize = size_t{16} << 10;
+constexpr size_t kPagesPerChunk = kChunkSize / kPageSize;
+constexpr size_t kGrain = 16;  // what malloc aligns to
+constexpr size_t kLargest = 1024;
+constexpr size_t kClasses = kLargest / kGrain;
+// Chunks a thread keeps from one scope to the next: the next file needs them again, and taking
+// them from the system again would fault their pages in again.
+constexpr size_t kKeptChunks = 4;
+
+struct ChunkHeader {
+  uint8_t page_class[kPagesPerChunk];
+};
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+[[noreturn]] void out_of_memory(size_t size) {
+  std::fprintf(stderr, "awaitify: out of memory (%zu bytes for a syntax tree)\n", size);
+  std::abort();
+}
+
+void* system_allocate(size_t size) {
+  void* block = std::malloc(size);
+  if (!block && size) out_of_memory(size);
+  return block;
+}
+
+size_t class_of(size_t size) {
+  return size == 0 ? 0 : (size - 1) / kGrain;
+}
+size_t class_size(size_t size_class) {
+  return (size_class + 1) * kGrain;
+}
+
+class ThreadPages {
+ public:
+  ~ThreadPages() {
+    for (char* chunk : chunks_) std::free(chunk);
+  }
+
+  void enter() { ++depth_; }
+  void leave() {
+    if (--depth_ == 0) reset();
+  }
+  bool active() const { return depth_ > 0; }
+  // Scopes are suspended, not ended: nothing is given back.
+  int suspend() { return std::exchange(depth_, 0); }
+  void resume(int depth) { depth_ = depth; }
+
+  bool owns(const void* block) const {
+    if (chunks_.empty()) return false;
+    auto base = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(block) & ~(kChunkSize - 1));
+    return std::binary_search(sorted_.begin(), sorted_.end(), base);
+  }
+
+  // A large block made in a scope is the C library's, but given back with the scope's pages,
+  // as they are: a tree left to its scope holds some (the children of a long block).
+  void track_large(void* block) { large_.insert(block); }
+  bool forget_large(void* block) { return large_.erase(block) > 0; }
+
+  void* allocate(size_t size) {
+    size_t size_class = class_of(size);
+    size_t bytes = class_size(size_class);
+    void* block;
+    if (FreeBlock* free = free_[size_class]) {
+      UNPOISON(free, sizeof(FreeBlock));
+      free_[size_class] = free->next;
+      block = free;
+    } else {
+      if (next_[size_class] + bytes > end_[size_class]) new_page(size_class);
+      block = next_[size_class];
+      next_[size_class] += bytes;
+    }
+    UNPOISON(block, bytes);
+    live_bytes_ += bytes;
+    return block;
+  }
+
+  // Only for a block owns() says is here.
+  size_t size_of(const void* block) const {
+    uintptr_t address = reinterpret_cast<uintptr_t>(block);
+    auto header = reinterpret_cast<const ChunkHeader*>(address & ~(kChunkSize - 1));
+    return class_size(header->page_class[(address & (kChunkSize - 1)) / kPageSize]);
+  }
+
+  void release(void* block) {
+    size_t bytes = size_of(block);
+    size_t size_class = class_of(bytes);
+    auto free = static_cast<FreeBlock*>(block);
+    free->next = free_[size_class];
+    free_[size_class] = free;
+    POISON(free, bytes);
+    live_bytes_ -= bytes;
+  }
+
+  TreeMemoryUse use() const { return {live_bytes_, pages_}; }
+
+ private:
+  void new_page(size_t size_class) {
+    if (chunks_used_ == 0 || next_page_ == kPagesPerChunk) next_chunk();
+    char* chunk = chunks_[chunks_used_ - 1];
+    reinterpret_cast<ChunkHeader*>(chunk)->page_class[next_page_] =
+        static_cast<uint8_t>(size_class);
+    char* page = chunk + next_page_ * kPageSize;
+    ++next_page_;
+    ++pages_;
+    next_[size_class] = page;
+    end_[size_class] = page + kPageSize - kPageSize % class_size(size_class);
+  }
+
+  void next_chunk() {
+    if (chunks_used_ == chunks_.size()) {
+      void* chunk = std::aligned_alloc(kChunkSize, kChunkSize);
+      if (!chunk) out_of_memory(kChunkSize);
+      chunks_.push_back(static_cast<char*>(chunk));
+      sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), chunks_.back()),
+                     chunks_.back());
+    }
+    char* chunk = chunks_[chunks_used_++];
+    POISON(chunk + kPageSize, kChunkSize - kPageSize);
+    next_page_ = 1;  // page 0 is the header
+  }
+
+  // Every block is free again: the chunks beyond the kept ones go back to the system.
+  void reset() {
+    for (void* block : large_) std::free(block);
+    large_.clear();
+    for (size_t i = kKeptChunks; i < chunks_.size(); ++i) std::free(chunks_[i]);
+    if (chunks_.size() > kKeptChunks) chunks_.resize(kKeptChunks);
+    // A block used after its scope ended is caught there, in builds with the address sanitizer.
+    for (char* chunk : chunks_) POISON(chunk + kPageSize, kChunkSize - kPageSize);
+    sorted_ = chunks_;
+    std::sort(sorted_.begin(), sorted_.end());
+    chunks_used_ = 0;
+    next_page_ = kPagesPerChunk;
+    std::fill(std::begin(free_), std::end(free_), nullptr);
+    std::fill(std::begin(next_), std::end(next_), nullptr);
+    std::fill(std::begin(end_), std::end(end_), nullptr);
+    live_bytes_ = 0;
+    pages_ = 0;
+  }
+
+  int depth_ = 0;
+  std::vector<char*> chunks_;  // in the order they are used
+  std::vector<char*> sorted_;  // the same, by address
+  size_t chunks_used_ = 0;
+  size_t next_page_ = kPagesPerChunk;
+  FreeBlock* free_[kClasses] = {};
+  char* next_[kClasses] = {};
+  char* end_[kClasses] = {};
+  size_t live_bytes_ = 0;
+  size_t pages_ = 0;
+  std::unordered_set<void*> large_;
+};
+
+ThreadPages& pages() {
+  thread_local ThreadPages thread_pages;
+  return thread_pages;
+}
+
+void* tree_malloc(size_t size) {
+  ThreadPages& here = pages();
+  if (!here.active()) return system_allocate(size);
+  if (size <= kLargest) return here.allocate(size);
+  void* block = system_allocate(size);
+  here.track_large(block);
+  return block;
+}
+
+void* tree_calloc(size_t count, size_t size) {
+  if (size && count > SIZE_MAX / size) out_of_memory(SIZE_MAX);
+  void* block = tree_malloc(count * size);
+  std::memset(block, 0, count * size);
+  return block;
+}
+
+// A block of this thread's pages freed after its scope ended (which the rule above forbids)
+// goes to a free list that the next scope forgets, never to free().
+void tree_free(void* block) {
+  if (!block) return;
+  ThreadPages& here = pages();
+  if (here.owns(block)) {
+    here.release(block);
+    return;
+  }
+  here.forget_large(block);
+  std::free(block);
+}
+
+void* tree_realloc(void* block, size_t size) {
+  if (!block) return tree_malloc(size);
+  ThreadPages& here = pages();
+  if (!here.owns(block)) {
+    bool tracked = here.forget_large(block);
+    void* moved = std::realloc(block, size ? size : 1);
+    if (!moved) out_of_memory(size);
+    if (tracked) here.track_large(moved);
+    return moved;
+  }
+  size_t old_size = here.size_of(block);
+  if (size <= old_size && size > 0) return block;
+  void* moved = tree_malloc(size);
+  std::memcpy(moved, block, std::min(old_size, size));
+  here.release(block);
+  return moved;
+}
+
+// Before main, while no other thread can be inside tree-sitter: blocks the C library gave out
+// before this (none, in practice) are still freed by it, as tree-sitter asks.
+const bool installed = (ts_set_allocator(tree_malloc, tree_calloc, tree_realloc, tree_free), true);
+
+}  // namespace
+
+TreeMemoryScope::TreeMemoryScope() {
+  pages().enter();
+}
+TreeMemoryScope::~TreeMemoryScope() {
+  pages().leave();
+}
+
+UnscopedTreeMemory::UnscopedTreeMemory() : depth_(pages().suspend()) {}
+UnscopedTreeMemory::~UnscopedTreeMemory() {
+  pages().resume(depth_);
+}
+
+bool reclaimed_with_scope(const void* block) {
+  ThreadPages& here = pages();
+  return here.active() && here.owns(block);
+}
+
+TreeMemoryUse tree_memory_use() {
+  return pages().use();
+}
+
+}  // namespace awaitify
