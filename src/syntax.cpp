@@ -203,12 +203,26 @@ std::vector<TSNode> children_where(TSNode node, Keep keep) {
 
 }  // namespace
 
+// Up to this many children, ts_node_child(node, i) for each i is cheaper than a cursor's steps,
+// though each call searches from the first child again (argument lists, attributes, calls).
+constexpr uint32_t kChildrenByIndex = 12;
+
 std::vector<TSNode> named_children(TSNode node) {
-  return children_where(node, [](TSNode child) { return ts_node_is_named(child); });
+  if (ts_node_is_null(node)) return {};
+  if (ts_node_child_count(node) > kChildrenByIndex)
+    return children_where(node, [](TSNode child) { return ts_node_is_named(child); });
+  std::vector<TSNode> result(ts_node_named_child_count(node));
+  for (uint32_t i = 0; i < result.size(); ++i) result[i] = ts_node_named_child(node, i);
+  return result;
 }
 
 std::vector<TSNode> children(TSNode node) {
-  return children_where(node, [](TSNode) { return true; });
+  if (ts_node_is_null(node)) return {};
+  if (ts_node_child_count(node) > kChildrenByIndex)
+    return children_where(node, [](TSNode) { return true; });
+  std::vector<TSNode> result(ts_node_child_count(node));
+  for (uint32_t i = 0; i < result.size(); ++i) result[i] = ts_node_child(node, i);
+  return result;
 }
 
 namespace {
