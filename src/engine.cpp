@@ -5,13 +5,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <mutex>
+#include <optional>
 
 #include "awaitify/facts_cache.hpp"
 #include "awaitify/ignore_edits.hpp"
 #include "awaitify/parallel.hpp"
 #include "awaitify/syntax.hpp"
 #include "awaitify/tree_memory.hpp"
+#include "awaitify/word_search.hpp"
 
 namespace awaitify {
 
@@ -32,36 +35,70 @@ class Stopwatch {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-// Which of the passes' trigger words a text holds, each word looked for once per text (several
-// passes share words) and with memmem, which skips ahead where find() stops at each byte equal
-// to the word's first (".query(" in a file full of dots).
+// The passes' trigger words, all looked for in one reading of the text (word_search.hpp), only
+// when a pass asks. The search is built once per thread for the run's list of passes.
 class TriggerWords {
  public:
+  explicit TriggerWords(const std::vector<const TransformInfo*>& transforms)
+      : words_(words_of(transforms)) {}
+
   // Forgets what it found: the text changed.
   void read(std::string_view text) {
     text_ = text;
-    found_.clear();
+    found_.reset();
   }
 
   // Whether the text read holds one of the transform's triggers (true when it has none).
   bool triggered(const TransformInfo& transform) {
     if (transform.triggers.empty()) return true;
-    return std::any_of(transform.triggers.begin(), transform.triggers.end(),
-                       [&](const std::string& word) { return holds(word); });
+    if (!found_) found_ = words_->search.find_in(text_);
+    auto at = std::find(words_->transforms.begin(), words_->transforms.end(), &transform);
+    const std::vector<size_t>& ids = words_->ids.at(at - words_->transforms.begin());
+    return std::any_of(ids.begin(), ids.end(), [&](size_t id) { return (*found_)[id]; });
   }
 
  private:
-  bool holds(std::string_view word) {
-    for (const auto& [known, held] : found_) {
-      if (known == word) return held;
+  struct Words {
+    std::vector<const TransformInfo*> transforms;
+    std::vector<std::vector<std::string>> triggers;  // each transform's, when built
+    WordSearch search;
+    std::vector<std::vector<size_t>> ids;  // each transform's words, in search.words()
+
+    // Passes are compared by their words too: a test's pass may have the address of another.
+    bool built_for(const std::vector<const TransformInfo*>& others) const {
+      if (others != transforms) return false;
+      for (size_t i = 0; i < others.size(); ++i) {
+        if (others[i]->triggers != triggers[i]) return false;
+      }
+      return true;
     }
-    bool held = ::memmem(text_.data(), text_.size(), word.data(), word.size()) != nullptr;
-    found_.emplace_back(word, held);
-    return held;
+  };
+
+  // Shared: a run on this thread with other passes, while this one is in use, builds anew.
+  static std::shared_ptr<const Words> words_of(
+      const std::vector<const TransformInfo*>& transforms) {
+    thread_local std::shared_ptr<const Words> built;
+    if (built && built->built_for(transforms)) return built;
+    std::vector<std::string> words;
+    std::vector<std::vector<std::string>> triggers;
+    std::vector<std::vector<size_t>> ids;
+    for (const TransformInfo* transform : transforms) {
+      triggers.push_back(transform->triggers);
+      ids.emplace_back();
+      for (const std::string& word : transform->triggers) {
+        auto known = std::find(words.begin(), words.end(), word);
+        ids.back().push_back(static_cast<size_t>(known - words.begin()));
+        if (known == words.end()) words.push_back(word);
+      }
+    }
+    built = std::make_shared<const Words>(
+        Words{transforms, std::move(triggers), WordSearch(words), std::move(ids)});
+    return built;
   }
 
+  std::shared_ptr<const Words> words_;
   std::string_view text_;
-  std::vector<std::pair<std::string_view, bool>> found_;  // the words looked for so far
+  std::optional<std::vector<bool>> found_;
 };
 
 std::string syntax_error_message(const SourceFile& source, TSNode error) {
@@ -190,7 +227,7 @@ FileOutcome transform_source(const SourceFile& source, const ProjectIndex& index
     return outcome;
   }
   const std::vector<uint32_t> directive_lines = comments.lines();
-  TriggerWords triggers;
+  TriggerWords triggers(transforms);
   triggers.read(source.text());
   Parser parser;
   std::optional<Tree> tree;
