@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -44,15 +45,33 @@ static_assert(detail::field_count<ModuleFacts>() == 20,
 namespace {
 
 constexpr std::string_view kMagic = "AWFC";
-constexpr uint64_t kFnvOffset = 14695981039346656037ull;
-constexpr uint64_t kFnvPrime = 1099511628211ull;
+// A hash of bytes read 16 at a time (every source is hashed on every run, twice: FNV-1a's byte
+// at a time cost 5 instructions a byte), each block folded in by a 64x64->128-bit multiply
+// whose halves are xored. Not for adversaries; a key and a checksum, like FNV-1a was.
+constexpr uint64_t kHashSeed = 0xa0761d6478bd642full;
+constexpr uint64_t kHashKey1 = 0xe7037ed1a0b428dbull;
+constexpr uint64_t kHashKey2 = 0x8ebc6af09c88c6e3ull;
 
-uint64_t fnv1a(std::string_view bytes, uint64_t hash = kFnvOffset) {
-  for (unsigned char byte : bytes) {
-    hash ^= byte;
-    hash *= kFnvPrime;
+uint64_t fold(uint64_t a, uint64_t b) {
+  unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
+}
+
+uint64_t hash_bytes(std::string_view bytes) {
+  const char* at = bytes.data();
+  size_t left = bytes.size();
+  uint64_t hash = kHashSeed;
+  uint64_t low = 0, high = 0;
+  for (; left >= 16; at += 16, left -= 16) {
+    std::memcpy(&low, at, 8);
+    std::memcpy(&high, at + 8, 8);
+    hash = fold(low ^ kHashKey1, high ^ hash);
   }
-  return hash;
+  low = high = 0;
+  std::memcpy(&low, at, std::min<size_t>(left, 8));
+  if (left > 8) std::memcpy(&high, at + 8, left - 8);
+  hash = fold(low ^ kHashKey1 ^ left, high ^ hash ^ kHashKey2);
+  return fold(hash ^ bytes.size(), kHashKey1 ^ kHashKey2);
 }
 
 // One list of fields per struct, for writing (const) and reading alike, so the two cannot
@@ -238,7 +257,7 @@ uint64_t build_fingerprint() {
     std::string id = std::to_string(info.st_size) + ":" + std::to_string(info.st_mtim.tv_sec) +
                      "." + std::to_string(info.st_mtim.tv_nsec) + ":" +
                      std::to_string(info.st_ino) + ":" + std::to_string(info.st_dev);
-    return fnv1a(id);
+    return hash_bytes(id);
   }();
   return fingerprint;
 }
@@ -274,7 +293,7 @@ Status replace_file(const fs::path& target, std::string_view bytes) {
 // Which file an entry is for: its absolute path, hashed.
 uint64_t path_key(const std::string& path) {
   std::error_code error;
-  return fnv1a(fs::absolute(path, error).lexically_normal().string());
+  return hash_bytes(fs::absolute(path, error).lexically_normal().string());
 }
 
 // A pack: a header, the entries one after another (each as encode_facts wrote it, with its own
@@ -330,7 +349,7 @@ std::optional<std::vector<DirectoryRecord>> read_directory(int fd) {
   char* bytes = reinterpret_cast<char*>(records.data());
   size_t directory_size = records.size() * sizeof(DirectoryRecord);
   if (!read_all(fd, bytes, directory_size, footer.directory_offset) ||
-      fnv1a(std::string_view(bytes, directory_size)) != footer.directory_checksum) {
+      hash_bytes(std::string_view(bytes, directory_size)) != footer.directory_checksum) {
     return std::nullopt;
   }
   for (const DirectoryRecord& record : records) {
@@ -349,7 +368,7 @@ std::string unique_pack_stem() {
   std::string seed =
       std::to_string(::getpid()) + ":" + std::to_string(now) + ":" + std::to_string(counter++);
   char name[24];
-  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(fnv1a(seed)));
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(hash_bytes(seed)));
   return name;
 }
 
@@ -360,23 +379,20 @@ constexpr auto kAbandonedAfter = std::chrono::hours(1);
 }  // namespace
 
 uint64_t content_hash(std::string_view bytes) {
-  uint64_t size = bytes.size();
-  return fnv1a(std::string_view(reinterpret_cast<const char*>(&size), sizeof size), fnv1a(bytes));
+  return hash_bytes(bytes);
 }
 
 uint64_t content_hash(const SourceFile& source) {
-  // The BOM is not part of the text, so it goes in first, as it was in the file.
-  uint64_t hash = fnv1a(source.has_bom() ? "\xEF\xBB\xBF" : "");
-  uint64_t size = source.text().size() + (source.has_bom() ? 3 : 0);
-  hash = fnv1a(source.text(), hash);
-  return fnv1a(std::string_view(reinterpret_cast<const char*>(&size), sizeof size), hash);
+  // The BOM is not part of the text: the hash is of the file's bytes, the BOM first.
+  if (source.has_bom()) return hash_bytes("\xEF\xBB\xBF" + std::string(source.text()));
+  return hash_bytes(source.text());
 }
 
 std::string encode_facts(const ModuleFacts& facts, uint64_t content) {
   Writer out;
   out.raw(kMagic.data(), kMagic.size());
   out(kFactsCacheFormat, build_fingerprint(), content, facts);
-  uint64_t checksum = fnv1a(out.bytes());
+  uint64_t checksum = hash_bytes(out.bytes());
   out.put(checksum);
   return std::move(out.bytes());
 }
@@ -388,7 +404,7 @@ std::optional<ModuleFacts> decode_facts(std::string_view bytes, const std::strin
   if (bytes.size() < kMagic.size() + sizeof checksum) return std::nullopt;
   std::string_view body = bytes.substr(0, bytes.size() - sizeof checksum);
   std::memcpy(&checksum, bytes.data() + body.size(), sizeof checksum);
-  if (checksum != fnv1a(body) || body.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+  if (checksum != hash_bytes(body) || body.substr(0, kMagic.size()) != kMagic) return std::nullopt;
   Reader in(body.substr(kMagic.size()));
   uint32_t format = 0;
   uint64_t build = 0, stored_content = 0;
@@ -684,7 +700,7 @@ bool FactsCache::publish_own_pack() {
   PackFooter footer;
   footer.directory_offset = own.bytes;
   footer.count = packs.own_records.size();
-  footer.directory_checksum = fnv1a(tail);
+  footer.directory_checksum = hash_bytes(tail);
   tail.append(reinterpret_cast<const char*>(&footer), sizeof footer);
   fs::path target = own.path;
   target.replace_extension();  // name.pack.tmp -> name.pack

@@ -20,10 +20,11 @@
 
 namespace awaitify {
 
-// The layout of an entry. Bump it whenever ModuleFacts or a struct it holds changes (a field
-// added, removed, retyped or meaning something else): entries of another format are misses.
+// The layout of an entry and its hashes. Bump it whenever the hash of contents or checksums
+// changes, or ModuleFacts or a struct it holds does (a field added, removed, retyped or
+// meaning something else): entries of another format are misses.
 // src/facts_cache.cpp refuses to compile when a field is added without being stored.
-inline constexpr uint32_t kFactsCacheFormat = 6;
+inline constexpr uint32_t kFactsCacheFormat = 7;
 
 // The folder name, in the project root.
 inline constexpr const char* kFactsCacheDirectory = ".awaitify_cache";

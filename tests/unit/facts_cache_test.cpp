@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <set>
 #include <thread>
 
 #include "awaitify/engine.hpp"
@@ -274,6 +275,32 @@ TEST(FactsCache, ChangedBytesOrPackageLayoutAreMisses) {
   fs::remove(dir.path() / "shop/__init__.py");  // shop.api is now the module api
   EXPECT_FALSE(cache.load(load(api)));
   EXPECT_EQ(content_hash(load(api)), content_hash(load(api).bytes()));
+}
+
+// Content hashes tell apart texts that differ in one byte, or in length only, at every length
+// around the 16-byte blocks the hash reads; a BOM counts as the bytes it is in the file.
+TEST(FactsCache, ContentHashesTellTextsApart) {
+  std::set<uint64_t> seen;
+  size_t texts = 0;
+  for (size_t length = 0; length <= 40; ++length) {
+    std::string text(length, 'a');
+    seen.insert(content_hash(text));
+    ++texts;
+    for (size_t at = 0; at < length; ++at) {
+      std::string changed = text;
+      changed[at] = 'b';
+      seen.insert(content_hash(changed));
+      ++texts;
+      changed[at] = '\0';
+      seen.insert(content_hash(changed));
+      ++texts;
+    }
+  }
+  EXPECT_EQ(seen.size(), texts);
+  EXPECT_EQ(content_hash("x = 1\n"), content_hash(std::string("x = 1\n")));
+  SourceFile with_bom("a.py", "x = 1\n", /*bom=*/true);
+  EXPECT_EQ(content_hash(with_bom), content_hash("\xEF\xBB\xBFx = 1\n"));
+  EXPECT_NE(content_hash(with_bom), content_hash(SourceFile("a.py", "x = 1\n")));
 }
 
 TEST(FactsCache, DamagedPacksAreMissesAndGetRewritten) {
