@@ -51,6 +51,15 @@ void ProjectIndex::resolve_session_registries() {
   }
 }
 
+namespace {
+
+bool by_function(const std::pair<const FunctionFacts*, size_t>& a,
+                 const std::pair<const FunctionFacts*, size_t>& b) {
+  return std::less<const FunctionFacts*>()(a.first, b.first);
+}
+
+}  // namespace
+
 ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules, unsigned jobs) {
   for (ModuleFacts& facts : modules) {
     std::string name = facts.module;
@@ -86,6 +95,8 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules, unsigned jobs) {
     const ModuleFacts& facts = *in_order[i];
     auto callee = callees[i].begin();
     for (const FunctionFacts& fn : facts.function_facts) {
+      first_callee_.emplace_back(&fn, callees_.size());
+      callees_.insert(callees_.end(), callee, callee + static_cast<long>(fn.calls.size()));
       for (const CallFact& call : fn.calls) {
         if (const FunctionFacts* called = *callee++) {
           call_sites_[called->qualified].push_back(CallSite{&fn, facts.path, call});
@@ -110,6 +121,15 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules, unsigned jobs) {
       }
     }
   }
+  std::sort(first_callee_.begin(), first_callee_.end(), by_function);
+}
+
+const FunctionFacts* ProjectIndex::callee(const FunctionFacts& caller, size_t call) const {
+  auto at = std::lower_bound(first_callee_.begin(), first_callee_.end(),
+                             std::make_pair(&caller, size_t{0}), by_function);
+  if (at == first_callee_.end() || at->first != &caller || call >= caller.calls.size())
+    return function(caller.calls.at(call).target);  // not this index's: found now
+  return callees_[at->second + call];
 }
 
 const ModuleFacts* ProjectIndex::module(const std::string& dotted) const {

@@ -107,12 +107,16 @@ std::shared_ptr<const std::set<std::string>> functions_reaching_http(const Proje
   std::vector<std::string> frontier;
   for (const FunctionFacts* fn : index.functions()) {
     for (const auto* calls : {&fn->blocking, &fn->calls}) {
-      for (const CallFact& call : *calls) {
+      for (size_t i = 0; i < calls->size(); ++i) {
+        const CallFact& call = (*calls)[i];
         if (calls_http(instances, index, call.target)) {
           if (reaching->insert(fn->qualified).second) frontier.push_back(fn->qualified);
-        } else if (const FunctionFacts* callee = index.function(call.target)) {
-          callers[callee->qualified].push_back(fn->qualified);
+          continue;
         }
+        // The index found the callee of each of fn's calls when it was built.
+        const FunctionFacts* callee =
+            calls == &fn->calls ? index.callee(*fn, i) : index.function(call.target);
+        if (callee) callers[callee->qualified].push_back(fn->qualified);
       }
     }
   }

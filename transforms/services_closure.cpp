@@ -222,15 +222,16 @@ std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedSc
 // async or stops at, or that calls (as the index resolved its calls) one the plan makes async
 // or repairs.
 bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan& plan) {
-  auto planned_callee = [&](const CallFact& call) {
-    const FunctionFacts* callee = index.function(call.target);
+  auto planned = [&](const FunctionFacts* callee) {
     return callee && (plan.becomes_async(callee->qualified) || plan.repairs(callee->qualified));
   };
   for (const FunctionFacts& fn : facts.function_facts) {
     if (plan.becomes_async(fn.qualified) || !plan.stops_for(fn.qualified).empty()) return true;
-    if (std::any_of(fn.calls.begin(), fn.calls.end(), planned_callee) ||
-        std::any_of(fn.blocking.begin(), fn.blocking.end(), planned_callee)) {
-      return true;
+    for (size_t call = 0; call < fn.calls.size(); ++call) {
+      if (planned(index.callee(fn, call))) return true;
+    }
+    for (const CallFact& call : fn.blocking) {
+      if (planned(index.function(call.target))) return true;
     }
   }
   return false;

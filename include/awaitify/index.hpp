@@ -203,6 +203,9 @@ class ProjectIndex {
   // Whether a class is (or derives, through project classes, from) the given qualified base.
   bool derives_from(const std::string& qualified_class, const std::string& base) const;
   const FunctionFacts* function(const std::string& qualified) const;
+  // function(caller.calls[call].target) for a function of this index, found once when the index
+  // was built (a pass that asks it of every call of a file would find them all again).
+  const FunctionFacts* callee(const FunctionFacts& caller, size_t call) const;
   // What a type alias stands for (qualified), following imports; the name itself when it is
   // not an alias.
   std::string alias_target(const std::string& qualified) const;
@@ -268,6 +271,10 @@ class ProjectIndex {
   std::map<std::string, std::string> path_to_module_;
   std::map<std::string, std::pair<const ModuleFacts*, size_t>> functions_;
   std::map<std::string, std::vector<CallSite>> call_sites_;
+  // callee(): each function's callees, in the order of its calls, from where the function's
+  // pair (by address, sorted) says they start.
+  std::vector<std::pair<const FunctionFacts*, size_t>> first_callee_;
+  std::vector<const FunctionFacts*> callees_;
   std::map<std::string, std::vector<CallSite>> references_;
   std::set<std::string> imported_modules_;
   std::map<std::string, std::vector<CallSite>> unresolved_methods_;

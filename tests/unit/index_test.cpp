@@ -230,3 +230,35 @@ TEST(Index, KnowsWhatEachRelationshipPointsTo) {
   EXPECT_EQ(targets.at("tags"), "other.Tag");
   EXPECT_EQ(targets.at("shelf"), "Shelf");
 }
+
+// callee() answers, from what the index found when it was built, what function() finds for the
+// call's target: for every call of every function of the sample apps, on one thread and two.
+TEST(Index, TheCalleeOfEachCallIsTheFunctionItsTargetNames) {
+  size_t calls = 0, resolved = 0;
+  for (const auto& app : fs::directory_iterator(fs::path(AWAITIFY_FIXTURES) / "apps")) {
+    std::vector<ModuleFacts> modules;
+    for (const auto& entry : fs::recursive_directory_iterator(app.path())) {
+      if (entry.path().extension() != ".py") continue;
+      auto facts = facts_for(SourceFile(entry.path().string(), read_file(entry.path())));
+      ASSERT_TRUE(facts.ok()) << entry.path();
+      modules.push_back(*facts);
+    }
+    for (unsigned jobs : {1u, 2u}) {
+      ProjectIndex index(modules, jobs);
+      for (const FunctionFacts* fn : index.functions()) {
+        for (size_t i = 0; i < fn->calls.size(); ++i) {
+          ASSERT_EQ(index.callee(*fn, i), index.function(fn->calls[i].target))
+              << fn->qualified << " calls " << fn->calls[i].target;
+          ++calls;
+          resolved += index.callee(*fn, i) != nullptr;
+        }
+      }
+      // A function of another index (a copy) is answered too, by looking its callees up.
+      FunctionFacts copy = *index.functions().back();
+      for (size_t i = 0; i < copy.calls.size(); ++i)
+        EXPECT_EQ(index.callee(copy, i), index.function(copy.calls[i].target));
+    }
+  }
+  EXPECT_GT(calls, 500u);
+  EXPECT_GT(resolved, 100u);
+}
