@@ -1,6 +1,7 @@
 #include "awaitify/index.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "awaitify/knowledge.hpp"
 #include "awaitify/parallel.hpp"
@@ -83,12 +84,23 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules, unsigned jobs) {
   // filed in module order, as one thread would.
   std::vector<const ModuleFacts*> in_order;
   for (const auto& [name, facts] : modules_) in_order.push_back(&facts);
+  // Each thread keeps what it found for each target (builtins.len, self.session.commit ...
+  // are named by thousands of calls): a share of the modules each, taken in turns.
   std::vector<std::vector<const FunctionFacts*>> callees(in_order.size());
-  parallel_for(in_order.size(), jobs, [&](size_t i) {
-    for (const FunctionFacts& fn : in_order[i]->function_facts) {
-      for (const CallFact& call : fn.calls) callees[i].push_back(function(call.target));
-      for (const CallFact& reference : fn.references)
-        callees[i].push_back(function(reference.target));
+  unsigned shares = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(in_order.size())));
+  parallel_for(shares, shares, [&](size_t share) {
+    std::unordered_map<std::string_view, const FunctionFacts*> found;
+    auto find = [&](const std::string& target) {
+      auto [at, added] = found.try_emplace(target, nullptr);
+      if (added) at->second = function(target);
+      return at->second;
+    };
+    for (size_t i = share; i < in_order.size(); i += shares) {
+      for (const FunctionFacts& fn : in_order[i]->function_facts) {
+        for (const CallFact& call : fn.calls) callees[i].push_back(find(call.target));
+        for (const CallFact& reference : fn.references)
+          callees[i].push_back(find(reference.target));
+      }
     }
   });
   for (size_t i = 0; i < in_order.size(); ++i) {
