@@ -85,8 +85,10 @@ class ThreadPages {
   void resume(int depth) { depth_ = depth; }
 
   bool owns(const void* block) const {
-    if (chunks_.empty()) return false;
     auto base = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(block) & ~(kChunkSize - 1));
+    // Most files need a chunk or two: a look at each is quicker than a search.
+    if (sorted_.size() <= 8)
+      return std::find(sorted_.begin(), sorted_.end(), base) != sorted_.end();
     return std::binary_search(sorted_.begin(), sorted_.end(), base);
   }
 
@@ -104,7 +106,8 @@ class ThreadPages {
       free_[size_class] = free->next;
       block = free;
     } else {
-      if (next_[size_class] + bytes > end_[size_class]) new_page(size_class);
+      if (next_[size_class] + bytes > end_[size_class]) [[unlikely]]
+        new_page(size_class);
       block = next_[size_class];
       next_[size_class] += bytes;
     }
@@ -133,7 +136,8 @@ class ThreadPages {
   TreeMemoryUse use() const { return {live_bytes_, pages_}; }
 
  private:
-  void new_page(size_t size_class) {
+  // Out of line: the allocation above, which calls it once in a thousand, stays small.
+  [[gnu::noinline]] void new_page(size_t size_class) {
     if (chunks_used_ == 0 || next_page_ == kPagesPerChunk) next_chunk();
     char* chunk = chunks_[chunks_used_ - 1];
     reinterpret_cast<ChunkHeader*>(chunk)->page_class[next_page_] =
@@ -195,13 +199,17 @@ ThreadPages& pages() {
   return thread_pages;
 }
 
+[[gnu::noinline]] void* tree_malloc_elsewhere(ThreadPages& here, size_t size) {
+  void* block = system_allocate(size);
+  if (here.active()) here.track_large(block);
+  return block;
+}
+
 void* tree_malloc(size_t size) {
   ThreadPages& here = pages();
-  if (!here.active()) return system_allocate(size);
-  if (size <= kLargest) return here.allocate(size);
-  void* block = system_allocate(size);
-  here.track_large(block);
-  return block;
+  if (here.active() && size <= kLargest) [[likely]]
+    return here.allocate(size);
+  return tree_malloc_elsewhere(here, size);
 }
 
 void* tree_calloc(size_t count, size_t size) {
