@@ -1,6 +1,8 @@
 #include "awaitify/index.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <string_view>
 #include <unordered_map>
 
 #include "awaitify/knowledge.hpp"

@@ -106,7 +106,8 @@ class ThreadPages {
       free_[size_class] = free->next;
       block = free;
     } else {
-      if (next_[size_class] + bytes > end_[size_class]) [[unlikely]]
+      // Room is measured, not compared by adding to next_, which is null before the first page.
+      if (static_cast<size_t>(end_[size_class] - next_[size_class]) < bytes) [[unlikely]]
         new_page(size_class);
       block = next_[size_class];
       next_[size_class] += bytes;
