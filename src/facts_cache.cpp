@@ -45,7 +45,7 @@ static_assert(detail::field_count<ModuleFacts>() == 20,
 namespace {
 
 constexpr std::string_view kMagic = "AWFC";
-// A hash of bytes read 16 at a time (every source is hashed on every run, twice: FNV-1a's byte
+// A hash of bytes read 16 at a time (every source is hashed at least twice a run: FNV-1a's byte
 // at a time cost 5 instructions a byte), each block folded in by a 64x64->128-bit multiply
 // whose halves are xored. Not for adversaries; a key and a checksum, like FNV-1a was.
 constexpr uint64_t kHashSeed = 0xa0761d6478bd642full;
@@ -68,7 +68,8 @@ uint64_t hash_bytes(std::string_view bytes) {
     hash = fold(low ^ kHashKey1, high ^ hash);
   }
   low = high = 0;
-  std::memcpy(&low, at, std::min<size_t>(left, 8));
+  // Not with 0 bytes: an empty view's data() may be null, which memcpy may not be given.
+  if (left > 0) std::memcpy(&low, at, std::min<size_t>(left, 8));
   if (left > 8) std::memcpy(&high, at + 8, left - 8);
   hash = fold(low ^ kHashKey1 ^ left, high ^ hash ^ kHashKey2);
   return fold(hash ^ bytes.size(), kHashKey1 ^ kHashKey2);

@@ -297,6 +297,7 @@ TEST(FactsCache, ContentHashesTellTextsApart) {
     }
   }
   EXPECT_EQ(seen.size(), texts);
+  EXPECT_EQ(content_hash(std::string_view()), content_hash(std::string()));
   EXPECT_EQ(content_hash("x = 1\n"), content_hash(std::string("x = 1\n")));
   SourceFile with_bom("a.py", "x = 1\n", /*bom=*/true);
   EXPECT_EQ(content_hash(with_bom), content_hash("\xEF\xBB\xBFx = 1\n"));

@@ -136,6 +136,9 @@ TEST(Syntax, WalksVisitEveryNodeWithItsAncestors) {
     return ++visited, true;
   });
   EXPECT_EQ(visited, 1u);
+  // Nor has it children.
+  EXPECT_TRUE(children(field(tree->root(), "no_such_field")).empty());
+  EXPECT_TRUE(named_children(field(tree->root(), "no_such_field")).empty());
 }
 
 TEST(Syntax, DottedNames) {
