@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 #include <system_error>
-#include <tuple>
+#include <unordered_map>
 #include <utility>
 
 namespace awaitify {
@@ -79,21 +79,57 @@ bool skipped_directory(const std::string& name) {
   return (name.size() > 1 && name.front() == '.') || names.count(name) > 0;
 }
 
-std::string display_path(const fs::path& path) {
-  // fs::relative(path, cwd), the working directory resolved once for as long as it stays the
-  // same, not once per file: resolving a path reads the link of each of its components.
-  thread_local fs::path cwd, resolved_cwd;
-  std::error_code error;
-  fs::path current = fs::current_path(error);
-  if (!error && current != cwd) {
-    fs::path resolved = fs::weakly_canonical(current, error);
-    if (!error) std::tie(cwd, resolved_cwd) = std::pair(current, resolved);
+// Paths as the user sees them: relative to the working directory when they are under it,
+// symbolic links resolved (fs::weakly_canonical), else as given. One object serves a walk: it
+// resolves the working directory once and each directory once for all its files, where
+// resolving every file's path would read the link of each of its components (tens of
+// thousands of system calls on a large project).
+class PathDisplay {
+ public:
+  PathDisplay() {
+    std::error_code error;
+    fs::path cwd = fs::current_path(error);
+    if (!error) resolved_cwd_ = fs::weakly_canonical(cwd, error);
+    if (error) resolved_cwd_.clear();
   }
-  fs::path relative;
-  if (!error) relative = fs::weakly_canonical(path, error).lexically_relative(resolved_cwd);
-  if (error || relative.empty() || *relative.begin() == "..")
-    return path.lexically_normal().string();
-  return relative.string();
+
+  std::string of(const fs::path& path) const {
+    std::error_code error;
+    return shown(path, resolved_cwd_.empty() ? fs::path() : fs::weakly_canonical(path, error),
+                 error);
+  }
+
+  // A file a directory listing found: unless it is itself a link, its resolved path is its
+  // directory's resolved path and its name.
+  std::string of_listed(const fs::directory_entry& entry) {
+    std::error_code error;
+    if (resolved_cwd_.empty() || entry.is_symlink(error) || error) return of(entry.path());
+    fs::path dir = entry.path().parent_path();
+    auto it = resolved_dirs_.find(dir.native());
+    if (it == resolved_dirs_.end()) {
+      fs::path resolved = fs::weakly_canonical(dir, error);
+      if (error) return of(entry.path());
+      it = resolved_dirs_.emplace(dir.native(), std::move(resolved)).first;
+    }
+    return shown(entry.path(), it->second / entry.path().filename(), error);
+  }
+
+ private:
+  std::string shown(const fs::path& path, const fs::path& resolved,
+                    const std::error_code& error) const {
+    fs::path relative;
+    if (!error && !resolved_cwd_.empty()) relative = resolved.lexically_relative(resolved_cwd_);
+    if (error || relative.empty() || *relative.begin() == "..")
+      return path.lexically_normal().string();
+    return relative.string();
+  }
+
+  fs::path resolved_cwd_;
+  std::unordered_map<std::string, fs::path> resolved_dirs_;
+};
+
+std::string display_path(const fs::path& path) {
+  return PathDisplay().of(path);
 }
 
 // Never throws: a path whose status cannot be read (permission denied) does not exist here.
@@ -157,6 +193,7 @@ Status walk_directory(const fs::path& root, std::vector<std::string>& files,
                       std::vector<std::string>* unreadable = nullptr) {
   Gitignore rules;
   add_enclosing_rules(rules, fs::absolute(root).lexically_normal());
+  PathDisplay display;
   std::error_code error;
   std::vector<std::pair<fs::path, std::string>> pending{{root, ""}};
   while (!pending.empty()) {
@@ -186,7 +223,7 @@ Status walk_directory(const fs::path& root, std::vector<std::string>& files,
         }
       } else if (entry.path().extension() == ".py" && entry.is_regular_file(error) &&
                  !rules.ignored(child, false)) {
-        files.push_back(display_path(entry.path()));
+        files.push_back(display.of_listed(entry));
       }
     }
   }

@@ -91,6 +91,43 @@ TEST(Discover, SymlinkLoopsDoNotHang) {
   EXPECT_EQ(files->size(), 1u);
 }
 
+// Each file is shown as its path with every link resolved, relative to the resolved working
+// directory when it is under it, else as the walk met it: the same whether the working
+// directory, the walked directory or the file itself is reached through a link.
+TEST(Discover, FilesAreShownByTheirResolvedPaths) {
+  TempDir dir;
+  write_file(dir.path() / "real/pkg/a.py", "");
+  write_file(dir.path() / "real/pkg/sub/b.py", "");
+  write_file(dir.path() / "outside/c.py", "");
+  fs::create_directory_symlink(dir.path() / "real", dir.path() / "via");
+  fs::create_directory_symlink(dir.path() / "real/pkg/sub", dir.path() / "real/pkg/linked_sub");
+  fs::create_symlink(dir.path() / "real/pkg/a.py", dir.path() / "real/pkg/alias.py");
+  fs::create_symlink(dir.path() / "outside/c.py", dir.path() / "real/pkg/far.py");
+  {
+    CwdGuard cwd(dir.path() / "via");
+    auto files = discover({"pkg"});
+    ASSERT_TRUE(files.ok());
+    // alias.py is a.py; far.py leads outside, so it keeps the path the walk met it by.
+    std::vector<std::string> in_via{"pkg/a.py", "pkg/far.py", "pkg/sub/b.py"};
+    EXPECT_EQ(*files, in_via);
+  }
+  {
+    CwdGuard cwd(dir.path() / "real");
+    auto files = discover({dir.path().string() + "/via/pkg"});
+    ASSERT_TRUE(files.ok());
+    std::vector<std::string> expected{dir.path().string() + "/via/pkg/far.py", "pkg/a.py",
+                                      "pkg/sub/b.py"};
+    EXPECT_EQ(*files, expected);
+  }
+  {
+    CwdGuard cwd(dir.path());
+    auto files = discover({"via/pkg/alias.py", "real/pkg/sub"});
+    ASSERT_TRUE(files.ok());
+    std::vector<std::string> expected{"real/pkg/a.py", "real/pkg/sub/b.py"};
+    EXPECT_EQ(*files, expected);
+  }
+}
+
 TEST(UnifiedDiff, EmptyWhenEqual) { EXPECT_EQ(unified_diff("a.py", "x\n", "x\n"), ""); }
 
 TEST(UnifiedDiff, HunksWithThreeLinesOfContext) {
