@@ -247,17 +247,17 @@ std::vector<ClientCloser> find_unwired_closers(const FileContext& context, bool 
   const ProjectIndex& index = context.index;
   std::vector<ClientCloser> found;
   std::set<std::string> calls_requests;
-  for (const FunctionFacts* fn : index.functions()) {
-    const ModuleFacts* module = index.module_for_path(index.path_of(*fn));
-    if (!module) continue;
-    if (auto closer = written_closer(*module, *fn)) {
-      if (index.callers_of(fn->qualified).empty() && index.references_to(fn->qualified).empty())
-        found.push_back(*closer);
-    }
-    if (fn->is_module) continue;
-    for (const auto* list : {&fn->blocking, &fn->calls}) {
-      for (const CallFact& call : *list) {
-        if (call.target.rfind("requests.", 0) == 0) calls_requests.insert(module->path);
+  for (const ModuleFacts* module : index.modules()) {
+    for (const FunctionFacts& fn : module->function_facts) {
+      if (auto closer = written_closer(*module, fn)) {
+        if (index.callers_of(fn.qualified).empty() && index.references_to(fn.qualified).empty())
+          found.push_back(*closer);
+      }
+      if (fn.is_module) continue;
+      for (const auto* list : {&fn.blocking, &fn.calls}) {
+        for (const CallFact& call : *list) {
+          if (call.target.rfind("requests.", 0) == 0) calls_requests.insert(module->path);
+        }
       }
     }
   }

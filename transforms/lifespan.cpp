@@ -11,6 +11,8 @@
 #include <initializer_list>
 #include <optional>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "awaitify/fastapi.hpp"
 #include "awaitify/imports.hpp"
@@ -170,12 +172,19 @@ const std::vector<AppCall>& app_calls(const ProjectIndex& index) {
       return is_fastapi_constructor(target) || target.ends_with(".on_event") ||
              target.ends_with(".add_event_handler");
     };
+    // Thousands of calls name the same target (builtins.len, ...): each is made canonical
+    // once, and only a wanted one's canonical name is kept.
+    std::unordered_map<std::string_view, std::optional<std::string>> by_target;
     for (const FunctionFacts* fn : index.functions()) {
       for (const CallFact& call : fn->calls) {
-        std::string canonical = index.canonical(call.target);
-        if (wanted(call.target) || wanted(canonical)) {
+        auto [known, added] = by_target.try_emplace(call.target);
+        if (added) {
+          std::string canonical = index.canonical(call.target);
+          if (wanted(call.target) || wanted(canonical)) known->second = std::move(canonical);
+        }
+        if (known->second) {
           calls->push_back(AppCall{index.path_of(*fn) + ":" + std::to_string(call.line),
-                                   call.target, std::move(canonical)});
+                                   call.target, *known->second});
         }
       }
     }
@@ -548,9 +557,12 @@ std::vector<std::pair<std::string, std::string>> async_engines_to_dispose(
     if (dot == std::string::npos || local != qualified.substr(dot + 1)) continue;
     const ModuleFacts* module = context.index.module(qualified.substr(0, dot));
     if (!module) continue;
-    std::string from = aw10x::from_module_binding(context, local);
+    // The facts tell first whether the name is an engine there; the import is then found in
+    // the tree (most imports name no engine).
     auto sibling = aw10x::async_engine_of(context, *module, local);
-    if (sibling && !from.empty()) found.emplace_back(from, *sibling);
+    if (!sibling) continue;
+    std::string from = aw10x::from_module_binding(context, local);
+    if (!from.empty()) found.emplace_back(from, *sibling);
   }
   return found;
 }
