@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <optional>
 
 #include "awaitify/facts_cache.hpp"
@@ -398,7 +399,8 @@ RunResult plan_and_rewrite(const std::vector<std::string>& paths,
                            const std::vector<std::string>& all,
                            std::vector<std::optional<SourceFile>>& sources,
                            const std::vector<std::optional<uint64_t>>& indexed_hashes,
-                           std::vector<std::string>& errors, const ProjectIndex& index,
+                           const std::vector<size_t>& text_sizes, std::vector<std::string>& errors,
+                           const ProjectIndex& index,
                            const std::vector<const TransformInfo*>& transforms,
                            const RunOptions& options) {
   RunResult result;
@@ -424,11 +426,19 @@ RunResult plan_and_rewrite(const std::vector<std::string>& paths,
   result.outcomes.resize(chosen.size());
   Stopwatch rewriting_time;
   Progress rewriting(options, "rewriting", chosen.size());
-  parallel_for(chosen.size(), options.jobs, [&](size_t k) {
+  // The largest files first: the work on a file grows with its size, and a large file taken
+  // last would keep one core busy after the others ran out of files.
+  std::vector<size_t> order(chosen.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return text_sizes[chosen[a]] > text_sizes[chosen[b]];
+  });
+  parallel_for(chosen.size(), options.jobs, [&](size_t n) {
     struct Step {
       Progress& progress;
       ~Step() { progress.step(); }
     } step{rewriting};
+    size_t k = order[n];
     size_t i = chosen[k];
     if (!sources[i] && errors[i].empty()) {
       auto source = SourceFile::load(all[i]);
@@ -474,6 +484,7 @@ RunResult run(const std::vector<std::string>& paths,
   // The texts are not held from here to the rewriting (peak memory): a file is read again
   // then, and must still be the text its facts came from.
   std::vector<std::optional<uint64_t>> indexed_hashes(all.size());
+  std::vector<size_t> text_sizes(all.size(), 0);  // of the files read here: the rewriting's order
   Stopwatch indexing_time;
   Progress indexing(options, "indexing", to_read);
   parallel_for(to_read, options.jobs, [&](size_t i) {
@@ -494,10 +505,11 @@ RunResult run(const std::vector<std::string>& paths,
     }
     facts[i] = std::move(*extracted);
     indexed_hashes[i] = content_hash(*source);
+    text_sizes[i] = source->text().size();
   });
   if (options.index) {
-    return plan_and_rewrite(paths, all, sources, indexed_hashes, errors, *options.index, transforms,
-                            options);
+    return plan_and_rewrite(paths, all, sources, indexed_hashes, text_sizes, errors, *options.index,
+                            transforms, options);
   }
   std::vector<ModuleFacts> modules;
   for (auto& module : facts) {
@@ -511,7 +523,8 @@ RunResult run(const std::vector<std::string>& paths,
     spdlog::debug("awaitify: index facts in {}: {} from the cache, {} extracted (this run so far)",
                   options.cache->directory(), options.cache->hits(), options.cache->misses());
   }
-  return plan_and_rewrite(paths, all, sources, indexed_hashes, errors, index, transforms, options);
+  return plan_and_rewrite(paths, all, sources, indexed_hashes, text_sizes, errors, index,
+                          transforms, options);
 }
 
 }  // namespace awaitify
