@@ -47,10 +47,23 @@ std::optional<std::string> literal(TSNode node, std::string_view src) {
   return text;
 }
 
+// The n-th ancestor of a node a walk is at (1: its parent), from the walk's ancestors (the
+// walk's root first); above the root, tree-sitter's parents.
+TSNode ancestor_at(const std::vector<TSNode>& ancestors, size_t n) {
+  if (n <= ancestors.size()) return ancestors[ancestors.size() - n];
+  TSNode up = ancestors.empty() ? TSNode{} : ancestors.front();
+  for (size_t above = n - ancestors.size(); above > 0 && !ts_node_is_null(up); --above)
+    up = ts_node_parent(up);
+  return up;
+}
+
 class Reader {
  public:
   Reader(const ModuleFacts& facts, std::string_view src, TSNode root)
-      : facts_(facts), src_(src), root_(root) {}
+      : facts_(facts),
+        src_(src),
+        root_(root),
+        may_build_client_(src.find("TestClient") != std::string_view::npos) {}
 
   FileFacts read() {
     out_.path = normal_path(facts_.path);
@@ -70,8 +83,10 @@ class Reader {
   std::string resolve(TSNode expression) const {
     return facts_.resolve(dotted_name(expression, src_));
   }
+  // Only a name TestClient resolves to can build one: a text without that word builds none.
   bool builds_client(TSNode node) const {
-    return is(node, "call") && is_test_client(resolve(field(node, "function")));
+    return may_build_client_ && is(node, "call") &&
+           is_test_client(resolve(field(node, "function")));
   }
 
   std::string qualified(TSNode def) const {
@@ -145,9 +160,7 @@ class Reader {
                                     rewrite_problem(right, ConstructionKind::assignment)});
       module_clients_.insert(name);
     }
-    // Only a name TestClient resolves to can build one (builds_client): a text without that
-    // word builds none.
-    if (src_.find("TestClient") == std::string_view::npos) return;
+    if (!may_build_client_) return;  // builds_client is false everywhere
     walk(root_, [&](TSNode node) {
       if (is(node, "function_definition")) return false;
       if (builds_client(node) && !module_client_call(node)) {
@@ -171,16 +184,16 @@ class Reader {
   // Uses of module-level clients in module-level code: a request there runs at import time.
   void read_module_uses() {
     if (module_clients_.empty()) return;
-    walk(root_, [&](TSNode node) {
+    walk_with_ancestors(root_, [&](TSNode node, const std::vector<TSNode>& ancestors) {
       if (is(node, "function_definition")) return false;
       if (is(node, "identifier") && module_clients_.count(std::string(node_text(node, src_)))) {
-        Use use = classify(node, facts_.module, root_);
+        Use use = classify(node, facts_.module, ancestors);
         use.module_client = true;
         if (use.kind == UseKind::request) {
           use.kind = UseKind::refused;
           use.why = "a request made at import time, outside any function";
         }
-        if (!binding_site(node)) out_.uses.push_back(use);
+        if (!binding_site(node, ancestors)) out_.uses.push_back(use);
       }
       return true;
     });
@@ -375,34 +388,35 @@ class Reader {
   // ------------------------------------------------------------ uses
 
   void read_uses(TSNode def, const FunctionInfo& fn, const std::set<std::string>& bound) {
-    std::set<std::string> names(bound);
+    std::set<std::string, std::less<>> names(bound.begin(), bound.end());
     std::set<std::string> locals(bound);
     for (const Parameter& parameter : fn.parameters) {
       names.insert(parameter.name);
       locals.insert(parameter.name);
     }
-    std::set<std::string> globals;
+    std::set<std::string, std::less<>> globals;
     for (const std::string& name : module_clients_) {
       if (!locals.count(name) && !fn.rebound.count(name)) globals.insert(name);
     }
     names.insert(globals.begin(), globals.end());
-    TSNode body = field(def, "body");
-    walk(body, [&](TSNode node) {
+    // The walk keeps each node's ancestors: tree-sitter finds a node's parent by searching down
+    // from the root, and a use is judged by the nodes above it.
+    walk_with_ancestors(field(def, "body"), [&](TSNode node, const std::vector<TSNode>& ancestors) {
       if (!is(node, "identifier")) return true;
-      // The name first: binding_site and reference ask for the parent, which tree-sitter
-      // finds by searching down from the root.
-      std::string name(node_text(node, src_));
-      if (!names.count(name) || binding_site(node) || !reference(node)) return true;
-      Use use = classify(node, fn.qualified, def);
+      std::string_view name = node_text(node, src_);
+      if (!names.count(name) || binding_site(node, ancestors) || !reference(node, ancestors))
+        return true;
+      Use use = classify(node, fn.qualified, ancestors);
       use.module_client = globals.count(name) > 0;
       out_.uses.push_back(std::move(use));
       return true;
     });
   }
 
-  // An identifier that refers to a variable (not an attribute's or keyword's name).
-  bool reference(TSNode identifier) const {
-    TSNode parent = ts_node_parent(identifier);
+  // An identifier that refers to a variable (not an attribute's or keyword's name). The
+  // ancestors are the walk's, from its root to the identifier's parent.
+  bool reference(TSNode identifier, const std::vector<TSNode>& ancestors) const {
+    TSNode parent = ancestor_at(ancestors, 1);
     if (is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), identifier)) return false;
     if (is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), identifier))
       return false;
@@ -410,26 +424,28 @@ class Reader {
   }
 
   // Where a construction binds its name: not a use.
-  bool binding_site(TSNode identifier) const {
-    TSNode parent = ts_node_parent(identifier);
+  bool binding_site(TSNode identifier, const std::vector<TSNode>& ancestors) const {
+    TSNode parent = ancestor_at(ancestors, 1);
     if (is(parent, "as_pattern_target")) return true;
     return is(parent, "assignment") && ts_node_eq(field(parent, "left"), identifier);
   }
 
-  Use classify(TSNode identifier, const std::string& function, TSNode scope) const {
+  // `ancestors`: from the scope's body (or the module) down to the identifier's parent.
+  Use classify(TSNode identifier, const std::string& function,
+               const std::vector<TSNode>& ancestors) const {
     Use use;
     use.function = function;
     use.name = std::string(node_text(identifier, src_));
     use.range = range_of(identifier);
-    if (auto nested = nested_scope(identifier, scope)) {
+    if (auto nested = nested_scope(ancestors)) {
       use.why = "used inside " + *nested + ", which cannot await it";
       return use;
     }
-    TSNode parent = ts_node_parent(identifier);
+    TSNode parent = ancestor_at(ancestors, 1);
     if (is(parent, "attribute") && ts_node_eq(field(parent, "object"), identifier))
-      return member_use(use, parent);
+      return member_use(use, parent, ancestor_at(ancestors, 2));
     if (is(parent, "argument_list") || is(parent, "keyword_argument"))
-      return argument_use(use, identifier);
+      return argument_use(use, identifier, ancestors);
     if (is(parent, "return_statement") || is(parent, "yield")) {
       use.kind = UseKind::returned;
       return use;
@@ -438,20 +454,21 @@ class Reader {
     return use;
   }
 
-  // A lambda, generator expression or nested function between the name and its scope.
-  std::optional<std::string> nested_scope(TSNode node, TSNode scope) const {
-    for (TSNode up = ts_node_parent(node); !ts_node_is_null(up) && !ts_node_eq(up, scope);
-         up = ts_node_parent(up)) {
-      if (is(up, "lambda")) return "a lambda";
-      if (is(up, "generator_expression")) return "a generator expression";
-      if (is(up, "function_definition") || is(up, "class_definition")) return "a nested definition";
+  // A lambda, generator expression or nested definition between a name and its scope (the
+  // nearest): `ancestors` goes from the scope's body, or its module, down to the name's parent.
+  std::optional<std::string> nested_scope(const std::vector<TSNode>& ancestors) const {
+    for (auto up = ancestors.rbegin(); up != ancestors.rend(); ++up) {
+      if (is(*up, "lambda")) return "a lambda";
+      if (is(*up, "generator_expression")) return "a generator expression";
+      if (is(*up, "function_definition") || is(*up, "class_definition"))
+        return "a nested definition";
     }
     return std::nullopt;
   }
 
-  Use member_use(Use use, TSNode attribute) const {
+  // `call`: the attribute's parent.
+  Use member_use(Use use, TSNode attribute, TSNode call) const {
     std::string member(node_text(field(attribute, "attribute"), src_));
-    TSNode call = ts_node_parent(attribute);
     bool called = is(call, "call") && ts_node_eq(field(call, "function"), attribute);
     if (called) use.range = range_of(call);
     if (called && is_request_method(member))
@@ -468,17 +485,20 @@ class Reader {
     return use;
   }
 
-  Use argument_use(Use use, TSNode identifier) const {
+  Use argument_use(Use use, TSNode identifier, const std::vector<TSNode>& ancestors) const {
     TSNode argument = identifier;
-    if (is(ts_node_parent(identifier), "keyword_argument")) {
-      argument = ts_node_parent(identifier);
+    size_t argument_depth = 0;  // how far above the identifier the argument is
+    if (is(ancestor_at(ancestors, 1), "keyword_argument")) {
+      argument = ancestor_at(ancestors, 1);
+      argument_depth = 1;
       use.keyword = std::string(node_text(field(argument, "name"), src_));
     }
-    TSNode call = ts_node_parent(ts_node_parent(argument));
+    TSNode arguments = ancestor_at(ancestors, argument_depth + 1);
+    TSNode call = ancestor_at(ancestors, argument_depth + 2);
     std::string callee = resolve(field(call, "function"));
     if (use.keyword.empty()) {
       int position = 0;
-      for (TSNode other : named_children(ts_node_parent(argument))) {
+      for (TSNode other : named_children(arguments)) {
         if (ts_node_eq(other, argument)) break;
         if (is(other, "keyword_argument") || is(other, "comment")) continue;
         // After *xs, the slot an argument lands in is not known.
@@ -499,6 +519,7 @@ class Reader {
   const ModuleFacts& facts_;
   std::string_view src_;
   TSNode root_;
+  bool may_build_client_;  // the text has the word TestClient
   FileFacts out_;
   std::set<std::string> module_clients_;
 };
