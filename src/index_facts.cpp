@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 #include <tuple>
+#include <utility>
 
 #include "awaitify/calls.hpp"
 #include "awaitify/db.hpp"
@@ -230,7 +231,8 @@ void record_class(ModuleFacts& facts, TSNode node, std::string_view src) {
     if (ts_node_is_null(field(assignment, "type"))) continue;
     cls.fields.emplace_back(node_text(field(assignment, "left"), src));
   }
-  facts.classes[cls.name] = cls;
+  std::string name = cls.name;
+  facts.classes[name] = std::move(cls);
 }
 
 void record_top_level(ModuleFacts& facts, TSNode block, std::string_view src) {
