@@ -2,6 +2,11 @@
 // and every use of a name that may hold one. Plain data (byte ranges, no tree nodes), so the
 // model can keep it after the tree is gone and join files into units.
 #include <filesystem>
+#include <functional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "awaitify/knowledge.hpp"
 #include "awaitify/syntax.hpp"
