@@ -3,7 +3,11 @@
 #include "awaitify/facts_cache.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <set>
 #include <thread>
@@ -437,6 +441,71 @@ TEST(FactsCache, AProjectThatCannotBeWrittenRunsWithoutIt) {
   EXPECT_EQ(run.status, 1) << run.err;
   EXPECT_NE(run.err.find("running without the cache"), std::string::npos) << run.err;
   EXPECT_EQ(run.err.find("awaitify: error"), std::string::npos) << run.err;
+}
+
+// A disk that fills while a run writes its pack (here a file size limit, which cuts a write off
+// where a full disk would): the entries written whole before it stay and are published, the one
+// cut off is dropped, nothing after it is stored, and no temporary file is left behind.
+TEST(FactsCache, AWriteCutOffMidEntryKeepsTheWholeEntriesBeforeIt) {
+  TempDir dir;
+  write_project(dir.path());
+  const std::vector<std::string> names = {"shop/api.py", "shop/models.py", "shop/db.py"};
+  std::vector<SourceFile> sources;
+  std::vector<ModuleFacts> facts;
+  std::vector<size_t> entry_sizes;
+  for (const std::string& name : names) {
+    sources.push_back(load(dir.path() / name));
+    facts.push_back(fresh_facts(sources.back()));
+    entry_sizes.push_back(encode_facts(facts.back(), content_hash(sources.back())).size());
+  }
+  constexpr size_t kHeader = 8, kDirectoryAndFooter = 32 + 32;
+  ASSERT_GT(entry_sizes[1] / 2, kDirectoryAndFooter) << "the directory fits where entry 2 was";
+  struct Case {
+    size_t limit;          // bytes the pack may have
+    size_t whole_entries;  // written before the limit, and published
+  };
+  const Case cases[] = {
+      {kHeader / 2, 0},                                    // the header is cut off
+      {kHeader + entry_sizes[0] / 2, 0},                   // the first entry is
+      {kHeader + entry_sizes[0] + entry_sizes[1] / 2, 1},  // the second is
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("a pack of at most " + std::to_string(c.limit) + " bytes");
+    fs::remove_all(dir.path() / kFactsCacheDirectory);
+    // The limit holds for the whole process: a child writes the pack under it.
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      std::signal(SIGXFSZ, SIG_IGN);  // the write fails with EFBIG instead of killing
+      // The folder and its marker files are made before the limit, as on a disk that filled
+      // later.
+      {
+        FactsCache setup(dir.path().string());
+        setup.store(sources[0], facts[0]);
+      }
+      for (const fs::path& pack : packs(dir.path())) fs::remove(pack);
+      rlimit limit{};
+      getrlimit(RLIMIT_FSIZE, &limit);
+      limit.rlim_cur = static_cast<rlim_t>(c.limit);
+      if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(3);
+      FactsCache limited(dir.path().string());
+      for (size_t i = 0; i < sources.size(); ++i) limited.store(sources[i], facts[i]);
+      limited.prune();
+      _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+    EXPECT_TRUE(cache_files(dir.path(), ".tmp").empty());
+    EXPECT_EQ(packs(dir.path()).size(), c.whole_entries > 0 ? 1u : 0u);
+    FactsCache next(dir.path().string());
+    EXPECT_EQ(next.entry_count(), c.whole_entries);
+    for (size_t i = 0; i < sources.size(); ++i) {
+      auto loaded = next.load(sources[i]);
+      ASSERT_EQ(loaded.has_value(), i < c.whole_entries) << names[i];
+      if (loaded) expect_same_facts(facts[i], *loaded);
+    }
+  }
 }
 
 // Runs started together on a cold cache each publish a pack of their own; the next run reads
