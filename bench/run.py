@@ -125,13 +125,32 @@ def build_raw_parse(work, build):
         sys.exit(f"bench: {grammar} is missing: build awaitify first (scripts/setup.sh {build})")
     source = REPO / "bench/raw_parse.c"
     binary = work / "raw_parse"
-    if binary.is_file() and binary.stat().st_mtime > max(source.stat().st_mtime, grammar.stat().st_mtime):
+    cache = build / "CMakeCache.txt"
+    inputs = [source, grammar] + ([cache] if cache.is_file() else [])
+    if binary.is_file() and binary.stat().st_mtime > max(path.stat().st_mtime for path in inputs):
         return binary
-    libs = subprocess.run(["pkg-config", "--cflags", "--libs", "tree-sitter"], check=True,
-                          stdout=subprocess.PIPE, text=True).stdout.split()
-    log("compiling bench/raw_parse.c")
+    # The tree-sitter runtime as awaitify links it: its static archive, or the shared library.
+    archive = tree_sitter_archive(cache)
+    libs = subprocess.run(["pkg-config", "--cflags", *([] if archive else ["--libs"]), "tree-sitter"],
+                          check=True, stdout=subprocess.PIPE, text=True).stdout.split()
+    if archive:
+        libs.append(archive)
+    log(f"compiling bench/raw_parse.c with tree-sitter's {archive or 'shared library'}")
     subprocess.run(["cc", "-O2", "-o", str(binary), str(source), str(grammar), *libs, "-lpthread"], check=True)
     return binary
+
+
+def tree_sitter_archive(cache):
+    """The static archive of tree-sitter the awaitify build links, or None (the shared library)."""
+    settings = {}
+    if cache.is_file():
+        for line in cache.read_text().splitlines():
+            name, _, value = line.partition("=")
+            settings[name.split(":")[0]] = value
+    archive = settings.get("TREE_SITTER_ARCHIVE", "")
+    if settings.get("AWAITIFY_STATIC_TREE_SITTER", "OFF").upper() not in ("ON", "1", "TRUE", "YES"):
+        return None
+    return archive if archive and not archive.endswith("-NOTFOUND") else None
 
 
 def find_ast_grep(tools, skip):
