@@ -113,16 +113,16 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules, unsigned jobs) {
       callees_.insert(callees_.end(), callee, callee + static_cast<long>(fn.calls.size()));
       for (const CallFact& call : fn.calls) {
         if (const FunctionFacts* called = *callee++) {
-          call_sites_[called->qualified].push_back(CallSite{&fn, facts.path, call});
+          call_sites_[called->qualified].push_back(CallSite{&fn, &facts.path, &call});
         }
       }
       for (const CallFact& reference : fn.references) {
         if (const FunctionFacts* referenced = *callee++) {
-          references_[referenced->qualified].push_back(CallSite{&fn, facts.path, reference});
+          references_[referenced->qualified].push_back(CallSite{&fn, &facts.path, &reference});
         }
       }
       for (const CallFact& call : fn.unresolved_methods) {
-        unresolved_methods_[call.target].push_back(CallSite{&fn, facts.path, call});
+        unresolved_methods_[call.target].push_back(CallSite{&fn, &facts.path, &call});
       }
     }
     for (const auto& [local, target] : facts.imports) {
@@ -282,7 +282,7 @@ std::optional<BlockingPath> ProjectIndex::blocking_path(const std::string& quali
 std::vector<std::string> ProjectIndex::callers_of(const std::string& qualified) const {
   std::vector<std::string> result;
   for (const CallSite& site : call_sites_of(qualified)) {
-    result.push_back(site.path + ":" + std::to_string(site.fact.line));
+    result.push_back(site.path() + ":" + std::to_string(site.fact().line));
   }
   return result;
 }
@@ -369,7 +369,7 @@ std::vector<std::string> ProjectIndex::roles(const FunctionFacts& function) cons
   };
   if (is_path_operation(function)) roles.push_back("path operation");
   for (const CallSite& site : references_to(function.qualified)) {
-    const std::string& callee = site.fact.passed_to;
+    const std::string& callee = site.fact().passed_to;
     if (callee == "fastapi.Depends" || callee == "fastapi.Security") {
       roles.push_back("dependency");
       break;

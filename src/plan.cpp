@@ -59,14 +59,14 @@ bool dependency_injection(const std::string& callee) {
 }
 
 std::string site_text(const CallSite& site) {
-  return site.path + ":" + std::to_string(site.fact.line) + " " + site.caller->qualified;
+  return site.path() + ":" + std::to_string(site.fact().line) + " " + site.caller->qualified;
 }
 
 // Why this caller cannot become async (empty when it can).
 std::string caller_refusal(const ProjectIndex& index, const CallSite& site,
                            const PlanOptions& options) {
   const FunctionFacts& caller = *site.caller;
-  switch (site.fact.context) {
+  switch (site.fact().context) {
     case CallContext::lambda:
       return "called inside a lambda, which cannot await";
     case CallContext::generator:
@@ -83,13 +83,14 @@ std::string caller_refusal(const ProjectIndex& index, const CallSite& site,
   }
   if (caller.is_module) {
     std::string module = caller.qualified.substr(0, caller.qualified.rfind('.'));
-    bool entry = site.fact.context == CallContext::main_guard || !index.imported_by_project(module);
+    bool entry =
+        site.fact().context == CallContext::main_guard || !index.imported_by_project(module);
     if (!entry)
       return "called at import time by module-level code of a module other modules import";
     // One asyncio.run per top-level statement: a second project call on the same line could
     // need its own loop while the first one runs.
     for (const CallFact& other : caller.calls) {
-      if (other.line == site.fact.line && other.column != site.fact.column &&
+      if (other.line == site.fact().line && other.column != site.fact().column &&
           index.function(other.target)) {
         return "shares its top-level line with another project call; split the statement so each "
                "async call gets its own asyncio.run";
@@ -101,7 +102,7 @@ std::string caller_refusal(const ProjectIndex& index, const CallSite& site,
     return "called from " + caller.name() + ", which Python calls synchronously";
   if (has_decorator_ending(caller, "property"))
     return "called from a property, which cannot be awaited";
-  bool pytest_function = is_pytest_test(caller, site.path);
+  bool pytest_function = is_pytest_test(caller, site.path());
   if (pytest_function && !options.tests_join_closure) {
     return "called from a pytest test or fixture; the tests phase converts those";
   }
@@ -110,7 +111,7 @@ std::string caller_refusal(const ProjectIndex& index, const CallSite& site,
     return "called from a sync generator; its consumers would need async for";
   }
   if (!options.expand && !options.selected_paths.empty() &&
-      !options.selected_paths.count(site.path)) {
+      !options.selected_paths.count(site.path())) {
     return "the caller is outside the selected paths (--no-expand)";
   }
   return {};
@@ -216,13 +217,13 @@ constexpr const char* kClosureRule = "AW401";
 // Why a comment keeps this caller from awaiting (or becoming async): its file is skip-file,
 // the call's line or the caller's header says ignore for AW401. Empty when none does.
 std::string caller_held(const ProjectIndex& index, const CallSite& site, Closure& closure) {
-  const Suppressions* comments = suppressions_at(index, site.path);
+  const Suppressions* comments = suppressions_at(index, site.path());
   if (!comments) return {};
   if (comments->skip_file()) return "the caller's file is marked `# awaitify: skip-file`";
-  std::string directive = comments->directive(site.fact.line, kClosureRule);
+  std::string directive = comments->directive(site.fact().line, kClosureRule);
   if (!directive.empty()) {
-    closure.suppressed.insert({kClosureRule, site.path + ":" + std::to_string(site.fact.line)});
-    return "the call is marked " + marked(directive, site.path, site.fact.line);
+    closure.suppressed.insert({kClosureRule, site.path() + ":" + std::to_string(site.fact().line)});
+    return "the call is marked " + marked(directive, site.path(), site.fact().line);
   }
   const FunctionFacts& caller = *site.caller;
   if (caller.is_module || caller.is_async) return {};
@@ -294,10 +295,10 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
     if (!fn->class_name.empty()) {
       // A method may also run where the index cannot see the object's type.
       for (const CallSite& site : index.unresolved_calls_named(fn->name())) {
-        if (site.fact.awaited) continue;
+        if (site.fact().awaited) continue;
         // A test's fixture argument (`client.get(...)`) holds this class only if a fixture builds
         // one.
-        if (!site.fact.passed_to.empty() && is_pytest_test(*site.caller, site.path) &&
+        if (!site.fact().passed_to.empty() && is_pytest_test(*site.caller, site.path()) &&
             !fixture_builds(index, fn->class_name)) {
           continue;
         }
@@ -311,7 +312,7 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
     }
     bool generator = fn->is_generator && !fn->is_async;
     for (const CallSite& site : index.call_sites_of(current)) {
-      if (site.fact.awaited || (fn->is_async && site.fact.as_argument)) continue;
+      if (site.fact().awaited || (fn->is_async && site.fact().as_argument)) continue;
       if (generator) {
         // An async generator is iterated with `async for`, not awaited: callers are not rewritten.
         std::vector<std::string> chain = chain_to(closure, current);
@@ -330,20 +331,21 @@ Closure close_over(const ProjectIndex& index, const Seed& seed, const PlanOption
         continue;
       }
       if (site.caller->is_module || site.caller->is_async) continue;  // asyncio.run / await only
-      if (!options.selected_paths.empty() && !options.selected_paths.count(site.path)) {
-        closure.outside.insert(site.path);
+      if (!options.selected_paths.empty() && !options.selected_paths.count(site.path())) {
+        closure.outside.insert(site.path());
       }
-      std::string where = site.path + ":" + std::to_string(site.fact.line);
+      std::string where = site.path() + ":" + std::to_string(site.fact().line);
       add(site.caller->qualified, current, "calls " + current + " (" + where + ")", where);
     }
     for (const CallSite& site : index.references_to(current)) {
-      if (dependency_injection(site.fact.passed_to)) continue;  // FastAPI awaits async dependencies
+      if (dependency_injection(site.fact().passed_to))
+        continue;  // FastAPI awaits async dependencies
       // `await run_in_threadpool(load, path)`, written by an earlier phase while `load` still
       // blocked: the closure pass unwraps it to `await load(path)`.
-      if (is_threadpool_runner(site.fact.passed_to) && fn->class_name.empty()) continue;
+      if (is_threadpool_runner(site.fact().passed_to) && fn->class_name.empty()) continue;
       std::vector<std::string> chain = chain_to(closure, current);
       chain.push_back(site_text(site));
-      std::string callee = site.fact.passed_to.empty() ? "a call" : site.fact.passed_to;
+      std::string callee = site.fact().passed_to.empty() ? "a call" : site.fact().passed_to;
       closure.stops.push_back(
           Stop{seed.function, seed.origin, chain,
                "passed as a value to " + callee + ", which would receive a coroutine function"});
@@ -504,10 +506,10 @@ std::vector<Seed> unawaited_async_seeds(const ProjectIndex& index) {
     if (!fn->is_async) continue;
     for (const CallSite& site : index.call_sites_of(fn->qualified)) {
       // `asyncio.run(main())` hands the coroutine over: nothing is forgotten there.
-      if (!site.fact.awaited && !site.fact.as_argument && !site.caller->is_async) {
+      if (!site.fact().awaited && !site.fact().as_argument && !site.caller->is_async) {
         seeds.push_back({fn->qualified,
-                         "async def called without await (" + site.path + ":" +
-                             std::to_string(site.fact.line) + ")",
+                         "async def called without await (" + site.path() + ":" +
+                             std::to_string(site.fact().line) + ")",
                          "AW401"});
         break;
       }

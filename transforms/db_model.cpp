@@ -289,8 +289,8 @@ std::vector<Seed> db_seeds(const ProjectIndex& index, const Settings&, const See
     // FastAPI awaits it, instead of running it in its thread pool.
     const auto& references = index.references_to(fn->qualified);
     bool dependency = std::any_of(references.begin(), references.end(), [](const CallSite& site) {
-      return site.fact.passed_to == "fastapi.Depends" ||
-             site.fact.passed_to == "fastapi.params.Depends";
+      return site.fact().passed_to == "fastapi.Depends" ||
+             site.fact().passed_to == "fastapi.params.Depends";
     });
     bool becomes_async = !fn->is_async && (fn->session_awaits || (dependency && !fn->is_generator));
     seeds.emplace_back(fn->qualified, reason, kSessionId, group, becomes_async);

@@ -174,10 +174,14 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root);
 // another file's: read from the text, only when it holds a directive).
 Suppressions comments_of(const SourceFile& source, const ModuleFacts* facts);
 
+// Points into the index's own facts, which it holds for as long as it lives.
 struct CallSite {
   const FunctionFacts* caller = nullptr;  // the scope that makes the call (maybe <module>)
-  std::string path;                       // the file it is in
-  CallFact fact;
+  const std::string* file = nullptr;      // the path of the file it is in
+  const CallFact* call = nullptr;
+
+  const std::string& path() const { return *file; }
+  const CallFact& fact() const { return *call; }
 };
 
 class ProjectIndex {
