@@ -3,6 +3,8 @@
 // seeds put them in the plan); a client converts only when all of them do (tests_model.cpp).
 #include "tests_client.hpp"
 
+#include <filesystem>
+
 #include "awaitify/imports.hpp"
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
@@ -279,11 +281,14 @@ PassResult run(const FileContext& context) {
 }
 
 // What the pass reports on a file it leaves unchanged, told from the model's read of this very
-// text: nothing, when the file builds no TestClient, uses none and annotates nothing with it.
-// Without that read (a text the model did not read), the file is parsed and the pass run.
+// text: nothing, when the file builds no TestClient, annotates nothing with it, and none of the
+// names it uses holds a client of the model (a test's parameter named like a fixture that
+// yields no client, say: the pass passes over such a use). Without that read (a text the model
+// did not read, or a file not on disk, which gets a model of its own), the file is parsed and
+// the pass run.
 std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
-                                                      const ModuleFacts& facts, const ProjectIndex&,
-                                                      const Plan&) {
+                                                      const ModuleFacts& facts,
+                                                      const ProjectIndex& index, const Plan&) {
   auto here = kept_file_facts(facts, source.text());
   if (!here) return std::nullopt;
   auto annotated = [](const FunctionInfo& fn) {
@@ -291,9 +296,16 @@ std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
            std::any_of(fn.parameters.begin(), fn.parameters.end(),
                        [](const Parameter& parameter) { return parameter.client_annotation; });
   };
-  if (!here->constructions.empty() || !here->uses.empty() ||
+  if (!here->constructions.empty() ||
       std::any_of(here->functions.begin(), here->functions.end(), annotated))
     return std::nullopt;
+  if (here->uses.empty()) return std::vector<Finding>{};
+  std::error_code error;
+  if (!std::filesystem::exists(source.path(), error)) return std::nullopt;
+  auto model = Model::of(index);
+  for (const Use& use : here->uses) {
+    if (model->unit_of(use.function, use.name)) return std::nullopt;
+  }
   return std::vector<Finding>{};
 }
 
