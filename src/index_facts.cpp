@@ -329,13 +329,14 @@ void record_function(ModuleFacts& facts, TSNode def, TSNode parent, const std::s
   fn.is_async = is(ts_node_child(def, 0), "async");
   fn.decorators = decorators;
   size_t slot = facts.function_facts.size();
-  facts.function_facts.push_back(fn);
+  std::string qualified = fn.qualified;  // the scope's name: the vector may grow in the scan
+  facts.function_facts.push_back(std::move(fn));
   defs.slots.emplace_back(slot, def);
   std::string self_class = class_name.empty() ? "" : class_name;
   // The top-level facts that resolve the annotations are complete: the scan adds none.
   const std::set<std::string>& sessions = defs.session_parameters[def.id] =
       session_parameters(facts, def, src);
-  record_scope(facts, slot, def, fn.qualified, self_class, sessions, false, src, defs);
+  record_scope(facts, slot, def, qualified, self_class, sessions, false, src, defs);
 }
 
 void record_scope(ModuleFacts& facts, size_t slot, TSNode node, const std::string& scope,
