@@ -69,7 +69,10 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules, unsigned jobs) {
     path_to_module_[facts.path] = name;
     modules_[name] = std::move(facts);
   }
-  for (const auto& [name, facts] : modules_) module_by_name_.emplace(name, &facts);
+  for (const auto& [name, facts] : modules_) {
+    module_by_name_.emplace(name, &facts);
+    first_party_packages_.insert(name.substr(0, name.find('.')));
+  }
   resolve_session_registries();
   for (const auto& [name, facts] : modules_) {
     for (size_t i = 0; i < facts.function_facts.size(); ++i) {
@@ -349,10 +352,8 @@ const std::vector<CallSite>& ProjectIndex::unresolved_calls_named(const std::str
   return it == unresolved_methods_.end() ? none : it->second;
 }
 
-std::set<std::string> ProjectIndex::first_party_packages() const {
-  std::set<std::string> packages;
-  for (const auto& [name, facts] : modules_) packages.insert(name.substr(0, name.find('.')));
-  return packages;
+const std::set<std::string>& ProjectIndex::first_party_packages() const {
+  return first_party_packages_;
 }
 
 std::vector<std::string> ProjectIndex::roles(const FunctionFacts& function) const {

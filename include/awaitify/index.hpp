@@ -234,7 +234,7 @@ class ProjectIndex {
   // holds the base type may run any of them.
   std::vector<const FunctionFacts*> related_methods(const FunctionFacts& method) const;
   // The top-level package names of the project's modules (the "local" import group).
-  std::set<std::string> first_party_packages() const;
+  const std::set<std::string>& first_party_packages() const;
   // Calls `obj.name(...)` whose object the index could not type: any method of that name may
   // be what runs there.
   const std::vector<CallSite>& unresolved_calls_named(const std::string& method) const;
@@ -272,6 +272,7 @@ class ProjectIndex {
   // modules_ by name, hashed: canonical() looks up every prefix of every name it is asked.
   // The views are modules_' keys (a map's nodes stay put, moves included).
   std::unordered_map<std::string_view, const ModuleFacts*> module_by_name_;
+  std::set<std::string> first_party_packages_;  // the first part of each module's name
   std::map<std::string, std::string> path_to_module_;
   std::map<std::string, std::pair<const ModuleFacts*, size_t>> functions_;
   std::map<std::string, std::vector<CallSite>> call_sites_;
