@@ -340,10 +340,19 @@ std::vector<const FunctionFacts*> ProjectIndex::related_methods(const FunctionFa
 
 std::shared_ptr<const void> ProjectIndex::memo_value(
     const std::string& key, const std::function<std::shared_ptr<const void>()>& make) const {
-  std::lock_guard<std::recursive_mutex> lock(memo_->mutex);
-  auto known = memo_->values.find(key);
-  if (known != memo_->values.end()) return known->second;
-  return memo_->values[key] = make();
+  std::shared_ptr<Memo::Entry> entry;
+  {
+    std::lock_guard<std::mutex> lock(memo_->mutex);
+    std::shared_ptr<Memo::Entry>& slot = memo_->entries[key];
+    if (!slot) slot = std::make_shared<Memo::Entry>();
+    entry = slot;
+  }
+  std::lock_guard<std::mutex> lock(entry->mutex);
+  if (!entry->made) {
+    entry->value = make();
+    entry->made = true;
+  }
+  return entry->value;
 }
 
 const std::vector<CallSite>& ProjectIndex::unresolved_calls_named(const std::string& method) const {

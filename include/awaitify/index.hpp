@@ -258,8 +258,15 @@ class ProjectIndex {
  private:
   void resolve_session_registries();
   struct Memo {
-    std::recursive_mutex mutex;  // a value may be made from another one
-    std::map<std::string, std::shared_ptr<const void>> values;
+    // Each value is made under a lock of its own, so a thread that asks for one value does not
+    // wait while another is made; a value may be made from others (never from itself).
+    struct Entry {
+      std::mutex mutex;
+      bool made = false;
+      std::shared_ptr<const void> value;
+    };
+    std::mutex mutex;  // guards `entries` only
+    std::map<std::string, std::shared_ptr<Entry>> entries;
   };
   std::shared_ptr<const void> memo_value(
       const std::string& key, const std::function<std::shared_ptr<const void>()>& make) const;

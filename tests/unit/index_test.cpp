@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include "awaitify/engine.hpp"
 #include "test_util.hpp"
 
@@ -261,4 +266,33 @@ TEST(Index, TheCalleeOfEachCallIsTheFunctionItsTargetNames) {
   }
   EXPECT_GT(calls, 500u);
   EXPECT_GT(resolved, 100u);
+}
+
+// A value of the memo is made once, by the first thread to ask, and the others that ask for it
+// get that value; a thread that asks for another value meanwhile is not held up.
+TEST(Index, MemoMakesEachValueOnceAndOneValueDoesNotWaitForAnother) {
+  ProjectIndex index;
+  std::promise<void> slow_started, fast_made;
+  std::shared_future<void> fast_done = fast_made.get_future().share();
+  std::atomic<int> slow_makes{0};
+  auto ask_slow = [&] {
+    return *index.memo<bool>("slow", [&] {
+      ++slow_makes;
+      slow_started.set_value();
+      // Made while another thread asks for another value (a lock shared by every value would
+      // hold that thread up until this one is made: then this waits out its 10 seconds).
+      bool other_in_time =
+          fast_done.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+      return std::make_shared<const bool>(other_in_time);
+    });
+  };
+  std::future<bool> first = std::async(std::launch::async, ask_slow);
+  slow_started.get_future().wait();
+  std::future<bool> second = std::async(std::launch::async, ask_slow);  // waits for the first's
+  EXPECT_EQ(*index.memo<int>("fast", [] { return std::make_shared<const int>(2); }), 2);
+  fast_made.set_value();
+  EXPECT_TRUE(first.get()) << "the other value waited for this one to be made";
+  EXPECT_TRUE(second.get());
+  EXPECT_EQ(slow_makes, 1);
+  EXPECT_EQ(*index.memo<int>("fast", [] { return std::make_shared<const int>(3); }), 2);
 }
