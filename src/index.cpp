@@ -36,14 +36,18 @@ void ProjectIndex::resolve_session_registries() {
   for (auto& [name, facts] : modules_) {
     for (FunctionFacts& fn : facts.function_facts) {
       auto through_registry = [&](const CallFact& call) {
-        auto [object, method] = split_last(call.target);
-        if (object.empty() || !is_session_io_method(method)) return false;
-        auto type = instance_type(object);
+        size_t dot = call.target.rfind('.');
+        if (dot == 0 || dot == std::string::npos ||
+            !is_session_io_method(std::string_view(call.target).substr(dot + 1)))
+          return false;
+        auto type = instance_type(call.target.substr(0, dot));
         return type && is_session_registry(*type);
       };
-      auto moved =
-          std::stable_partition(fn.calls.begin(), fn.calls.end(),
-                                [&](const CallFact& call) { return !through_registry(call); });
+      // Few functions have such a call: the others are not partitioned (which allocates).
+      auto first = std::find_if(fn.calls.begin(), fn.calls.end(), through_registry);
+      if (first == fn.calls.end()) continue;
+      auto moved = std::stable_partition(
+          first, fn.calls.end(), [&](const CallFact& call) { return !through_registry(call); });
       for (auto call = moved; call != fn.calls.end(); ++call) {
         CallFact blocking = *call;
         blocking.target = "sqlalchemy.orm.Session." + split_last(call->target).second;
@@ -74,15 +78,25 @@ ProjectIndex::ProjectIndex(std::vector<ModuleFacts> modules, unsigned jobs) {
     first_party_packages_.insert(name.substr(0, name.find('.')));
   }
   resolve_session_registries();
+  size_t function_count = 0;
+  for (const auto& [name, facts] : modules_) function_count += facts.function_facts.size();
+  functions_.reserve(function_count);
+  // Two functions of one name (a module and a class of one name, a redefinition): the last wins.
   for (const auto& [name, facts] : modules_) {
     for (size_t i = 0; i < facts.function_facts.size(); ++i) {
       const FunctionFacts& fn = facts.function_facts[i];
-      functions_[fn.qualified] = {&facts, i};
+      functions_.insert_or_assign(fn.qualified, std::pair{&facts, i});
     }
   }
   for (const auto& [qualified, where] : functions_) {
     const FunctionFacts& fn = where.first->function_facts[where.second];
-    if (!fn.class_name.empty()) methods_by_name_[fn.name()].push_back(&fn);
+    if (fn.class_name.empty()) continue;
+    methods_by_name_[qualified.substr(qualified.rfind('.') + 1)].push_back(&fn);
+  }
+  for (auto& [name, methods] : methods_by_name_) {
+    std::sort(methods.begin(), methods.end(), [](const FunctionFacts* a, const FunctionFacts* b) {
+      return a->qualified < b->qualified;
+    });
   }
   // Finding the function each call and reference names is most of the work here, and reads
   // only the maps built above: it runs on `jobs` threads, a module each; the sites are then
@@ -326,7 +340,8 @@ bool ProjectIndex::is_path_operation(const FunctionFacts& function) const {
 std::vector<const FunctionFacts*> ProjectIndex::related_methods(const FunctionFacts& method) const {
   std::vector<const FunctionFacts*> related;
   if (method.class_name.empty()) return related;
-  auto namesakes = methods_by_name_.find(method.name());
+  auto namesakes = methods_by_name_.find(
+      std::string_view(method.qualified).substr(method.qualified.rfind('.') + 1));
   if (namesakes == methods_by_name_.end()) return related;
   for (const FunctionFacts* other : namesakes->second) {
     if (other == &method) continue;

@@ -271,8 +271,9 @@ class ProjectIndex {
   std::shared_ptr<const void> memo_value(
       const std::string& key, const std::function<std::shared_ptr<const void>()>& make) const;
   std::shared_ptr<Memo> memo_ = std::make_shared<Memo>();
-  // Methods by their short name, in qualified-name order (related_methods).
-  std::map<std::string, std::vector<const FunctionFacts*>> methods_by_name_;
+  // Methods by their short name (a view of their qualified name), in qualified-name order
+  // (related_methods).
+  std::unordered_map<std::string_view, std::vector<const FunctionFacts*>> methods_by_name_;
   std::optional<BlockingPath> blocking_path(const std::string& qualified, int depth,
                                             std::vector<std::string>& seen) const;
   std::map<std::string, ModuleFacts> modules_;
@@ -281,7 +282,9 @@ class ProjectIndex {
   std::unordered_map<std::string_view, const ModuleFacts*> module_by_name_;
   std::set<std::string> first_party_packages_;  // the first part of each module's name
   std::map<std::string, std::string> path_to_module_;
-  std::map<std::string, std::pair<const ModuleFacts*, size_t>> functions_;
+  // Each function by its qualified name (a view of its own facts' name: the facts stay put),
+  // hashed: function() is asked for every call the passes and the plan look at.
+  std::unordered_map<std::string_view, std::pair<const ModuleFacts*, size_t>> functions_;
   std::map<std::string, std::vector<CallSite>> call_sites_;
   // callee(): each function's callees, in the order of its calls, from where the function's
   // pair (by address, sorted) says they start.
