@@ -285,14 +285,16 @@ class ProjectIndex {
   // Each function by its qualified name (a view of its own facts' name: the facts stay put),
   // hashed: function() is asked for every call the passes and the plan look at.
   std::unordered_map<std::string_view, std::pair<const ModuleFacts*, size_t>> functions_;
-  std::map<std::string, std::vector<CallSite>> call_sites_;
+  // The sites of the calls of each function; the keys, like those of references_ and
+  // unresolved_methods_, are views of names in the facts.
+  std::unordered_map<std::string_view, std::vector<CallSite>> call_sites_;
   // callee(): each function's callees, in the order of its calls, from where the function's
   // pair (by address, sorted) says they start.
   std::vector<std::pair<const FunctionFacts*, size_t>> first_callee_;
   std::vector<const FunctionFacts*> callees_;
-  std::map<std::string, std::vector<CallSite>> references_;
+  std::unordered_map<std::string_view, std::vector<CallSite>> references_;
   std::set<std::string> imported_modules_;
-  std::map<std::string, std::vector<CallSite>> unresolved_methods_;
+  std::unordered_map<std::string_view, std::vector<CallSite>> unresolved_methods_;
 };
 
 }  // namespace awaitify
