@@ -30,6 +30,21 @@ bool may_hold_code(TSNode string, std::string_view src) {
   return true;
 }
 
+// Whether anything below a node can matter to the scan: a call or a definition needs a '(', an
+// assignment (which may rebind a local) an '=', a generator a `yield`. A node whose text holds
+// none of them is not walked into: most of a file's nodes are below such nodes (names, attribute
+// chains, subscripts, literals, conditions), and each step of the walk costs more than a
+// look at the bytes. Each look ends at the first byte that may matter.
+bool may_hold_scanned_code(TSNode node, std::string_view src) {
+  std::string_view text = node_text(node, src);
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '(' || c == '=') return true;
+    if (c == 'y' && text.compare(i, 5, "yield") == 0) return true;
+  }
+  return false;
+}
+
 const ScannedTypes& scanned() {
   static const ScannedTypes types;
   return types;
@@ -405,14 +420,16 @@ void ScopeScanner::scan_body(TSNode body, const ScopeVisitor& visitor) {
                      [](TSNode up) { return is(up, "lambda") || is(up, "class_definition"); })) {
       visitor.yield(node);
     }
-    if (visitor.session_use && !sessions_.empty() && types.identifier.of(symbol) &&
+    bool uses_sessions = visitor.session_use && !sessions_.empty();
+    if (uses_sessions && types.identifier.of(symbol) &&
         sessions_.count(std::string(node_text(node, src_)))) {
       TSNode parent = ancestor(1);
       bool attribute_name = is(parent, "attribute") && ts_node_eq(field(parent, "attribute"), node);
       bool keyword = is(parent, "keyword_argument") && ts_node_eq(field(parent, "name"), node);
       if (!attribute_name && !keyword) visitor.session_use(node);
     }
-    return true;
+    // A use of a session parameter is a name alone: with such parameters, everything is walked.
+    return uses_sessions || ts_node_child_count(node) == 0 || may_hold_scanned_code(node, src_);
   });
   ancestors_ = nullptr;
   levels_.clear();
