@@ -7,6 +7,8 @@
 // calls them by name when it runs, so it can sit right before the app while they stay below.
 #include "lifespan.hpp"
 
+#include <string.h>
+
 #include <algorithm>
 #include <initializer_list>
 #include <optional>
@@ -756,32 +758,58 @@ bool names_any(const std::string& target, std::initializer_list<std::string_view
   });
 }
 
+bool names_app_call(const std::string& target) {
+  return names_any(target, {"FastAPI", "on_event", "add_event_handler"});
+}
+
+// Whether a text may hold a call naming FastAPI, on_event or add_event_handler as written.
+bool mentions_app_call(std::string_view text) {
+  auto holds = [&](std::string_view word) {
+    return memmem(text.data(), text.size(), word.data(), word.size()) != nullptr;
+  };
+  return holds("FastAPI") || holds("_event");
+}
+
+// The calls the index records miss some a function makes: those of its signature (annotations,
+// a method call on an unknown object in a default) and those of a name it imports itself
+// (`from fastapi import FastAPI` in a factory). Each call of the function, signature included
+// and nested definitions excluded, that names FastAPI, on_event or add_event_handler, as
+// written or resolved, is recorded as a verdict of this pass, which holds the file for the
+// pass (report_from_facts). A function whose text names none of them is not walked.
+void record_verdicts(TSNode def, std::string_view src, const ModuleFacts& facts,
+                     FunctionFacts& fn) {
+  if (!mentions_app_call(node_text(def, src))) return;
+  walk(def, [&](TSNode node) {
+    if (is(node, "function_definition")) return ts_node_eq(node, def);
+    if (!is(node, "call")) return true;
+    std::string written = dotted_name(field(node, "function"), src);
+    if (!written.empty() && (names_app_call(written) || names_app_call(facts.resolve(written)))) {
+      PassVerdict verdict;
+      verdict.pass = kId;
+      verdict.byte = ts_node_start_byte(node);
+      verdict.shown = written + "()";
+      fn.verdicts.push_back(std::move(verdict));
+    }
+    return true;
+  });
+}
+
 // What the pass reports on a file it leaves unchanged, told from the facts: nothing, when the
 // file neither builds an app (a call naming FastAPI) nor registers a handler (a call of a
-// method named on_event or add_event_handler, resolved or not). The scope scanner the index
-// uses records every call but those in a function's signature (annotations, defaults with a
-// method of an unknown object): the lines of each signature are searched for the names instead.
-std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
-                                                      const ModuleFacts& facts, const ProjectIndex&,
-                                                      const Plan&) {
-  auto constructs_or_registers = [](const CallFact& call) {
-    return names_any(call.target, {"FastAPI", "on_event", "add_event_handler"});
-  };
-  auto in_signature = [&](const FunctionFacts& fn) {
-    // Up to the line the body starts on, which may hold the end of the signature.
-    std::string_view text = source.text();
-    uint32_t start = source.line_start(fn.first_line);
-    uint32_t end = source.line_start(fn.header_end_line + 2);
-    std::string_view header = text.substr(start, end - start);
-    return header.find("FastAPI") != std::string_view::npos ||
-           header.find("on_event") != std::string_view::npos ||
-           header.find("add_event_handler") != std::string_view::npos;
+// method named on_event or add_event_handler, resolved or not), among the calls the index
+// records or those this pass records itself (its verdicts).
+std::optional<std::vector<Finding>> report_from_facts(const SourceFile&, const ModuleFacts& facts,
+                                                      const ProjectIndex&, const Plan&) {
+  auto constructs_or_registers = [](const CallFact& call) { return names_app_call(call.target); };
+  auto recorded_here = [](const FunctionFacts& fn) {
+    return std::any_of(fn.verdicts.begin(), fn.verdicts.end(),
+                       [](const PassVerdict& verdict) { return verdict.pass == kId; });
   };
   for (const FunctionFacts& fn : facts.function_facts) {
     for (const auto* calls : {&fn.calls, &fn.blocking, &fn.unresolved_methods}) {
       if (std::any_of(calls->begin(), calls->end(), constructs_or_registers)) return std::nullopt;
     }
-    if (!fn.is_module && in_signature(fn)) return std::nullopt;
+    if (recorded_here(fn)) return std::nullopt;
   }
   return std::vector<Finding>{};
 }
@@ -857,7 +885,7 @@ Handlers on routers (router.on_event) are reported and left as they are.)",
       {},
       {},
       {},
-      {},
+      aw701::record_verdicts,
       aw701::report_from_facts};
 }
 
