@@ -110,10 +110,15 @@ ScopeScanner::ScopeScanner(const ModuleFacts& facts, std::string_view src, std::
 std::string ScopeScanner::resolve(const std::string& dotted) const {
   if (dotted.empty()) return {};
   size_t dot = dotted.find('.');
-  std::string first = dotted.substr(0, dot);
-  std::string rest = dot == std::string::npos ? "" : dotted.substr(dot);
-  if (auto local = locals_.find(first); local != locals_.end() && !rest.empty()) {
-    return local->second + rest;
+  std::string_view first = std::string_view(dotted).substr(0, dot);
+  std::string_view rest =
+      dot == std::string::npos ? std::string_view() : std::string_view(dotted).substr(dot);
+  if (!rest.empty() && !locals_.empty()) {
+    if (auto local = locals_.find(first); local != locals_.end()) {
+      std::string resolved;
+      resolved.reserve(local->second.size() + rest.size());
+      return resolved.append(local->second).append(rest);
+    }
   }
   if (first == "self" && !self_class_.empty() && !rest.empty()) {
     // `self.db.query`: an attribute whose type __init__ tells.
@@ -121,12 +126,14 @@ std::string ScopeScanner::resolve(const std::string& dotted) const {
     auto cls = facts_.classes.find(class_name);
     size_t second = rest.find('.', 1);
     if (cls != facts_.classes.end() && second != std::string::npos) {
-      auto attribute = cls->second.attributes.find(rest.substr(1, second - 1));
-      if (attribute != cls->second.attributes.end()) return attribute->second + rest.substr(second);
+      auto attribute = cls->second.attributes.find(std::string(rest.substr(1, second - 1)));
+      if (attribute != cls->second.attributes.end())
+        return attribute->second + std::string(rest.substr(second));
     }
-    return self_class_ + rest;
+    return self_class_ + std::string(rest);
   }
-  if (first == "cls" && !self_class_.empty() && !rest.empty()) return self_class_ + rest;
+  if (first == "cls" && !self_class_.empty() && !rest.empty())
+    return self_class_ + std::string(rest);
   return facts_.resolve(dotted);
 }
 
@@ -222,20 +229,19 @@ void ScopeScanner::track_assignment(TSNode assignment) {
 void ScopeScanner::visit_arguments(TSNode call, const std::string& callee,
                                    const ScopeVisitor& visitor) {
   if (!visitor.reference) return;
-  std::vector<TSNode> values;
+  auto visit_value = [&](TSNode value) {
+    if (!is(value, "identifier") && !is(value, "attribute")) return;
+    std::string target = resolve(dotted_name(value, src_));
+    if (target.empty()) return;
+    visitor.reference(Site{value, std::move(target), false, false, context_of(value), callee});
+  };
   for (TSNode argument : named_children(field(call, "arguments"))) {
     if (is(argument, "keyword_argument")) argument = field(argument, "value");
     if (is(argument, "list") || is(argument, "tuple")) {
-      for (TSNode element : named_children(argument)) values.push_back(element);
+      for (TSNode element : named_children(argument)) visit_value(element);
     } else {
-      values.push_back(argument);
+      visit_value(argument);
     }
-  }
-  for (TSNode value : values) {
-    if (!is(value, "identifier") && !is(value, "attribute")) continue;
-    std::string target = resolve(dotted_name(value, src_));
-    if (target.empty()) continue;
-    visitor.reference(Site{value, target, false, false, context_of(value), callee});
   }
 }
 
@@ -276,27 +282,28 @@ bool ScopeScanner::library_chain(TSNode object) const {
 }
 
 void ScopeScanner::visit_call(TSNode call, const ScopeVisitor& visitor) {
-  std::string dotted = dotted_name(field(call, "function"), src_);
+  TSNode function = field(call, "function");
+  std::string dotted = dotted_name(function, src_);
   std::string target;
   bool blocking = false;
   size_t dot = dotted.find('.');
-  std::string method = dotted.substr(dotted.rfind('.') + 1);
-  if (dot != std::string::npos && sessions_.count(dotted.substr(0, dot)) &&
+  std::string_view method = std::string_view(dotted).substr(dotted.rfind('.') + 1);
+  if (dot != std::string::npos && !sessions_.empty() && sessions_.count(dotted.substr(0, dot)) &&
       is_session_io_method(method)) {
-    target = "sqlalchemy.orm.Session." + method;
+    target = "sqlalchemy.orm.Session." + std::string(method);
     blocking = true;
   } else {
     target = resolve(dotted);
-    std::string owner = target.substr(0, target.rfind('.'));
+    std::string_view owner = std::string_view(target).substr(0, target.rfind('.'));
     if (target.find('.') != std::string::npos && is_sync_session_type(owner) &&
         is_session_io_method(method)) {
-      target = "sqlalchemy.orm.Session." + method;  // self.db.query(...) on a typed attribute
+      // self.db.query(...) on a typed attribute
+      target = "sqlalchemy.orm.Session." + std::string(method);
       blocking = true;
     } else {
       blocking = !target.empty() && blocking_api(target).has_value();
     }
   }
-  TSNode function = field(call, "function");
   if (target.empty() && is(function, "attribute")) {
     TSNode object = field(function, "object");
     std::string method(node_text(field(function, "attribute"), src_));

@@ -1,7 +1,9 @@
 // Extraction of one file's index facts from its tree.
 #include <algorithm>
 #include <filesystem>
+#include <initializer_list>
 #include <set>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -501,16 +503,35 @@ void record_parameter_names(ModuleFacts& facts, TSNode root, std::string_view sr
 
 }  // namespace
 
+namespace {
+
+// The parts that are not empty, joined by dots (join's result, in one allocation).
+std::string join_parts(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (std::string_view part : parts) size += part.size() + 1;
+  std::string joined;
+  joined.reserve(size);
+  for (std::string_view part : parts) {
+    if (part.empty()) continue;
+    if (!joined.empty()) joined += '.';
+    joined += part;
+  }
+  return joined;
+}
+
+}  // namespace
+
 std::string ModuleFacts::resolve(const std::string& dotted) const {
   if (dotted.empty()) return {};
   size_t dot = dotted.find('.');
   std::string first = dotted.substr(0, dot);
-  std::string rest = dot == std::string::npos ? std::string() : dotted.substr(dot + 1);
-  if (auto it = imports.find(first); it != imports.end()) return join(it->second, rest);
+  std::string_view rest =
+      dot == std::string::npos ? std::string_view() : std::string_view(dotted).substr(dot + 1);
+  if (auto it = imports.find(first); it != imports.end()) return join_parts({it->second, rest});
   bool defined_here = instances.count(first) || classes.count(first) || type_aliases.count(first) ||
                       std::find(functions.begin(), functions.end(), first) != functions.end();
-  if (defined_here) return join(join(module, first), rest);
-  if (builtin_names().count(first)) return join("builtins." + first, rest);
+  if (defined_here) return join_parts({module, first, rest});
+  if (builtin_names().count(first)) return join_parts({"builtins", first, rest});
   return {};
 }
 

@@ -397,13 +397,27 @@ std::optional<TSNode> definition_of(TSNode node) {
 }
 
 std::string dotted_name(TSNode node, std::string_view source) {
+  // The text of `a.b.c` may hold spaces, comments or line breaks between the names: the names
+  // are collected from the innermost object out, then joined in one string.
   if (is(node, "identifier")) return std::string(node_text(node, source));
-  if (is(node, "attribute")) {
-    std::string object = dotted_name(field(node, "object"), source);
-    if (object.empty()) return {};
-    return object + "." + std::string(node_text(field(node, "attribute"), source));
+  thread_local std::vector<std::string_view> names;  // kept: its memory is reused
+  names.clear();
+  while (is(node, "attribute")) {
+    names.push_back(node_text(field(node, "attribute"), source));
+    node = field(node, "object");
   }
-  return {};
+  if (names.empty() || !is(node, "identifier")) return {};
+  std::string_view first = node_text(node, source);
+  size_t size = first.size();
+  for (std::string_view name : names) size += 1 + name.size();
+  std::string dotted;
+  dotted.reserve(size);
+  dotted += first;
+  for (auto name = names.rbegin(); name != names.rend(); ++name) {
+    dotted += '.';
+    dotted += *name;
+  }
+  return dotted;
 }
 
 bool holds_multiline_string(TSNode node) {

@@ -91,7 +91,8 @@ class ScopeScanner {
   std::set<std::string> sessions_;
   bool module_scope_;
   TSNode root_{};
-  std::map<std::string, std::string> locals_;  // `svc = ItemService(db)`: svc -> its class
+  // `svc = ItemService(db)`: svc -> its class (looked up by views of names)
+  std::map<std::string, std::string, std::less<>> locals_;
   const std::vector<TSNode>* ancestors_ = nullptr;
   std::vector<Level> levels_;  // levels_[i]: ancestors 1..i considered (0 is the body)
 };
