@@ -75,14 +75,27 @@ class ThreadPages {
     for (char* chunk : chunks_) std::free(chunk);
   }
 
-  void enter() { ++depth_; }
+  void enter() {
+    ++depth_;
+    ++generation_;
+  }
   void leave() {
+    ++generation_;
     if (--depth_ == 0) reset();
   }
   bool active() const { return depth_ > 0; }
   // Scopes are suspended, not ended: nothing is given back.
-  int suspend() { return std::exchange(depth_, 0); }
-  void resume(int depth) { depth_ = depth; }
+  int suspend() {
+    ++generation_;
+    return std::exchange(depth_, 0);
+  }
+  void resume(int depth) {
+    ++generation_;
+    depth_ = depth;
+  }
+  // Changes whenever scopes begin, end, or are suspended or resumed: memory handed out in one
+  // generation is still the thread's to use while the generation lasts.
+  uint64_t generation() const { return generation_; }
 
   bool owns(const void* block) const {
     auto base = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(block) & ~(kChunkSize - 1));
@@ -183,6 +196,7 @@ class ThreadPages {
   }
 
   int depth_ = 0;
+  uint64_t generation_ = 0;
   std::vector<char*> chunks_;  // in the order they are used
   std::vector<char*> sorted_;  // the same, by address
   size_t chunks_used_ = 0;
@@ -279,3 +293,9 @@ TreeMemoryUse tree_memory_use() {
 }
 
 }  // namespace awaitify
+
+// For the grammar's scanner (src/grammar/python_language.c), which keeps its stacks' memory
+// from one token to the next while the generation lasts.
+extern "C" uint64_t awaitify_tree_memory_generation(void) {
+  return awaitify::pages().generation();
+}

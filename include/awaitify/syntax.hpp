@@ -15,6 +15,9 @@
 
 // tree-sitter-python, with its scanner's state reset fixed (src/grammar/python_language.c).
 extern "C" const TSLanguage* awaitify_python_language();
+// Whether the language's scanner keeps its stacks' memory between tokens (its check of the
+// grammar's scanner layout passed: src/grammar/python_language.c).
+extern "C" bool awaitify_python_scanner_reuses_memory();
 
 namespace awaitify {
 

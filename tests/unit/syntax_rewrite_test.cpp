@@ -323,6 +323,14 @@ TEST(Syntax, AParserUsedAgainParsesAsANewOne) {
   EXPECT_EQ(count_syntax_errors(again->root()), 0u);
 }
 
+// The grammar's scanner state is mirrored to keep its stacks' memory between tokens
+// (src/grammar/python_language.c): the mirror is checked against the grammar at the first
+// parse, and a grammar whose layout differs is parsed with its own deserialize. This says the
+// pinned grammar's layout is the one mirrored (the trees are the same either way).
+TEST(Syntax, TheScannerKeepsItsStacksMemoryBetweenTokens) {
+  EXPECT_TRUE(awaitify_python_scanner_reuses_memory());
+}
+
 TEST(Syntax, SameTreeTellsTreesApart) {
   Parsed a = parse("def f(x):\n    return x\n");
   Parsed b = parse("def f(x):\n    return x\n");
