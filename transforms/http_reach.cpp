@@ -103,28 +103,32 @@ std::shared_ptr<const std::set<std::string>> functions_reaching_http(const Proje
     }
   }
   auto reaching = std::make_shared<std::set<std::string>>();
-  std::map<std::string, std::vector<std::string>> callers;
+  // Callers through calls are the index's call sites; through blocking calls (a project that
+  // holds the library it calls), they are gathered here.
+  std::map<std::string, std::vector<std::string>> blocking_callers;
   std::vector<std::string> frontier;
   for (const FunctionFacts* fn : index.functions()) {
     for (const auto* calls : {&fn->blocking, &fn->calls}) {
-      for (size_t i = 0; i < calls->size(); ++i) {
-        const CallFact& call = (*calls)[i];
+      for (const CallFact& call : *calls) {
         if (calls_http(instances, index, call.target)) {
           if (reaching->insert(fn->qualified).second) frontier.push_back(fn->qualified);
           continue;
         }
-        // The index found the callee of each of fn's calls when it was built.
-        const FunctionFacts* callee =
-            calls == &fn->calls ? index.callee(*fn, i) : index.function(call.target);
-        if (callee) callers[callee->qualified].push_back(fn->qualified);
+        if (calls != &fn->blocking) continue;
+        if (const FunctionFacts* callee = index.function(call.target))
+          blocking_callers[callee->qualified].push_back(fn->qualified);
       }
     }
   }
+  auto reached = [&](const std::string& caller) {
+    if (reaching->insert(caller).second) frontier.push_back(caller);
+  };
   while (!frontier.empty()) {
     std::string callee = std::move(frontier.back());
     frontier.pop_back();
-    for (const std::string& caller : callers[callee]) {
-      if (reaching->insert(caller).second) frontier.push_back(caller);
+    for (const CallSite& site : index.call_sites_of(callee)) reached(site.caller->qualified);
+    if (auto blocking = blocking_callers.find(callee); blocking != blocking_callers.end()) {
+      for (const std::string& caller : blocking->second) reached(caller);
     }
   }
   return reaching;
