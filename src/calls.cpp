@@ -31,15 +31,15 @@ bool may_hold_code(TSNode string, std::string_view src) {
 }
 
 // Whether anything below a node can matter to the scan: a call or a definition needs a '(', an
-// assignment (which may rebind a local) an '=', a generator a `yield`. A node whose text holds
-// none of them is not walked into: most of a file's nodes are below such nodes (names, attribute
-// chains, subscripts, literals, conditions), and each step of the walk costs more than a
-// look at the bytes. Each look ends at the first byte that may matter.
+// assignment (which may rebind a local) an '=' or, bare (`x: int`), a ':', a generator a
+// `yield`. A node whose text holds none of them is not walked into: many of a file's nodes are
+// below such nodes (names, attribute chains, conditions, literals), and each step of the walk
+// costs more than a look at the bytes. Each look ends at the first byte that may matter.
 bool may_hold_scanned_code(TSNode node, std::string_view src) {
   std::string_view text = node_text(node, src);
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == '(' || c == '=') return true;
+    if (c == '(' || c == '=' || c == ':') return true;
     if (c == 'y' && text.compare(i, 5, "yield") == 0) return true;
   }
   return false;

@@ -147,7 +147,11 @@ TEST(Index, MethodsOfModuleAndLocalInstances) {
                          "from .pricing import catalog, Catalog\n"
                          "def quote():\n    return catalog.price()\n"
                          "def local():\n    c = Catalog()\n    return c.price()\n"
-                         "def rebound():\n    c = Catalog()\n    c = 3\n    return c.price()\n"},
+                         "def rebound():\n    c = Catalog()\n    c = 3\n    return c.price()\n"
+                         // A bare annotation rebinds the name too, in a block that holds no
+                         // call and no '=' (which the scan does not walk below otherwise).
+                         "def annotated(flag):\n    c = Catalog()\n    if flag:\n        c: int\n"
+                         "    return c.price()\n"},
                     });
   EXPECT_NE(index.blocking_chain("pkg.pricing.total"), "");
   EXPECT_EQ(index.blocking_chain("pkg.orders.quote")
@@ -157,6 +161,7 @@ TEST(Index, MethodsOfModuleAndLocalInstances) {
             0u);
   EXPECT_NE(index.blocking_chain("pkg.orders.local"), "");
   EXPECT_EQ(index.blocking_chain("pkg.orders.rebound"), "");
+  EXPECT_EQ(index.blocking_chain("pkg.orders.annotated"), "");
 }
 
 TEST(Index, ResolvesTypedParametersAttributesAndConstructedObjects) {
