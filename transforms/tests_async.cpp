@@ -8,7 +8,6 @@
 // optional. This pass runs before the closure (AW401), which then only awaits calls: test
 // code made async here keeps its blocking calls (a test may block its own loop).
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 #include <optional>
 
@@ -211,8 +210,7 @@ PassResult run(const FileContext& context) {
 std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
                                                       const ModuleFacts& facts,
                                                       const ProjectIndex& index, const Plan& plan) {
-  std::error_code error;
-  if (!std::filesystem::exists(source.path(), error)) return std::nullopt;  // a model of its own
+  if (!Model::run_model_reads(source.path())) return std::nullopt;
   auto here = kept_file_facts(facts, source.text());
   if (!here || Model::of(index)->setup().runner == Runner::anyio) return std::nullopt;
   for (const FunctionInfo& fn : here->functions) {

@@ -3,8 +3,6 @@
 // seeds put them in the plan); a client converts only when all of them do (tests_model.cpp).
 #include "tests_client.hpp"
 
-#include <filesystem>
-
 #include "awaitify/imports.hpp"
 #include "awaitify/rewrite.hpp"
 #include "awaitify/syntax.hpp"
@@ -300,8 +298,7 @@ std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
       std::any_of(here->functions.begin(), here->functions.end(), annotated))
     return std::nullopt;
   if (here->uses.empty()) return std::vector<Finding>{};
-  std::error_code error;
-  if (!std::filesystem::exists(source.path(), error)) return std::nullopt;
+  if (!Model::run_model_reads(source.path())) return std::nullopt;
   auto model = Model::of(index);
   for (const Use& use : here->uses) {
     if (model->unit_of(use.function, use.name)) return std::nullopt;

@@ -156,6 +156,10 @@ class Model {
   // Whether the model may hold a file (it is among the files the tests phase reads): a pass
   // of the tests phase has nothing to do anywhere else.
   static bool may_hold(const ProjectIndex& index, const std::string& path);
+  // Whether a pass on the file at `path` works with the run's one model, of(index) (which reads
+  // files from disk): a file that is not on disk (stdin, unit tests) gets a model of its own
+  // text when its pass runs.
+  static bool run_model_reads(const std::string& path);
 
   const PytestSetup& setup() const { return setup_; }
   // The unit a name holds in a function (qualified; the module name at module level), if any.

@@ -481,11 +481,14 @@ bool Model::may_hold(const ProjectIndex& index, const std::string& path) {
 
 bool in_test_code(const ModuleFacts& facts, const ProjectIndex& index, const Plan&) {
   if (!Model::may_hold(index, facts.path)) return false;
-  // A file on disk is in the run's one model, or the passes would find it is not test code
-  // (one that is not on disk gets a model of its own text when its pass runs).
-  std::error_code error;
-  if (!fs::exists(facts.path, error)) return true;
+  // A file on disk is in the run's one model, or the passes would find it is not test code.
+  if (!Model::run_model_reads(facts.path)) return true;
   return Model::of(index, nullptr)->file(facts.path) != nullptr;
+}
+
+bool Model::run_model_reads(const std::string& path) {
+  std::error_code error;
+  return fs::exists(path, error);
 }
 
 std::shared_ptr<const Model> Model::of(const ProjectIndex& index, const FileContext* current,
@@ -495,12 +498,10 @@ std::shared_ptr<const Model> Model::of(const ProjectIndex& index, const FileCont
   // kept per text of that file.
   auto inputs = input_paths(index);
   std::string key = "aw80x.model";
-  if (current && inputs->count(current->source.path())) {
-    std::error_code error;
-    if (!fs::exists(current->source.path(), error)) {
-      key += ":" + current->source.path() + ":" +
-             std::to_string(std::hash<std::string_view>{}(current->text()));
-    }
+  if (current && inputs->count(current->source.path()) &&
+      !run_model_reads(current->source.path())) {
+    key += ":" + current->source.path() + ":" +
+           std::to_string(std::hash<std::string_view>{}(current->text()));
   }
   return index.memo<Model>(key, [&] {
     auto model = std::make_shared<Model>();
