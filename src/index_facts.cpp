@@ -31,10 +31,18 @@ const std::set<std::string, std::less<>>& builtin_names() {
   return names;
 }
 
-std::string join(const std::string& a, const std::string& b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
-  return a + "." + b;
+// The parts that are not empty, joined by dots, in one allocation.
+std::string join(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (std::string_view part : parts) size += part.size() + 1;
+  std::string joined;
+  joined.reserve(size);
+  for (std::string_view part : parts) {
+    if (part.empty()) continue;
+    if (!joined.empty()) joined += '.';
+    joined += part;
+  }
+  return joined;
 }
 
 // The package that a relative import with `dots` leading dots starts from.
@@ -57,7 +65,7 @@ std::string imported_module(const ModuleFacts& facts, TSNode module_node, std::s
     if (is(child, "import_prefix")) dots = node_text(child, src).size();
     if (is(child, "dotted_name")) rest = std::string(node_text(child, src));
   }
-  return join(relative_base(facts, dots), rest);
+  return join({relative_base(facts, dots), rest});
 }
 
 void record_import(ModuleFacts& facts, TSNode node, std::string_view src) {
@@ -81,11 +89,11 @@ void record_from_import(ModuleFacts& facts, TSNode node, std::string_view src) {
     if (is(child, "wildcard_import")) facts.star_imports.push_back(module);
     if (is(child, "dotted_name")) {
       std::string name(node_text(child, src));
-      facts.imports[name] = join(module, name);
+      facts.imports[name] = join({module, name});
       facts.import_lines[name] = ts_node_start_point(child).row + 1;
     } else if (is(child, "aliased_import")) {
       std::string local(node_text(field(child, "alias"), src));
-      facts.imports[local] = join(module, std::string(node_text(field(child, "name"), src)));
+      facts.imports[local] = join({module, node_text(field(child, "name"), src)});
       facts.import_lines[local] = ts_node_start_point(child).row + 1;
     }
   }
@@ -503,35 +511,17 @@ void record_parameter_names(ModuleFacts& facts, TSNode root, std::string_view sr
 
 }  // namespace
 
-namespace {
-
-// The parts that are not empty, joined by dots (join's result, in one allocation).
-std::string join_parts(std::initializer_list<std::string_view> parts) {
-  size_t size = 0;
-  for (std::string_view part : parts) size += part.size() + 1;
-  std::string joined;
-  joined.reserve(size);
-  for (std::string_view part : parts) {
-    if (part.empty()) continue;
-    if (!joined.empty()) joined += '.';
-    joined += part;
-  }
-  return joined;
-}
-
-}  // namespace
-
 std::string ModuleFacts::resolve(const std::string& dotted) const {
   if (dotted.empty()) return {};
   size_t dot = dotted.find('.');
   std::string first = dotted.substr(0, dot);
   std::string_view rest =
       dot == std::string::npos ? std::string_view() : std::string_view(dotted).substr(dot + 1);
-  if (auto it = imports.find(first); it != imports.end()) return join_parts({it->second, rest});
+  if (auto it = imports.find(first); it != imports.end()) return join({it->second, rest});
   bool defined_here = instances.count(first) || classes.count(first) || type_aliases.count(first) ||
                       std::find(functions.begin(), functions.end(), first) != functions.end();
-  if (defined_here) return join_parts({module, first, rest});
-  if (builtin_names().count(first)) return join_parts({"builtins", first, rest});
+  if (defined_here) return join({module, first, rest});
+  if (builtin_names().count(first)) return join({"builtins", first, rest});
   return {};
 }
 
@@ -552,7 +542,7 @@ std::string module_name_for(const std::string& path, bool* is_package) {
   }
   if (is_package) *is_package = package;
   std::string name;
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) name = join(name, *it);
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) name = join({name, *it});
   return name;
 }
 
@@ -573,7 +563,7 @@ ModuleFacts extract_facts(const SourceFile& source, TSNode root) {
   std::string_view src = source.text();
   record_top_level(facts, root, src);
   FunctionFacts top;
-  top.qualified = join(facts.module, "<module>");
+  top.qualified = join({facts.module, "<module>"});
   top.is_module = true;
   facts.function_facts.push_back(top);
   FunctionDefs defs;
