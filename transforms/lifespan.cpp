@@ -762,12 +762,16 @@ bool names_app_call(const std::string& target) {
   return names_any(target, {"FastAPI", "on_event", "add_event_handler"});
 }
 
-// Whether a text may hold a call naming FastAPI, on_event or add_event_handler as written.
-bool mentions_app_call(std::string_view text) {
+// Whether a function's text may hold a call naming FastAPI, on_event or add_event_handler, as
+// written or through a name the module imports them as (`from fastapi import FastAPI as F`).
+bool mentions_app_call(std::string_view text, const ModuleFacts& facts) {
   auto holds = [&](std::string_view word) {
     return memmem(text.data(), text.size(), word.data(), word.size()) != nullptr;
   };
-  return holds("FastAPI") || holds("_event");
+  if (holds("FastAPI") || holds("_event")) return true;
+  return std::any_of(facts.imports.begin(), facts.imports.end(), [&](const auto& import) {
+    return names_app_call(import.second) && holds(import.first);
+  });
 }
 
 // The calls the index records miss some a function makes: those of its signature (annotations,
@@ -778,7 +782,7 @@ bool mentions_app_call(std::string_view text) {
 // pass (report_from_facts). A function whose text names none of them is not walked.
 void record_verdicts(TSNode def, std::string_view src, const ModuleFacts& facts,
                      FunctionFacts& fn) {
-  if (!mentions_app_call(node_text(def, src))) return;
+  if (!mentions_app_call(node_text(def, src), facts)) return;
   walk(def, [&](TSNode node) {
     if (is(node, "function_definition")) return ts_node_eq(node, def);
     if (!is(node, "call")) return true;

@@ -358,6 +358,7 @@ TEST(Engine, LifespanReportFromFactsDeclinesWhereTheRunMayReport) {
            "def make():\n    from fastapi import FastAPI\n    return FastAPI(on_startup=[])\n",
            "def make():\n    title = 'x'\n    from fastapi import FastAPI\n"
            "    return FastAPI(title=title)\n",
+           "from fastapi import FastAPI as Api\ndef handler(x: Api() = None):\n    pass\n",
            "@router.on_event('startup')\ndef start():\n    pass\n",
            "def wire(app):\n    app.add_event_handler('startup', print)\n",
            "from fastapi import APIRouter\nrouter = APIRouter()\n"
