@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "awaitify/tree_memory.hpp"
+#include "direct_walk.hpp"
 
 namespace awaitify {
 
@@ -178,6 +179,14 @@ std::vector<TSNode> children_where(TSNode node, Keep keep) {
   uint32_t count = ts_node_child_count(node);
   if (count == 0) return result;
   result.reserve(count);
+#ifdef AWAITIFY_DIRECT_WALK
+  if (direct::available()) {
+    direct::for_each_child(node, [&](TSNode child) {
+      if (keep(child)) result.push_back(child);
+    });
+    return result;
+  }
+#endif
   // One cursor per thread, reset to each node: a new cursor allocates its stack, and this is
   // called millions of times. Nothing here can call children_where again while it is in use.
   // It outlives the file it is first used on, so its memory is not that file's.
@@ -209,7 +218,7 @@ constexpr uint32_t kChildrenByIndex = 12;
 
 std::vector<TSNode> named_children(TSNode node) {
   if (ts_node_is_null(node)) return {};
-  if (ts_node_child_count(node) > kChildrenByIndex)
+  if (direct::available() || ts_node_child_count(node) > kChildrenByIndex)
     return children_where(node, [](TSNode child) { return ts_node_is_named(child); });
   std::vector<TSNode> result(ts_node_named_child_count(node));
   for (uint32_t i = 0; i < result.size(); ++i) result[i] = ts_node_named_child(node, i);
@@ -218,7 +227,7 @@ std::vector<TSNode> named_children(TSNode node) {
 
 std::vector<TSNode> children(TSNode node) {
   if (ts_node_is_null(node)) return {};
-  if (ts_node_child_count(node) > kChildrenByIndex)
+  if (direct::available() || ts_node_child_count(node) > kChildrenByIndex)
     return children_where(node, [](TSNode) { return true; });
   std::vector<TSNode> result(ts_node_child_count(node));
   for (uint32_t i = 0; i < result.size(); ++i) result[i] = ts_node_child(node, i);
@@ -272,16 +281,34 @@ void cursor_walk(TSNode root, Enter&& enter, Down&& down, Up&& up) {
   }
 }
 
+// cursor_walk, or the same walk over the tree's memory where the build and the check at first
+// use allow it (direct_walk.hpp).
+template <class Enter, class Down, class Up>
+void tree_walk(TSNode root, Enter&& enter, Down&& down, Up&& up) {
+#ifdef AWAITIFY_DIRECT_WALK
+  if (!ts_node_is_null(root) && direct::available()) {
+    direct::walk(root, enter, down, up);
+    return;
+  }
+#endif
+  cursor_walk(root, enter, down, up);
+}
+
 }  // namespace
 
+bool walks_read_trees_directly() {
+  return direct::available();
+}
+
 void walk(TSNode node, const std::function<bool(TSNode)>& visit) {
-  cursor_walk(node, visit, [](TSNode) {}, [] {});
+  tree_walk(
+      node, visit, [](TSNode) {}, [] {});
 }
 
 void walk_with_ancestors(TSNode node,
                          const std::function<bool(TSNode, const std::vector<TSNode>&)>& visit) {
   std::vector<TSNode> ancestors;
-  cursor_walk(
+  tree_walk(
       node, [&](TSNode current) { return visit(current, ancestors); },
       [&](TSNode parent) { ancestors.push_back(parent); }, [&] { ancestors.pop_back(); });
 }

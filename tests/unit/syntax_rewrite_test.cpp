@@ -48,10 +48,13 @@ TEST(Syntax, WalksDeepNestingWithoutRecursion) {
   EXPECT_GT(count, 5000u);
 }
 
-// The walks (and children, named_children) step by the cursor but stop at a node's last child by
-// its child count, not by the cursor failing to move: the count must agree with what the cursor
-// steps through, or children would be skipped. A reference walk by ts_node_child, with its path of ancestors, on every
-// fixture file, whole and cut short (ERROR and MISSING nodes), checks that they do.
+// The walks (and children, named_children) read the tree's memory directly where the build
+// allows (src/direct_walk.hpp), or step by the cursor but stop at a node's last child by its
+// child count, not by the cursor failing to move: the count must agree with what the cursor
+// steps through, or children would be skipped. A reference walk by ts_node_child, with its path
+// of ancestors, on every fixture file, whole and cut short (ERROR and MISSING nodes), checks that
+// they visit the same nodes, each with the same position and type (a direct walk makes its
+// nodes itself: their start and alias are its own reckoning).
 TEST(Syntax, WalksVisitEveryNodeWithItsAncestors) {
   namespace fs = std::filesystem;
   struct Step {
@@ -72,8 +75,18 @@ TEST(Syntax, WalksVisitEveryNodeWithItsAncestors) {
     }
     return steps;
   };
-  auto same = [](const std::vector<TSNode>& a, const std::vector<TSNode>& b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), ts_node_eq);
+  auto same_node = [](TSNode a, TSNode b) {
+    TSPoint a_start = ts_node_start_point(a), b_start = ts_node_start_point(b);
+    TSPoint a_end = ts_node_end_point(a), b_end = ts_node_end_point(b);
+    return ts_node_eq(a, b) && ts_node_symbol(a) == ts_node_symbol(b) &&
+           ts_node_is_named(a) == ts_node_is_named(b) &&
+           ts_node_start_byte(a) == ts_node_start_byte(b) &&
+           ts_node_end_byte(a) == ts_node_end_byte(b) && a_start.row == b_start.row &&
+           a_start.column == b_start.column && a_end.row == b_end.row &&
+           a_end.column == b_end.column;
+  };
+  auto same = [&](const std::vector<TSNode>& a, const std::vector<TSNode>& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), same_node);
   };
   size_t files = 0, nodes = 0, errors = 0;
   for (const auto& entry : fs::recursive_directory_iterator(AWAITIFY_FIXTURES)) {
@@ -94,7 +107,7 @@ TEST(Syntax, WalksVisitEveryNodeWithItsAncestors) {
       ASSERT_EQ(walked.size(), expected.size()) << entry.path() << " cut at " << cut;
       size_t at = 0;
       walk_with_ancestors(tree->root(), [&](TSNode node, const std::vector<TSNode>& ancestors) {
-        EXPECT_TRUE(ts_node_eq(node, walked[at]) && ts_node_eq(node, expected[at].node) &&
+        EXPECT_TRUE(same_node(node, walked[at]) && same_node(node, expected[at].node) &&
                     same(ancestors, expected[at].ancestors))
             << entry.path() << " cut at " << cut << ", node " << at;
         ++at;
@@ -329,6 +342,16 @@ TEST(Syntax, AParserUsedAgainParsesAsANewOne) {
 // pinned grammar's layout is the one mirrored (the trees are the same either way).
 TEST(Syntax, TheScannerKeepsItsStacksMemoryBetweenTokens) {
   EXPECT_TRUE(awaitify_python_scanner_reuses_memory());
+}
+
+// Where CMake linked the tree-sitter runtime whose layout src/direct_walk.hpp mirrors, the check
+// at first use must find the layout mirrored (the walks are the same either way: the test above).
+TEST(Syntax, WalksReadTheTreesDirectlyWhereTheBuildMirrorsTheRuntime) {
+#ifdef AWAITIFY_DIRECT_WALK
+  EXPECT_TRUE(walks_read_trees_directly());
+#else
+  EXPECT_FALSE(walks_read_trees_directly());
+#endif
 }
 
 TEST(Syntax, SameTreeTellsTreesApart) {
