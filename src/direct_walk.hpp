@@ -169,6 +169,10 @@ inline Length start_of(TSNode node) {
   return {node.context[0], {node.context[1], node.context[2]}};
 }
 
+// ts_node_child_by_field_id over the tree's memory: the same node, found the same way (the field
+// map of the node's production; a field a hidden child holds is inherited).
+TSNode child_by_field_id(TSNode node, TSFieldId field);
+
 // The pre-order walk of cursor_walk (syntax.cpp), over the tree's memory: `enter` visits a node
 // and says whether to walk its children; `down` and `up` bracket the children of a node.
 template <class Enter, class Down, class Up>

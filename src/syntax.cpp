@@ -165,6 +165,9 @@ TSNode field(TSNode node, const char* name) {
     known->second = ts_language_field_id_for_name(awaitify_python_language(), name,
                                                   static_cast<uint32_t>(std::strlen(name)));
   }
+#ifdef AWAITIFY_DIRECT_WALK
+  if (direct::available()) return direct::child_by_field_id(node, known->second);
+#endif
   return ts_node_child_by_field_id(node, known->second);
 }
 

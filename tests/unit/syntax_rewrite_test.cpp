@@ -123,6 +123,16 @@ TEST(Syntax, WalksVisitEveryNodeWithItsAncestors) {
           named.push_back(ts_node_named_child(step.node, i));
         ASSERT_TRUE(same(children(step.node), all) && same(named_children(step.node), named))
             << entry.path() << " cut at " << cut << ": " << ts_node_type(step.node);
+        // field() finds what tree-sitter finds, for every field of the grammar.
+        for (TSFieldId id = 1; id <= ts_language_field_count(awaitify_python_language()); ++id) {
+          TSNode expected_field = ts_node_child_by_field_id(step.node, id);
+          TSNode found =
+              field(step.node, ts_language_field_name_for_id(awaitify_python_language(), id));
+          ASSERT_TRUE(ts_node_is_null(found) ? ts_node_is_null(expected_field)
+                                             : same_node(found, expected_field))
+              << entry.path() << " cut at " << cut << ": " << ts_node_type(step.node) << "."
+              << ts_language_field_name_for_id(awaitify_python_language(), id);
+        }
       }
       nodes += expected.size();
       errors += count_syntax_errors(tree->root());
