@@ -14,6 +14,8 @@ namespace awaitify::direct {
 
 #ifdef AWAITIFY_DIRECT_WALK
 
+SymbolNames symbol_names;
+
 const TSSymbol* alias_sequence(const TSTree* tree, Subtree parent) {
   // The runtime's own TSLanguage (tree_sitter/parser.h): production 0 has no aliases.
   uint16_t production = parent.heap->production_id;
@@ -219,6 +221,19 @@ bool same_fields(TSNode root) {
   return same;
 }
 
+// Every node's type, named directly and by tree-sitter (the same string of the language).
+bool same_types(TSNode root) {
+  bool same = true;
+  walk(
+      root,
+      [&](TSNode node) {
+        same = same && type_name(node) == ts_node_type(node);
+        return same;
+      },
+      [](TSNode) {}, [] {});
+  return same;
+}
+
 bool layout_matches() {
   // The sample's tree is parsed outside any file's tree memory: this runs once per process.
   UnscopedTreeMemory unscoped;
@@ -227,7 +242,11 @@ bool layout_matches() {
   if (!tree) return false;
   TSNode root = tree->root();
   if (!ts_node_has_error(root)) return false;  // the sample must hold an error to check one
-  return by_cursor(root) == directly(root) && same_fields(root);
+  const TSLanguage* language = awaitify_python_language();
+  if (reinterpret_cast<const TreeHead*>(root.tree)->language != language) return false;
+  symbol_names = SymbolNames{language, language->symbol_names,
+                             static_cast<uint32_t>(language->symbol_count + language->alias_count)};
+  return by_cursor(root) == directly(root) && same_fields(root) && same_types(root);
 }
 
 }  // namespace

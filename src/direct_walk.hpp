@@ -118,6 +118,34 @@ inline Length add(Length a, Length b) {
   }
   return sum;
 }
+// The head of tree-sitter's TSTree (lib/src/tree.h): its root and its language.
+struct TreeHead {
+  Subtree root;
+  const TSLanguage* language;
+};
+
+// The names of one language's symbols (aliases included), by symbol: the check at first use
+// keeps those of awaitify's language.
+struct SymbolNames {
+  const TSLanguage* language = nullptr;
+  const char* const* by_symbol = nullptr;
+  uint32_t count = 0;
+};
+extern SymbolNames symbol_names;
+
+// ts_node_type: the node's alias, or its own symbol, named.
+inline const char* type_name(TSNode node) {
+  const TSLanguage* language = reinterpret_cast<const TreeHead*>(node.tree)->language;
+  TSSymbol symbol = static_cast<TSSymbol>(node.context[3]);
+  if (symbol == 0) {
+    Subtree s = *static_cast<const Subtree*>(node.id);
+    symbol = s.leaf.is_inline ? s.leaf.symbol : s.heap->symbol;
+  }
+  if (language == symbol_names.language && symbol < symbol_names.count)
+    return symbol_names.by_symbol[symbol];
+  return ts_language_symbol_name(language, symbol);  // ERROR, and any other language
+}
+
 // The aliases of a node's structural children, by the production it was reduced with.
 const TSSymbol* alias_sequence(const TSTree* tree, Subtree parent);
 
@@ -133,7 +161,8 @@ struct Frame {
   bool visible;
 };
 
-inline Frame frame_of(const TSTree* tree, const Subtree* node, Length start, bool visible) {
+[[gnu::always_inline]] inline Frame frame_of(const TSTree* tree, const Subtree* node, Length start,
+                                             bool visible) {
   Subtree s = *node;
   uint32_t count = s.heap->child_count;
   return Frame{reinterpret_cast<const Subtree*>(s.heap) - count,
@@ -148,7 +177,8 @@ inline Frame frame_of(const TSTree* tree, const Subtree* node, Length start, boo
 // The next child of the top frame as a node, if it is visible (aliased, or visible itself);
 // a hidden child with visible nodes below becomes a frame of its own. Returns false when the
 // child was hidden: the caller asks again.
-inline bool next_child(std::vector<Frame>& frames, const TSTree* tree, TSNode& node) {
+[[gnu::always_inline]] inline bool next_child(std::vector<Frame>& frames, const TSTree* tree,
+                                              TSNode& node) {
   Frame& top = frames.back();
   uint32_t i = top.index++;
   const Subtree* child = &top.children[i];

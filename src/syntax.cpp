@@ -137,8 +137,12 @@ std::string_view kind(TSNode node) {
 bool is(TSNode node, std::string_view type) {
   // The most called function of the engine: compares without measuring the node's type name
   // first, and most comparisons end at the first character.
-  if (ts_node_is_null(node)) return type.empty();
+  if (node.id == nullptr) return type.empty();  // ts_node_is_null, without the call
+#ifdef AWAITIFY_DIRECT_WALK
+  const char* name = direct::available() ? direct::type_name(node) : ts_node_type(node);
+#else
   const char* name = ts_node_type(node);
+#endif
   for (char c : type) {
     if (*name != c) return false;  // also where the name ends first
     ++name;
