@@ -408,7 +408,7 @@ void ScopeScanner::scan_body(TSNode body, const ScopeVisitor& visitor) {
   walk_with_ancestors(body, [&](TSNode node, const std::vector<TSNode>& ancestors) {
     // Punctuation and keywords: nothing below is looked at. Skipping a leaf keeps track_levels'
     // view right, since the next node visited is a sibling or higher.
-    if (!ts_node_is_named(node) && ts_node_child_count(node) == 0) return true;
+    if (!is_named(node) && ts_node_child_count(node) == 0) return true;
     ancestors_ = &ancestors;
     track_levels(ancestors);
     const ScannedTypes& types = scanned();

@@ -1,8 +1,6 @@
 #include "direct_walk.hpp"
 
 #ifdef AWAITIFY_DIRECT_WALK
-#include <tree_sitter/parser.h>
-
 #include <cstring>
 #include <memory>
 
@@ -221,13 +219,14 @@ bool same_fields(TSNode root) {
   return same;
 }
 
-// Every node's type, named directly and by tree-sitter (the same string of the language).
+// Every node's type and whether it is named, read directly and by tree-sitter.
 bool same_types(TSNode root) {
   bool same = true;
   walk(
       root,
       [&](TSNode node) {
-        same = same && type_name(node) == ts_node_type(node);
+        same = same && type_name(node) == ts_node_type(node) &&
+               is_named(node) == ts_node_is_named(node);
         return same;
       },
       [](TSNode) {}, [] {});
@@ -245,7 +244,8 @@ bool layout_matches() {
   const TSLanguage* language = awaitify_python_language();
   if (reinterpret_cast<const TreeHead*>(root.tree)->language != language) return false;
   symbol_names = SymbolNames{language, language->symbol_names,
-                             static_cast<uint32_t>(language->symbol_count + language->alias_count)};
+                             static_cast<uint32_t>(language->symbol_count + language->alias_count),
+                             language->symbol_metadata};
   return by_cursor(root) == directly(root) && same_fields(root) && same_types(root);
 }
 

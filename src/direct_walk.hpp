@@ -16,6 +16,9 @@
 #pragma once
 
 #include <tree_sitter/api.h>
+#ifdef AWAITIFY_DIRECT_WALK
+#include <tree_sitter/parser.h>  // the runtime's TSLanguage: symbol names, metadata, aliases
+#endif
 
 #include <cstdint>
 #include <vector>
@@ -130,8 +133,20 @@ struct SymbolNames {
   const TSLanguage* language = nullptr;
   const char* const* by_symbol = nullptr;
   uint32_t count = 0;
+  const TSSymbolMetadata* metadata = nullptr;  // by symbol, as by_symbol
 };
 extern SymbolNames symbol_names;
+
+// ts_node_is_named: an alias is named as its symbol is, a node as its subtree says.
+inline bool is_named(TSNode node) {
+  TSSymbol alias = static_cast<TSSymbol>(node.context[3]);
+  const TSLanguage* language = reinterpret_cast<const TreeHead*>(node.tree)->language;
+  if (alias != 0 && language == symbol_names.language && alias < symbol_names.count)
+    return symbol_names.metadata[alias].named;
+  if (alias != 0) return ts_node_is_named(node);
+  Subtree s = *static_cast<const Subtree*>(node.id);
+  return s.leaf.is_inline ? s.leaf.named : s.heap->named;
+}
 
 // ts_node_type: the node's alias, or its own symbol, named.
 inline const char* type_name(TSNode node) {

@@ -226,7 +226,7 @@ constexpr uint32_t kChildrenByIndex = 12;
 std::vector<TSNode> named_children(TSNode node) {
   if (ts_node_is_null(node)) return {};
   if (direct::available() || ts_node_child_count(node) > kChildrenByIndex)
-    return children_where(node, [](TSNode child) { return ts_node_is_named(child); });
+    return children_where(node, [](TSNode child) { return is_named(child); });
   std::vector<TSNode> result(ts_node_named_child_count(node));
   for (uint32_t i = 0; i < result.size(); ++i) result[i] = ts_node_named_child(node, i);
   return result;
@@ -305,6 +305,13 @@ void tree_walk(TSNode root, Enter&& enter, Down&& down, Up&& up) {
 
 bool walks_read_trees_directly() {
   return direct::available();
+}
+
+bool is_named(TSNode node) {
+#ifdef AWAITIFY_DIRECT_WALK
+  if (direct::available()) return direct::is_named(node);
+#endif
+  return ts_node_is_named(node);
 }
 
 void walk(TSNode node, const std::function<bool(TSNode)>& visit) {

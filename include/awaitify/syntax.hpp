@@ -103,6 +103,8 @@ void walk_with_ancestors(TSNode node,
 // Whether walk, walk_with_ancestors, children and named_children read the trees' memory
 // directly (src/direct_walk.hpp) rather than through tree-sitter's cursor: the same nodes, faster.
 bool walks_read_trees_directly();
+// ts_node_is_named, from the tree's memory where walks read it.
+bool is_named(TSNode node);
 // The first ERROR or MISSING node in document order, if any.
 std::optional<TSNode> first_syntax_error(TSNode root);
 size_t count_syntax_errors(TSNode root);

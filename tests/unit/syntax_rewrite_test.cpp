@@ -123,8 +123,10 @@ TEST(Syntax, WalksVisitEveryNodeWithItsAncestors) {
           named.push_back(ts_node_named_child(step.node, i));
         ASSERT_TRUE(same(children(step.node), all) && same(named_children(step.node), named))
             << entry.path() << " cut at " << cut << ": " << ts_node_type(step.node);
-        // is() reads the type tree-sitter names.
-        ASSERT_TRUE(is(step.node, ts_node_type(step.node))) << entry.path() << " cut at " << cut;
+        // is() reads the type tree-sitter names, is_named() what it says of the node.
+        ASSERT_TRUE(is(step.node, ts_node_type(step.node)) &&
+                    is_named(step.node) == ts_node_is_named(step.node))
+            << entry.path() << " cut at " << cut;
         // field() finds what tree-sitter finds, for every field of the grammar.
         for (TSFieldId id = 1; id <= ts_language_field_count(awaitify_python_language()); ++id) {
           TSNode expected_field = ts_node_child_by_field_id(step.node, id);
