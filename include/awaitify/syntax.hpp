@@ -100,8 +100,9 @@ void walk(TSNode node, const std::function<bool(TSNode)>& visit);
 // parents keeps them instead.
 void walk_with_ancestors(TSNode node,
                          const std::function<bool(TSNode, const std::vector<TSNode>&)>& visit);
-// Whether walk, walk_with_ancestors, children and named_children read the trees' memory
-// directly (src/direct_walk.hpp) rather than through tree-sitter's cursor: the same nodes, faster.
+// Whether walk, walk_with_ancestors, children, named_children, field, is and is_named read the
+// trees' memory directly (src/direct_walk.hpp) rather than through tree-sitter's cursor and node
+// API: the same nodes, faster.
 bool walks_read_trees_directly();
 // ts_node_is_named, from the tree's memory where walks read it.
 bool is_named(TSNode node);
