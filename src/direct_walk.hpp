@@ -12,7 +12,7 @@
 // the runtime whose layout is mirrored here: Debian's tree-sitter 0.20.7, from its static
 // archive, which is then part of the binary (AWAITIFY_DIRECT_WALK). At first use the layout
 // is checked once more against the cursor and the node API on a sample that holds every kind
-// of node the walk treats apart (hidden, aliased, extra, error, missing); when anything
+// of node the walk treats apart (hidden, aliased, extra, error); when anything
 // differs, everything goes through tree-sitter's API. Syntax.WalksVisitEveryNodeWithItsAncestors
 // compares the two on every fixture file.
 #pragma once
