@@ -9,7 +9,9 @@
 // code made async here keeps its blocking calls (a test may block its own loop).
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <set>
 
 #include "awaitify/fastapi.hpp"
 #include "awaitify/imports.hpp"
@@ -24,6 +26,21 @@ namespace {
 
 std::string in_quotes(const std::string& scope) {
   return "\"" + scope + "\"";
+}
+
+// anyio's plugin runs an async fixture only for a test that runs under anyio itself: a sync
+// test that requests one would get a coroutine.
+bool anyio_needs_async(const Model& model, const FunctionInfo& fn, const Plan& plan) {
+  if (model.setup().runner != Runner::anyio || !fn.is_test) return false;
+  std::set<const FunctionInfo*> seen;
+  std::function<bool(const FunctionInfo&)> any_async = [&](const FunctionInfo& f) {
+    for (const FunctionInfo* fixture : model.requested_fixtures(f)) {
+      if (!seen.insert(fixture).second) continue;
+      if (model.async_after(*fixture, plan) || any_async(*fixture)) return true;
+    }
+    return false;
+  };
+  return any_async(fn);
 }
 
 class AsyncPass {
@@ -50,26 +67,11 @@ class AsyncPass {
     const FunctionInfo* fn = model_->function(qualified_name(def, context_));
     if (!fn) return;  // not test code: the closure (AW401) converts it
     bool planned = context_.plan.becomes_async(fn->qualified);
-    if (!planned && !anyio_needs_async(*fn)) return;
+    if (!planned && !anyio_needs_async(*model_, *fn, context_.plan)) return;
     // The marker goes first: on an undecorated test it lands where `async ` does.
     if (fn->is_test) mark(def, *fn);
     if (fn->is_fixture) redecorate(def, *fn);
     add(make_async(def));
-  }
-
-  // anyio's plugin runs an async fixture only for a test that runs under anyio itself: a sync
-  // test that requests one would get a coroutine.
-  bool anyio_needs_async(const FunctionInfo& fn) const {
-    if (setup().runner != Runner::anyio || !fn.is_test) return false;
-    std::set<const FunctionInfo*> seen;
-    std::function<bool(const FunctionInfo&)> any_async = [&](const FunctionInfo& f) {
-      for (const FunctionInfo* fixture : model_->requested_fixtures(f)) {
-        if (!seen.insert(fixture).second) continue;
-        if (model_->async_after(*fixture, context_.plan) || any_async(*fixture)) return true;
-      }
-      return false;
-    };
-    return any_async(fn);
   }
 
   // ------------------------------------------------------------ tests
@@ -204,17 +206,21 @@ PassResult run(const FileContext& context) {
 }
 
 // What the pass reports on a file it leaves unchanged (it reports nothing anywhere), told from
-// the model's read of this very text: no function of the file is one the plan makes async, and
-// the suite does not run under anyio (whose tests may turn async for an async fixture). Any
-// other file, or a text the model did not read, is parsed and the pass run.
+// the model's read of this very text, which holds every def of the file under the name the
+// pass looks it up by: no function of the file is one the plan makes async, nor (under anyio)
+// a test the model knows by its name that requests an async fixture. Any other file, or a text
+// the model did not read, is parsed and the pass run.
 std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
                                                       const ModuleFacts& facts,
                                                       const ProjectIndex& index, const Plan& plan) {
   if (!Model::run_model_reads(source.path())) return std::nullopt;
   auto here = kept_file_facts(facts, source.text());
-  if (!here || Model::of(index)->setup().runner == Runner::anyio) return std::nullopt;
+  if (!here) return std::nullopt;
+  std::shared_ptr<const Model> model = Model::of(index);
   for (const FunctionInfo& fn : here->functions) {
     if (plan.becomes_async(fn.qualified)) return std::nullopt;
+    const FunctionInfo* known = model->function(fn.qualified);
+    if (known && anyio_needs_async(*model, *known, plan)) return std::nullopt;
   }
   return std::vector<Finding>{};
 }
