@@ -122,6 +122,7 @@ void fields(Archive& archive, T& facts) {
 // strings and containers as a 32-bit count and their items.
 class Writer {
  public:
+  explicit Writer(std::string& out) : out_(out) {}
   template <class... T>
   void operator()(const T&... values) {
     (put(values), ...);
@@ -154,10 +155,9 @@ class Writer {
     for (const T& item : items) put(item);
   }
   void raw(const void* bytes, size_t size) { out_.append(static_cast<const char*>(bytes), size); }
-  std::string& bytes() { return out_; }
 
  private:
-  std::string out_;
+  std::string& out_;
 };
 
 // Reads what Writer wrote; any inconsistency (past the end, a bool that is not 0/1, a key
@@ -389,13 +389,19 @@ uint64_t content_hash(const SourceFile& source) {
   return hash_bytes(source.text());
 }
 
-std::string encode_facts(const ModuleFacts& facts, uint64_t content) {
-  Writer out;
+void encode_facts(const ModuleFacts& facts, uint64_t content, std::string& entry) {
+  entry.clear();
+  Writer out(entry);
   out.raw(kMagic.data(), kMagic.size());
   out(kFactsCacheFormat, build_fingerprint(), content, facts);
-  uint64_t checksum = hash_bytes(out.bytes());
+  uint64_t checksum = hash_bytes(entry);
   out.put(checksum);
-  return std::move(out.bytes());
+}
+
+std::string encode_facts(const ModuleFacts& facts, uint64_t content) {
+  std::string entry;
+  encode_facts(facts, content, entry);
+  return entry;
 }
 
 std::optional<ModuleFacts> decode_facts(std::string_view bytes, const std::string& path,
@@ -573,7 +579,10 @@ std::optional<ModuleFacts> FactsCache::load(const SourceFile& source) {
 void FactsCache::store(const SourceFile& source, const ModuleFacts& facts) {
   open_packs();
   Packs::EntryKey key{path_key(source.path()), content_hash(source)};
-  std::string entry = encode_facts(facts, key.content);
+  // One buffer a thread, written out at once: the next entry reuses its memory rather than
+  // growing a new string (and touching new pages) for every file.
+  thread_local std::string entry;
+  encode_facts(facts, key.content, entry);
   std::lock_guard<std::mutex> lock(mutex_);
   packs_->asked = true;
   // An entry under this key that load() could not use (damaged): the packs are merged at the

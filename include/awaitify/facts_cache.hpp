@@ -93,6 +93,8 @@ class FactsCache {
 // hash of its bytes. decode_facts returns nullopt for anything but a well-formed entry of this
 // format and build whose key matches path, module, is_package and content.
 std::string encode_facts(const ModuleFacts& facts, uint64_t content);
+// The same into `entry` (cleared first), whose memory a caller encoding entry after entry keeps.
+void encode_facts(const ModuleFacts& facts, uint64_t content, std::string& entry);
 std::optional<ModuleFacts> decode_facts(std::string_view bytes, const std::string& path,
                                         const std::string& module, bool is_package,
                                         uint64_t content);
