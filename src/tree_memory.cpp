@@ -1,5 +1,6 @@
 #include "awaitify/tree_memory.hpp"
 
+#include <sys/mman.h>
 #include <tree_sitter/api.h>
 
 #include <algorithm>
@@ -32,8 +33,9 @@ namespace awaitify {
 namespace {
 
 // Chunks are aligned to their size, so a block's chunk and page are found from its address.
-// The first page of a chunk holds the size class of each of the others.
-constexpr size_t kChunkSize = size_t{1} << 20;
+// The first page of a chunk holds the size class of each of the others. A chunk is the size of
+// a huge page, and asks for one: where the kernel has it, a chunk is one page fault, not 512.
+constexpr size_t kChunkSize = size_t{2} << 20;
 constexpr size_t kPageSize = size_t{16} << 10;
 constexpr size_t kPagesPerChunk = kChunkSize / kPageSize;
 constexpr size_t kGrain = 16;  // what malloc aligns to
@@ -41,7 +43,7 @@ constexpr size_t kLargest = 1024;
 constexpr size_t kClasses = kLargest / kGrain;
 // Chunks a thread keeps from one scope to the next: the next file needs them again, and taking
 // them from the system again would fault their pages in again.
-constexpr size_t kKeptChunks = 4;
+constexpr size_t kKeptChunks = 2;
 
 struct ChunkHeader {
   uint8_t page_class[kPagesPerChunk];
@@ -54,6 +56,30 @@ struct FreeBlock {
 [[noreturn]] void out_of_memory(size_t size) {
   std::fprintf(stderr, "awaitify: out of memory (%zu bytes for a syntax tree)\n", size);
   std::abort();
+}
+
+// A chunk straight from the kernel, aligned to its size: more is mapped, and the ends cut off.
+char* map_chunk() {
+  void* mapped =
+      ::mmap(nullptr, 2 * kChunkSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) out_of_memory(kChunkSize);
+  auto start = reinterpret_cast<uintptr_t>(mapped);
+  uintptr_t aligned = (start + kChunkSize - 1) & ~(kChunkSize - 1);
+  if (aligned > start) ::munmap(mapped, aligned - start);
+  if (uintptr_t end = start + 2 * kChunkSize; end > aligned + kChunkSize)
+    ::munmap(reinterpret_cast<void*>(aligned + kChunkSize), end - aligned - kChunkSize);
+  auto chunk = reinterpret_cast<char*>(aligned);
+#ifdef MADV_HUGEPAGE
+  ::madvise(chunk, kChunkSize, MADV_HUGEPAGE);  // advice: no huge page, no harm
+#endif
+  return chunk;
+}
+
+// Poison stays with the addresses, not the mapping: the range is cleared first, since the
+// kernel may map it again for anything (another thread's stack).
+void unmap_chunk(char* chunk) {
+  UNPOISON(chunk, kChunkSize);
+  ::munmap(chunk, kChunkSize);
 }
 
 void* system_allocate(size_t size) {
@@ -72,7 +98,7 @@ size_t class_size(size_t size_class) {
 class ThreadPages {
  public:
   ~ThreadPages() {
-    for (char* chunk : chunks_) std::free(chunk);
+    for (char* chunk : chunks_) unmap_chunk(chunk);
   }
 
   void enter() {
@@ -165,9 +191,7 @@ class ThreadPages {
 
   void next_chunk() {
     if (chunks_used_ == chunks_.size()) {
-      void* chunk = std::aligned_alloc(kChunkSize, kChunkSize);
-      if (!chunk) out_of_memory(kChunkSize);
-      chunks_.push_back(static_cast<char*>(chunk));
+      chunks_.push_back(map_chunk());
       sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), chunks_.back()),
                      chunks_.back());
     }
@@ -180,7 +204,7 @@ class ThreadPages {
   void reset() {
     for (void* block : large_) std::free(block);
     large_.clear();
-    for (size_t i = kKeptChunks; i < chunks_.size(); ++i) std::free(chunks_[i]);
+    for (size_t i = kKeptChunks; i < chunks_.size(); ++i) unmap_chunk(chunks_[i]);
     if (chunks_.size() > kKeptChunks) chunks_.resize(kKeptChunks);
     // A block used after its scope ended is caught there, in builds with the address sanitizer.
     for (char* chunk : chunks_) POISON(chunk + kPageSize, kChunkSize - kPageSize);
