@@ -3,9 +3,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include <CLI/CLI.hpp>
 #include <fstream>
@@ -35,17 +32,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitChanges = 1;
 constexpr int kExitError = 2;
 constexpr int kExitInterrupted = 130;
-
-// A run allocates and frees all the time (each file's text, tree and facts, one after another)
-// and is short: memory glibc gives back to the system, or maps for one large block, is faulted
-// in again page by page, which costs more than the few megabytes it would save. Blocks up to
-// 32 MB come from the heap, whose top is kept (about 2% of a cold `diff` of a large project).
-void keep_freed_memory() {
-#ifdef __GLIBC__
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
-}
 
 struct CommonOptions {
   std::vector<std::string> paths;
@@ -505,7 +491,6 @@ int explain_transform(const std::string& id) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  keep_freed_memory();
   CLI::App app{"awaitify: migrates synchronous FastAPI applications to async code, phase by phase"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "awaitify 0.1.0");
