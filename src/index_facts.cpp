@@ -550,6 +550,7 @@ std::string module_name_for(const std::string& path, bool* is_package) {
 void record_verdicts(ModuleFacts& facts, const FunctionDefs& defs, std::string_view src) {
   for (const TransformInfo& transform : transform_table()) {
     if (!transform.record_verdicts) continue;
+    if (transform.verdicts_possible && !transform.verdicts_possible(src, facts)) continue;
     for (const auto& [slot, def] : defs.slots) {
       transform.record_verdicts(def, src, facts, facts.function_facts[slot]);
     }

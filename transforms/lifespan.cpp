@@ -762,8 +762,10 @@ bool names_app_call(const std::string& target) {
   return names_any(target, {"FastAPI", "on_event", "add_event_handler"});
 }
 
-// Whether a function's text may hold a call naming FastAPI, on_event or add_event_handler, as
-// written or through a name the module imports them as (`from fastapi import FastAPI as F`).
+// Whether a text (a function's, or the whole module's: no function of a module whose text
+// holds none of these words records a verdict) may hold a call naming FastAPI, on_event or
+// add_event_handler, as written or through a name the module imports them as
+// (`from fastapi import FastAPI as F`).
 bool mentions_app_call(std::string_view text, const ModuleFacts& facts) {
   auto holds = [&](std::string_view word) {
     return memmem(text.data(), text.size(), word.data(), word.size()) != nullptr;
@@ -890,7 +892,9 @@ Handlers on routers (router.on_event) are reported and left as they are.)",
       {},
       {},
       aw701::record_verdicts,
-      aw701::report_from_facts};
+      aw701::report_from_facts,
+      {},
+      aw701::mentions_app_call};
 }
 
 }  // namespace awaitify

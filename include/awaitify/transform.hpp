@@ -81,6 +81,10 @@ using AppliesFn = std::function<bool(const ModuleFacts&, const ProjectIndex&, co
 // the tree; the module's other facts are complete. Called for every function of every file.
 using RecordVerdictsFn =
     std::function<void(TSNode def, std::string_view src, const ModuleFacts&, FunctionFacts&)>;
+// Whether record_verdicts may record anything in a module, told from its whole text and facts
+// before any of its functions is asked (a function's text is part of the module's): false
+// spares every call.
+using VerdictsPossibleFn = std::function<bool(std::string_view src, const ModuleFacts&)>;
 // What the pass reports on a file it leaves unchanged, from the index facts of that very text;
 // nullopt when it may change the file, which is then parsed and the pass run on the tree.
 using ReportFromFactsFn = std::function<std::optional<std::vector<Finding>>(
@@ -112,6 +116,7 @@ struct TransformInfo {
   RecordVerdictsFn record_verdicts = {};
   ReportFromFactsFn report_from_facts = {};
   ReadWithTreeFn read_with_tree = {};
+  VerdictsPossibleFn verdicts_possible = {};  // empty: every function is asked
   bool implemented() const { return static_cast<bool>(run); }
 };
 
