@@ -1,9 +1,6 @@
 #include "direct_walk.hpp"
 
 #ifdef AWAITIFY_DIRECT_WALK
-#include <cstring>
-#include <memory>
-
 #include "awaitify/syntax.hpp"
 #include "awaitify/tree_memory.hpp"
 #endif
