@@ -132,10 +132,10 @@ PassResult run(const FileContext& context) {
 
 TransformInfo db_create_all_transform() {
   return TransformInfo{
-      kId,
-      "db",
-      "create_all(bind=engine) -> async with engine.begin(): run_sync, in async code",
-      R"(Before:
+      .id = kId,
+      .phase = "db",
+      .summary = "create_all(bind=engine) -> async with engine.begin(): run_sync, in async code",
+      .explain = R"(Before:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         Base.metadata.create_all(bind=engine)
@@ -153,10 +153,10 @@ sync engine came from. begin(), which commits, not connect(), which would roll t
 silently. A call with other options (tables=, checkfirst=) is left as it is; one whose engine
 has no async sibling is reported: on the sync engine it blocks the event loop. In sync code
 (a sync startup handler) create_all stays as it is, on the sync engine, which still works.)",
-      {"create_all", "drop_all"},
-      run,
-      db_seeds,
-      applies};
+      .triggers = {"create_all", "drop_all"},
+      .run = run,
+      .seeds = db_seeds,
+      .applies = applies};
 }
 
 }  // namespace awaitify

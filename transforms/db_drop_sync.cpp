@@ -289,11 +289,12 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo db_drop_sync_transform() {
-  return TransformInfo{
-      kId,
-      "db",
-      "with --drop-sync: get_db, the sync sessionmaker and engine removed once nothing uses them",
-      R"(Before (with --drop-sync, once every route is migrated):
+  return TransformInfo{.id = kId,
+                       .phase = "db",
+                       .summary =
+                           "with --drop-sync: get_db, the sync sessionmaker and engine removed "
+                           "once nothing uses them",
+                       .explain = R"(Before (with --drop-sync, once every route is migrated):
     engine = create_engine(DATABASE_URL)
     async_engine = create_async_engine(async_database_url(DATABASE_URL))
     SessionLocal = sessionmaker(bind=engine)
@@ -321,11 +322,10 @@ Limits: in other modules the index sees calls, names passed as arguments, depend
 overrides and imports (a module that imports a piece without a use the index records keeps
 it); a piece read through its module as a plain value (`x = database.engine`) or by code
 outside the project is not seen, so review the diff before applying.)",
-      {"create_engine", "sessionmaker", "Session("},
-      run,
-      db_seeds,
-      {},
-      "drop-sync"};
+                       .triggers = {"create_engine", "sessionmaker", "Session("},
+                       .run = run,
+                       .seeds = db_seeds,
+                       .enabled_by = "drop-sync"};
 }
 
 }  // namespace awaitify

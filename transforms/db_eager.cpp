@@ -468,10 +468,10 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo db_eager_transform() {
-  return TransformInfo{kId,
-                       "db",
-                       "selectinload() where migrated code reads a relationship",
-                       R"(Before:
+  return TransformInfo{.id = kId,
+                       .phase = "db",
+                       .summary = "selectinload() where migrated code reads a relationship",
+                       .explain = R"(Before:
     author = await db.get(Author, author_id)        # the route's response_model reads .books
 After:
     author = await db.get(Author, author_id, options=[selectinload(Author.books)])
@@ -492,10 +492,10 @@ relationship leading back). Deeper levels and refresh() names: check with verify
 A lazy relationship read on what another migrated function returns (`author =
 get_author(db, id)`, then `author.books`) is reported at the read, naming the function that
 loads it and the option to add there (unless it loads it eagerly already).)",
-                       {"relationship", "Relationship", "select(", ".get(", "refresh("},
-                       run,
-                       db_seeds,
-                       applies};
+                       .triggers = {"relationship", "Relationship", "select(", ".get(", "refresh("},
+                       .run = run,
+                       .seeds = db_seeds,
+                       .applies = applies};
 }
 
 }  // namespace awaitify

@@ -456,10 +456,11 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo db_io_transform() {
-  return TransformInfo{kIoId,
-                       "db",
-                       "session I/O (commit, refresh, delete, execute, get, ...) awaited",
-                       R"(Before:
+  return TransformInfo{
+      .id = kIoId,
+      .phase = "db",
+      .summary = "session I/O (commit, refresh, delete, execute, get, ...) awaited",
+      .explain = R"(Before:
     db.add(author)
     db.commit()
     db.refresh(author)
@@ -497,10 +498,10 @@ and changed: UPDATE-filled columns), only columns the code gave no value, only r
 same function, in document order, or the object returned by a path operation whose response
 model (response_model=, or a pydantic or SQLModel return annotation) has a field of that
 name, which FastAPI reads while serializing.)",
-                       {"Session"},
-                       run,
-                       db_seeds,
-                       applies_where_plan_migrates};
+      .triggers = {"Session"},
+      .run = run,
+      .seeds = db_seeds,
+      .applies = applies_where_plan_migrates};
 }
 
 }  // namespace awaitify

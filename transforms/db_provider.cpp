@@ -324,10 +324,11 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo db_provider_transform() {
-  return TransformInfo{kProviderId,
-                       "db",
-                       "async engine, async_sessionmaker and get_session beside the sync ones",
-                       R"(Before:
+  return TransformInfo{
+      .id = kProviderId,
+      .phase = "db",
+      .summary = "async engine, async_sessionmaker and get_session beside the sync ones",
+      .explain = R"(Before:
     engine = create_engine(DATABASE_URL, connect_args={"check_same_thread": False})
     SessionLocal = sessionmaker(bind=engine, autoflush=False)
 
@@ -368,10 +369,10 @@ poolclass=NullPool unless it names a pool: pytest-asyncio runs each test in an e
 own, and a pooled connection opened in one loop fails in the next.
 The sync stack stays unless --drop-sync is given: then AW107 removes it once nothing in the
 project uses it.)",
-                       {"create_engine", "sessionmaker", "dependency_overrides", "Session("},
-                       run,
-                       db_seeds,
-                       applies};
+      .triggers = {"create_engine", "sessionmaker", "dependency_overrides", "Session("},
+      .run = run,
+      .seeds = db_seeds,
+      .applies = applies};
 }
 
 }  // namespace awaitify

@@ -290,10 +290,10 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo db_query_transform() {
-  return TransformInfo{kQueryId,
-                       "db",
-                       "query() chains -> select() statements executed on the session",
-                       R"(Before:
+  return TransformInfo{.id = kQueryId,
+                       .phase = "db",
+                       .summary = "query() chains -> select() statements executed on the session",
+                       .explain = R"(Before:
     return db.query(Book).filter(Book.author_id == author_id).order_by(Book.id).all()
 After:
     return (await db.scalars(select(Book).filter(Book.author_id == author_id).order_by(Book.id))).all()
@@ -318,10 +318,10 @@ them). A query built in a helper (`def _filtered(self) -> Query`) is followed in
 of its class that run it. A chain the table does not cover (another method, a string join or
 loader target, a session the engine cannot see) is left whole with a `# TODO(awaitify)` line and
 a finding: never half-rewritten.)",
-                       {".query("},
-                       run,
-                       db_seeds,
-                       applies_where_plan_migrates};
+                       .triggers = {".query("},
+                       .run = run,
+                       .seeds = db_seeds,
+                       .applies = applies_where_plan_migrates};
 }
 
 }  // namespace awaitify

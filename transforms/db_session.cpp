@@ -179,10 +179,11 @@ PassResult run(const FileContext& context) {
 
 TransformInfo db_session_transform() {
   return TransformInfo{
-      kSessionId,
-      "db",
-      "Session -> AsyncSession in migrated code (Depends(get_db) -> Depends(get_session))",
-      R"(Before:
+      .id = kSessionId,
+      .phase = "db",
+      .summary =
+          "Session -> AsyncSession in migrated code (Depends(get_db) -> Depends(get_session))",
+      .explain = R"(Before:
     def list_authors(db: Session = Depends(get_db)):
         return AuthorService(db).list()
 After:
@@ -200,10 +201,10 @@ A group stays on the sync Session, with a finding naming the line, when a member
 own: migrate it by hand; alone as a statement, it is awaited) or uses a session call other than begin()/begin_nested() in a `with` statement.
 The provider `get_session` is written by AW101, the queries by AW103, the awaits by AW104, and
 the callers await through the closure (AW401).)",
-      {"Session"},
-      run,
-      db_seeds,
-      applies};
+      .triggers = {"Session"},
+      .run = run,
+      .seeds = db_seeds,
+      .applies = applies};
 }
 
 }  // namespace awaitify

@@ -569,10 +569,11 @@ std::optional<std::vector<Finding>> report_from_facts(const SourceFile& source,
 
 TransformInfo files_open_transform() {
   return TransformInfo{
-      kId,
-      "files",
-      "with open() / open().read() / tempfile -> async with aiofiles, file calls awaited",
-      R"(Before:
+      .id = kId,
+      .phase = "files",
+      .summary =
+          "with open() / open().read() / tempfile -> async with aiofiles, file calls awaited",
+      .explain = R"(Before:
     def save_order(order: dict, path: str) -> None:
         with open(path, "w") as f:
             json.dump(order, f, indent=2)
@@ -619,13 +620,11 @@ A tempfile call in async code stays, with a finding, when it is not `with tempfi
 name:` (`tmp = tempfile.NamedTemporaryFile()`: aiofiles.tempfile has only the `async with`
 form), when the `with` manages other context managers too, or when the file is used in a way
 aiofiles does not support (`tmp.file`, passed to csv.reader, ...); it holds no open() back.)",
-      {"open(", "tempfile"},
-      run_pass,
-      open_seeds,
-      {},
-      {},
-      record_open_verdicts,
-      report_from_facts};
+      .triggers = {"open(", "tempfile"},
+      .run = run_pass,
+      .seeds = open_seeds,
+      .record_verdicts = record_open_verdicts,
+      .report_from_facts = report_from_facts};
 }
 
 }  // namespace awaitify

@@ -80,10 +80,11 @@ PassResult run(const FileContext& context) {
 TransformInfo files_os_transform() {
   return with_call_rewrite_hooks(
       rewrite(),
-      TransformInfo{kId,
-                    "files",
-                    "with --aiofiles-os: os / os.path file system calls -> await aiofiles.os",
-                    R"(Only with --aiofiles-os (or `aiofiles-os = true` in [tool.awaitify]).
+      TransformInfo{
+          .id = kId,
+          .phase = "files",
+          .summary = "with --aiofiles-os: os / os.path file system calls -> await aiofiles.os",
+          .explain = R"(Only with --aiofiles-os (or `aiofiles-os = true` in [tool.awaitify]).
 Before:
     async def remove_upload(path: str) -> None:
         if os.path.exists(path):
@@ -106,11 +107,9 @@ These calls are cheap: without the flag nothing changes, and with it they never 
 async, and those in sync code stay without a finding. In async code, a call inside a lambda or
 a generator expression stays, with a finding. `with await aiofiles.os.scandir(p) as it:` opens
 the directory in the thread pool; each step of iterating it still reads on the event loop.)",
-                    {"os"},
-                    run,
-                    {},
-                    {},
-                    kSetting});
+          .triggers = {"os"},
+          .run = run,
+          .enabled_by = kSetting});
 }
 
 }  // namespace awaitify

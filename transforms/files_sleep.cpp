@@ -40,10 +40,11 @@ std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedSc
 TransformInfo files_sleep_transform() {
   return with_call_rewrite_hooks(
       rewrite(),
-      TransformInfo{kId,
-                    "files",
-                    "time.sleep() -> await asyncio.sleep() in code that is or becomes async",
-                    R"(Before:
+      TransformInfo{
+          .id = kId,
+          .phase = "files",
+          .summary = "time.sleep() -> await asyncio.sleep() in code that is or becomes async",
+          .explain = R"(Before:
     def fetch_with_retry(url):
         for attempt in range(3):
             ...
@@ -58,9 +59,9 @@ The function becomes async through the closure (AW401): its callers await it, ac
 `import asyncio` is added once and `import time` / `from time import sleep` go when nothing
 else uses them. Calls inside a lambda or generator expression, at module level, or in a
 function the closure must keep sync are left as they are, with a finding.)",
-                    {"sleep"},
-                    run,
-                    seeds});
+          .triggers = {"sleep"},
+          .run = run,
+          .seeds = seeds});
 }
 
 }  // namespace awaitify

@@ -54,10 +54,11 @@ std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedSc
 TransformInfo files_upload_transform() {
   return with_call_rewrite_hooks(
       rewrite(),
-      TransformInfo{kId,
-                    "files",
-                    "UploadFile.file.read()/seek()/write()/close() -> await UploadFile.read()/...",
-                    R"(Before:
+      TransformInfo{
+          .id = kId,
+          .phase = "files",
+          .summary = "UploadFile.file.read()/seek()/write()/close() -> await UploadFile.read()/...",
+          .explain = R"(Before:
     @router.post("/upload")
     def upload(file: UploadFile):
         data = file.file.read()
@@ -69,9 +70,9 @@ After:
 Matches calls through `.file` of a parameter annotated UploadFile (fastapi or starlette). The
 function becomes async through the closure (AW401). shutil.copyfileobj(file.file, out) is not
 rewritten yet: it stays, with the route kept sync (AW501) and a finding from the closure.)",
-                    {".file."},
-                    run,
-                    seeds});
+          .triggers = {".file."},
+          .run = run,
+          .seeds = seeds});
 }
 
 }  // namespace awaitify

@@ -41,10 +41,10 @@ bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
 }  // namespace
 
 TransformInfo http_client_close_transform() {
-  return TransformInfo{kId,
-                       "http",
-                       "the app's lifespan closes the shared httpx client at shutdown",
-                       R"(Before (AW201 wrote the client and its closer):
+  return TransformInfo{.id = kId,
+                       .phase = "http",
+                       .summary = "the app's lifespan closes the shared httpx client at shutdown",
+                       .explain = R"(Before (AW201 wrote the client and its closer):
     # clients.py
     http_client = httpx.AsyncClient()
 
@@ -83,10 +83,9 @@ With --phase lifespan in the same run, AW701 does all of this and this pass does
 
 Reported, not rewritten: an app AW701 would refuse (its reason is given), and a closer that
 would be imported circularly or whose name the app's module already uses.)",
-                       {"FastAPI"},
-                       run,
-                       {},
-                       applies};
+                       .triggers = {"FastAPI"},
+                       .run = run,
+                       .applies = applies};
 }
 
 }  // namespace awaitify

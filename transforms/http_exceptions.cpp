@@ -284,8 +284,10 @@ bool applies(const ModuleFacts& facts, const ProjectIndex& index, const Plan&) {
 }  // namespace
 
 TransformInfo http_exceptions_transform() {
-  return TransformInfo{kId,        "http",       "requests exceptions -> httpx exceptions",
-                       R"(Before:
+  return TransformInfo{.id = kId,
+                       .phase = "http",
+                       .summary = "requests exceptions -> httpx exceptions",
+                       .explain = R"(Before:
     try:
         data = clients.fetch_rate(currency)      # makes a requests call that AW201 migrates
     except requests.HTTPError as exc:
@@ -320,8 +322,10 @@ Reported: an except OSError around code that now raises httpx's exceptions (requ
 exceptions are OSErrors, httpx's are not), exceptions with no httpx counterpart, HTTPError
 raised without response= (httpx.HTTPStatusError needs request and response). Not mapped:
 requests' RequestException also covers JSON decoding errors of response.json(); httpx raises
-json.JSONDecodeError there, which httpx.HTTPError does not catch.)", {"requests"}, run_pass,
-                       {},         applies};
+json.JSONDecodeError there, which httpx.HTTPError does not catch.)",
+                       .triggers = {"requests"},
+                       .run = run_pass,
+                       .applies = applies};
 }
 
 }  // namespace awaitify

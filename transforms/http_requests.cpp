@@ -539,10 +539,10 @@ std::vector<Seed> requests_seeds(const ProjectIndex& index, const Settings&,
 }  // namespace
 
 TransformInfo http_requests_transform() {
-  return TransformInfo{kId,
-                       "http",
-                       "requests calls -> awaited httpx.AsyncClient calls",
-                       R"(Before:
+  return TransformInfo{.id = kId,
+                       .phase = "http",
+                       .summary = "requests calls -> awaited httpx.AsyncClient calls",
+                       .explain = R"(Before:
     def fetch_rate(currency):
         response = requests.get(URL, params={"currency": currency})
         response.raise_for_status()
@@ -599,10 +599,10 @@ Session objects held in attributes, parameters or at module level, a session use
 AsyncClient does not support, calls in a lambda or generator expression, at module level or in
 a function the closure keeps sync. Also reported: params values None/True/False (sent
 differently), raise_for_status() where redirects are not followed (httpx raises on 3xx).)",
-                       {"requests"},
-                       run_pass,
-                       requests_seeds,
-                       applies};
+                       .triggers = {"requests"},
+                       .run = run_pass,
+                       .seeds = requests_seeds,
+                       .applies = applies};
 }
 
 }  // namespace awaitify

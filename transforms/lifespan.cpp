@@ -836,10 +836,10 @@ namespace awaitify {
 
 TransformInfo lifespan_transform() {
   return TransformInfo{
-      aw701::kId,
-      "lifespan",
-      "@app.on_event / add_event_handler / on_startup= -> one lifespan context manager",
-      R"(Before:
+      .id = aw701::kId,
+      .phase = "lifespan",
+      .summary = "@app.on_event / add_event_handler / on_startup= -> one lifespan context manager",
+      .explain = R"(Before:
     app = FastAPI()
 
     @app.on_event("startup")
@@ -886,15 +886,11 @@ literal; a registration inside a block or function, or wrapped by another decora
 registered on the same app from another module; an app created inside a function (factory);
 an app that sets router.lifespan_context already.
 Handlers on routers (router.on_event) are reported and left as they are.)",
-      {"on_event", "add_event_handler", "on_startup", "on_shutdown", "FastAPI"},
-      aw701::run,
-      {},
-      {},
-      {},
-      aw701::record_verdicts,
-      aw701::report_from_facts,
-      {},
-      aw701::mentions_app_call};
+      .triggers = {"on_event", "add_event_handler", "on_startup", "on_shutdown", "FastAPI"},
+      .run = aw701::run,
+      .record_verdicts = aw701::record_verdicts,
+      .report_from_facts = aw701::report_from_facts,
+      .verdicts_possible = aw701::mentions_app_call};
 }
 
 }  // namespace awaitify

@@ -58,10 +58,11 @@ PassResult run(const FileContext& context) {
 }  // namespace
 
 TransformInfo middleware_dispatch_transform() {
-  return TransformInfo{kId,
-                       "middleware",
-                       "BaseHTTPMiddleware.dispatch methods become async def and await call_next",
-                       R"(Before:
+  return TransformInfo{
+      .id = kId,
+      .phase = "middleware",
+      .summary = "BaseHTTPMiddleware.dispatch methods become async def and await call_next",
+      .explain = R"(Before:
     class Timing(BaseHTTPMiddleware):
         def dispatch(self, request, call_next):
             return call_next(request)
@@ -73,10 +74,9 @@ After:
 Matches classes deriving from starlette.middleware.base.BaseHTTPMiddleware, directly or through
 project classes in any module. Starlette awaits dispatch, so the sync form never worked. The
 third parameter is call_next, whatever it is named; refusals as for AW601.)",
-                       {"dispatch"},
-                       run,
-                       {},
-                       applies};
+      .triggers = {"dispatch"},
+      .run = run,
+      .applies = applies};
 }
 
 }  // namespace awaitify

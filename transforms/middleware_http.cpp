@@ -44,10 +44,11 @@ bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
 }  // namespace
 
 TransformInfo middleware_http_transform() {
-  return TransformInfo{kId,
-                       "middleware",
-                       "@app.middleware(\"http\") functions become async def and await call_next",
-                       R"(Before:
+  return TransformInfo{
+      .id = kId,
+      .phase = "middleware",
+      .summary = "@app.middleware(\"http\") functions become async def and await call_next",
+      .explain = R"(Before:
     @app.middleware("http")
     def add_timing(request, call_next):
         response = call_next(request)
@@ -63,10 +64,9 @@ never worked: this rewrite is always needed. Every call of the second parameter 
 whatever it is named; a call inside a lambda or generator expression is a refusal (the
 function is left as it is, with a finding), and passing call_next along is reported. A blocking
 call left in the body is reported.)",
-                       {"middleware"},
-                       run,
-                       {},
-                       applies};
+      .triggers = {"middleware"},
+      .run = run,
+      .applies = applies};
 }
 
 }  // namespace awaitify

@@ -10,8 +10,10 @@ namespace awaitify {
 namespace {
 
 TransformInfo planned(std::string id, std::string phase, std::string summary) {
-  return TransformInfo{std::move(id), std::move(phase), std::move(summary),
-                       "Planned: not written yet. Selecting it changes nothing.", {}, {}};
+  return TransformInfo{.id = std::move(id),
+                       .phase = std::move(phase),
+                       .summary = std::move(summary),
+                       .explain = "Planned: not written yet. Selecting it changes nothing."};
 }
 
 std::vector<TransformInfo> build_table() {

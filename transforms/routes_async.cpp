@@ -87,10 +87,11 @@ bool applies(const ModuleFacts& facts, const ProjectIndex&, const Plan&) {
 }  // namespace
 
 TransformInfo routes_async_transform() {
-  return TransformInfo{kId,
-                       "routes",
-                       "path operations (@app.get, @router.post, api_route, ...) become async def",
-                       R"(Before:
+  return TransformInfo{
+      .id = kId,
+      .phase = "routes",
+      .summary = "path operations (@app.get, @router.post, api_route, ...) become async def",
+      .explain = R"(Before:
     @router.get("/items/{item_id}")
     def read_item(item_id: int) -> Item:
         return ITEMS[item_id]
@@ -119,10 +120,10 @@ A handler that another phase makes async gets the same treatment without the opt
 
 Limits: calls the index cannot resolve (methods of objects it cannot type) are assumed not to
 block.)",
-                       {"@"},
-                       run,
-                       path_operation_seeds,
-                       applies};
+      .triggers = {"@"},
+      .run = run,
+      .seeds = path_operation_seeds,
+      .applies = applies};
 }
 
 }  // namespace awaitify

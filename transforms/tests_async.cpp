@@ -243,10 +243,10 @@ std::vector<Seed> seeds(const ProjectIndex& index, const Settings&, const SeedSc
 namespace awaitify {
 
 TransformInfo tests_async_transform() {
-  return TransformInfo{aw80x::kAsyncId,
-                       "tests",
-                       "tests using the client become async def with the pytest marker",
-                       R"(Before:
+  return TransformInfo{.id = aw80x::kAsyncId,
+                       .phase = "tests",
+                       .summary = "tests using the client become async def with the pytest marker",
+                       .explain = R"(Before:
     @pytest.fixture(scope="module")
     def client():
         with TestClient(app) as c:
@@ -282,14 +282,11 @@ files the plan makes async becomes `async def`:
   fixtures for sync tests.
 Test code made async keeps its blocking calls (a sync Session in a test); the loop it blocks
 is the test's own.)",
-                       {},
-                       aw80x::run,
-                       aw80x::seeds,
-                       aw80x::in_test_code,
-                       {},
-                       {},
-                       aw80x::report_from_facts,
-                       aw80x::read_while_parsed};
+                       .run = aw80x::run,
+                       .seeds = aw80x::seeds,
+                       .applies = aw80x::in_test_code,
+                       .report_from_facts = aw80x::report_from_facts,
+                       .read_with_tree = aw80x::read_while_parsed};
 }
 
 }  // namespace awaitify

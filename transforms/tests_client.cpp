@@ -330,10 +330,11 @@ Result<std::string> async_client_call(TSNode call, std::string_view src, TSNode*
 namespace awaitify {
 
 TransformInfo tests_client_transform() {
-  return TransformInfo{aw80x::kClientId,
-                       "tests",
-                       "TestClient -> httpx.AsyncClient over ASGITransport, lifespan kept",
-                       R"(Before:
+  return TransformInfo{
+      .id = aw80x::kClientId,
+      .phase = "tests",
+      .summary = "TestClient -> httpx.AsyncClient over ASGITransport, lifespan kept",
+      .explain = R"(Before:
     from fastapi.testclient import TestClient
 
     @pytest.fixture
@@ -381,14 +382,10 @@ statement that enters other context managers too; an app given as an expression;
 keywords without counterpart (backend=); a function that would have to become async and
 cannot (see AW401's stops); and every client whose tests AW802 does not make async (it must
 run too).)",
-                       {},
-                       aw80x::run,
-                       {},
-                       aw80x::in_test_code,
-                       {},
-                       {},
-                       aw80x::report_from_facts,
-                       aw80x::read_while_parsed};
+      .run = aw80x::run,
+      .applies = aw80x::in_test_code,
+      .report_from_facts = aw80x::report_from_facts,
+      .read_with_tree = aw80x::read_while_parsed};
 }
 
 }  // namespace awaitify

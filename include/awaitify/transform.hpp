@@ -95,14 +95,16 @@ using ReportFromFactsFn = std::function<std::optional<std::vector<Finding>>(
 // facts are extracted (not taken from the cache).
 using ReadWithTreeFn = std::function<void(const ModuleFacts&, std::string_view, TSNode root)>;
 
+// Written with designated initializers (`.id = ..., .run = ...`): every field after `explain`
+// may be left out.
 struct TransformInfo {
   std::string id;  // stable: AW1xx db, AW2xx http, AW3xx files, AW4xx services, ...
   std::string phase;
   std::string summary;  // one line
   std::string explain;  // before/after, conditions and limits
   // A file whose text contains none of these strings cannot match: the pass is skipped.
-  std::vector<std::string> triggers;
-  TransformFn run;  // empty while the transform is planned, not written
+  std::vector<std::string> triggers = {};
+  TransformFn run = {};  // empty while the transform is planned, not written
   SeedFn seeds = {};
   // Whether the pass can apply to a file, from the index facts of the text it was read with:
   // a file where it cannot is not parsed for it. Asked only while no earlier pass of the run

@@ -13,7 +13,11 @@ using namespace awaitify::testing_util;
 namespace {
 
 TransformInfo transform(std::string id, TransformFn run) {
-  return TransformInfo{std::move(id), "routes", "test transform", "", {}, std::move(run)};
+  return TransformInfo{.id = std::move(id),
+                       .phase = "routes",
+                       .summary = "test transform",
+                       .explain = "",
+                       .run = std::move(run)};
 }
 
 FileOutcome run_on(const std::string& text, const std::vector<const TransformInfo*>& transforms) {

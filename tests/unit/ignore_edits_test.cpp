@@ -10,7 +10,11 @@ using namespace awaitify;
 namespace {
 
 TransformInfo transform(std::string id, TransformFn run) {
-  return TransformInfo{std::move(id), "files", "test transform", "", {}, std::move(run)};
+  return TransformInfo{.id = std::move(id),
+                       .phase = "files",
+                       .summary = "test transform",
+                       .explain = "",
+                       .run = std::move(run)};
 }
 
 FileOutcome run_on(const std::string& text, const std::vector<const TransformInfo*>& transforms) {
