@@ -131,6 +131,13 @@ uint32_t ImportEditor::line_end(uint32_t byte) const {
                                       : static_cast<uint32_t>(newline + 1);
 }
 
+Edit ImportEditor::insert_after_line(uint32_t byte, const std::string& text) const {
+  uint32_t at = line_end(byte);
+  const std::string& source = source_.text();
+  bool unterminated = at == source.size() && at > 0 && source[at - 1] != '\n';
+  return Edit::insert(at, unterminated ? source_.newline() + text : text);
+}
+
 std::vector<Edit> ImportEditor::merge_into(const Statement& statement,
                                            std::vector<std::string> names) const {
   std::vector<std::string> existing;
@@ -225,9 +232,9 @@ std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& t
     if (statement.group < group) last_before = &statement;
     if (statement.group > group && !first_after) first_after = &statement;
   }
-  if (last_same) return {Edit::insert(line_end(ts_node_end_byte(last_same->node)), text + nl)};
+  if (last_same) return {insert_after_line(ts_node_end_byte(last_same->node), text + nl)};
   if (last_before) {
-    return {Edit::insert(line_end(ts_node_end_byte(last_before->node)), nl + text + nl)};
+    return {insert_after_line(ts_node_end_byte(last_before->node), nl + text + nl)};
   }
   // Every import before it goes: it takes their place, and the blank lines after them stay
   // as they are (else the file would start with one), unless a new import of an earlier group
@@ -235,7 +242,7 @@ std::vector<Edit> ImportEditor::insert_statement(int group, const std::string& t
   bool earlier_new = !placement.new_groups.empty() && *placement.new_groups.begin() < group;
   if (last_gone) {
     std::string inserted = last_gone->group == group || !earlier_new ? text + nl : nl + text + nl;
-    return {Edit::insert(line_end(ts_node_end_byte(last_gone->node)), inserted)};
+    return {insert_after_line(ts_node_end_byte(last_gone->node), inserted)};
   }
   if (first_after) {
     uint32_t at = source_.line_start(source_.position(ts_node_start_byte(first_after->node)).line);

@@ -61,6 +61,9 @@ class ImportEditor {
   std::vector<Edit> removal(const Statement& statement, const std::vector<bool>& dropped) const;
   bool used_elsewhere(const std::string& local) const;
   uint32_t line_end(uint32_t byte) const;  // offset just past the newline of byte's line
+  // Inserts `text` at the start of the line after byte's. When byte's line is the file's last
+  // and has no newline, the insertion starts with one: else it would join that line.
+  Edit insert_after_line(uint32_t byte, const std::string& text) const;
 
   const SourceFile& source_;
   TSNode root_;

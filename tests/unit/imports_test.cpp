@@ -161,3 +161,16 @@ TEST(ImportEditor, UsesInsideARewrittenRangeDoNotKeepAnImport) {
                          }),
             "def f():\n    time.sleep(1)\n");
 }
+
+// A file whose last line is an import with no newline: an import added after that line starts
+// one, in its group and in a later one, where it used to join the line (`import yaml from ...`).
+TEST(ImportEditor, AddsALineAfterAnUnterminatedLastImport) {
+  EXPECT_EQ(edit_imports("import os\nfrom pydantic import Field",
+                         [](ImportEditor& e) {
+                           e.require_from("starlette.concurrency", "run_in_threadpool");
+                         }),
+            "import os\nfrom pydantic import Field\nfrom starlette.concurrency import "
+            "run_in_threadpool\n");
+  EXPECT_EQ(edit_imports("import os", [](ImportEditor& e) { e.require_module("aiofiles"); }),
+            "import os\n\nimport aiofiles\n");
+}
