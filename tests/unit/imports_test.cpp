@@ -163,7 +163,8 @@ TEST(ImportEditor, UsesInsideARewrittenRangeDoNotKeepAnImport) {
 }
 
 // A file whose last line is an import with no newline: an import added after that line starts
-// one, in its group and in a later one, where it used to join the line (`import yaml from ...`).
+// one, in its group and in a later one, where it used to join that line
+// (`from pydantic import Fieldfrom starlette.concurrency import ...`).
 TEST(ImportEditor, AddsALineAfterAnUnterminatedLastImport) {
   EXPECT_EQ(edit_imports("import os\nfrom pydantic import Field",
                          [](ImportEditor& e) {
