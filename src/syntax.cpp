@@ -130,6 +130,19 @@ std::string_view node_text(TSNode node, std::string_view source) {
   return source.substr(start, end - start);
 }
 
+bool alone_on_its_lines(TSNode node, std::string_view source, bool comment_after) {
+  uint32_t start = ts_node_start_byte(node), end = ts_node_end_byte(node);
+  size_t line_start = start == 0 ? std::string_view::npos : source.rfind('\n', start - 1);
+  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+  size_t line_end = source.find('\n', end);
+  if (line_end == std::string_view::npos) line_end = source.size();
+  std::string_view before = source.substr(line_start, start - line_start);
+  std::string_view after = source.substr(end, line_end - end);
+  size_t code_after = after.find_first_not_of(" \t\r");
+  return before.find_first_not_of(" \t") == std::string_view::npos &&
+         (code_after == std::string_view::npos || (comment_after && after[code_after] == '#'));
+}
+
 std::string_view kind(TSNode node) {
   return ts_node_is_null(node) ? std::string_view{} : std::string_view(ts_node_type(node));
 }

@@ -112,10 +112,18 @@ void classify_uses(OpenUse& use, TSNode block, const ModuleFacts& facts, std::st
         return true;
       }
       // Copied into, as a statement of its own: a read/write loop that awaits the writes.
-      bool statement = is(ts_node_parent(call), "expression_statement");
-      if (target == "shutil.copyfileobj" && statement && positional.size() >= 2 &&
-          positional.size() <= 3 && ts_node_eq(positional[1], node) &&
-          node_text(positional[0], src) != use.name) {
+      TSNode statement = ts_node_parent(call);
+      bool copy = target == "shutil.copyfileobj" && is(statement, "expression_statement") &&
+                  positional.size() >= 2 && positional.size() <= 3 &&
+                  ts_node_eq(positional[1], node) && node_text(positional[0], src) != use.name;
+      if (copy && !alone_on_its_lines(statement, src, true)) {
+        // `with open(p) as f: shutil.copyfileobj(src, f)`: a loop cannot follow the colon.
+        use.refusal = "`shutil.copyfileobj()` shares its line with other code (line " +
+                      std::to_string(ts_node_start_point(call).row + 1) +
+                      "): the loop that replaces it needs lines of its own";
+        return true;
+      }
+      if (copy) {
         use.copies.push_back(call);
         return true;
       }
@@ -610,7 +618,9 @@ in sync code it stays, without a finding. `import tempfile` goes when nothing el
 Refusals (the `with` stays, with a finding, and the function is not made async for it): open()
 outside `with ... as name:` and not such a one-liner, a `with` that manages other context
 managers too, `async with open(...)` (which fails when it runs: left for its author), the file object passed to a function the engine cannot follow (csv.reader,
-shutil.copyfileobj, ...) or used in another way, any other open() in the same function that
+shutil.copyfileobj, ...) or used in another way, a `shutil.copyfileobj(src, f)` that shares
+its line with other code (`with open(p, "wb") as f: shutil.copyfileobj(src, f)`: its loop
+needs lines of its own), any other open() in the same function that
 cannot move, and a function the closure keeps sync. A one-liner stays where moving the open()
 ahead of its statement would open a file the code may not open, or open it apart from the rest:
 inside a conditional expression, `and`/`or`, a comprehension or generator expression, the

@@ -76,16 +76,7 @@ std::string read_mount(TSNode call, TSNode body, const SessionUse& session,
   bool own_block =
       ts_node_eq(block, body) || (!ts_node_is_null(session.with_statement) &&
                                   ts_node_eq(ts_node_parent(block), session.with_statement));
-  uint32_t start = ts_node_start_byte(statement), end = ts_node_end_byte(statement);
-  size_t line_start = src.rfind('\n', start == 0 ? 0 : start - 1);
-  line_start = line_start == std::string_view::npos || start == 0 ? 0 : line_start + 1;
-  size_t line_end = src.find('\n', end);
-  std::string_view before = src.substr(line_start, start - line_start);
-  std::string_view after =
-      src.substr(end, (line_end == std::string_view::npos ? src.size() : line_end) - end);
-  bool alone = before.find_first_not_of(" \t") == std::string_view::npos &&
-               after.find_first_not_of(" \t\r") == std::string_view::npos;
-  if (!is(statement, "expression_statement") || !own_block || !alone ||
+  if (!is(statement, "expression_statement") || !own_block || !alone_on_its_lines(statement, src) ||
       ts_node_named_child_count(block) < 2)
     return "is not a statement of its own line in the session's block";
   std::vector<TSNode> arguments;

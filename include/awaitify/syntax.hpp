@@ -69,6 +69,10 @@ class Query {
 
 // Node helpers. All take the source text the node was parsed from where they read text.
 std::string_view node_text(TSNode node, std::string_view source);
+// Whether node's text stands alone on its lines: only spaces and tabs before it on its first
+// line and after it on its last (a comment after it too, with `comment_after`). A node that
+// shares a line (`a(); b()`, a body on its `with` line) cannot become a compound statement.
+bool alone_on_its_lines(TSNode node, std::string_view source, bool comment_after = false);
 std::string_view kind(TSNode node);
 bool is(TSNode node, std::string_view type);
 // A node type known by its grammar symbols. A loop that tests every node of a tree against
